@@ -1,0 +1,380 @@
+"""Condition operators: one registry of small base operators, wrapped in one place.
+
+Each base operator only answers "does this one context value match this one policy
+value?". Everything else AWS documents is applied uniformly by :func:`evaluate_condition`:
+
+- several values of one key are ORed (a negated operator is true when *no* value
+  matches: NOR);
+- a missing key makes a positive operator false and a negated operator true;
+- ``…IfExists`` is true when the key is missing;
+- ``ForAnyValue:``/``ForAllValues:`` compare every value of a multivalued key
+  (``ForAllValues`` is true for a missing key, ``ForAnyValue`` false);
+- ``Null`` tests only whether the key is present;
+- policy variables are substituted in the values of the operators that support them,
+  only in policies with ``Version`` ``2012-10-17``; a variable with no value matches
+  nothing, so a negated operator against it is true.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Callable, Mapping, Sequence
+
+from .matching import arn_regex, glob_regex, parts_regex
+from .variables import Unresolved, parse_template, resolve
+
+__all__ = [
+    "ConditionResult",
+    "OPERATORS",
+    "Operator",
+    "OperatorSpec",
+    "evaluate_condition",
+    "parse_operator",
+    "policy_value_text",
+]
+
+ContextValue = str | list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """A base condition operator such as ``StringLike``.
+
+    Attributes:
+        name: the operator's name.
+        family: String, Numeric, Date, Bool, Binary, IpAddress, Arn or Null.
+        negated: True for ``StringNotEquals`` and the other "Not" operators.
+        prepare: turns a policy value into what ``compare`` needs; raises ValueError when
+            the value cannot be one of this family's values.
+        compare: ``compare(context_value, prepared_policy_value) -> bool``, the positive test.
+        variables: whether policy variables are substituted in its values.
+        pattern: ``"glob"``, ``"arn"`` or ``""``: how a value with variables is compiled.
+    """
+
+    name: str
+    family: str
+    negated: bool
+    prepare: Callable[[str], Any]
+    compare: Callable[[str, Any], bool]
+    variables: bool
+    pattern: str = ""
+
+
+def policy_value_text(value: object) -> str:
+    """A JSON condition value as AWS reads it: ``true`` → ``"true"``, ``5`` → ``"5"``."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def _number(text: str) -> float:
+    value = float(text.strip())
+    if math.isnan(value):
+        raise ValueError(text)
+    return value
+
+
+_EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def _date(text: str) -> float:
+    text = text.strip()
+    if _EPOCH.match(text):
+        return float(text)
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _bool(text: str) -> str:
+    lowered = text.lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(text)
+    return lowered
+
+
+def _binary(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(text) from exc
+
+
+@lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text.strip(), strict=False)
+
+
+def _ip_in(context: str, network: Any) -> bool:
+    try:
+        address = ipaddress.ip_address(context.strip().split("/")[0])
+    except ValueError:
+        return False
+    return address.version == network.version and address in network
+
+
+def _numeric_compare(test: Callable[[float, float], bool]) -> Callable[[str, Any], bool]:
+    def compare(context: str, policy: float) -> bool:
+        try:
+            return test(_number(context), policy)
+        except ValueError:
+            return False
+
+    return compare
+
+
+def _date_compare(test: Callable[[float, float], bool]) -> Callable[[str, Any], bool]:
+    def compare(context: str, policy: float) -> bool:
+        try:
+            return test(_date(context), policy)
+        except ValueError:
+            return False
+
+    return compare
+
+
+def _safe(prepare: Callable[[str], Any]) -> Callable[[str, Any], bool]:
+    """compare() for families whose context value must be parsed like the policy value."""
+
+    def compare(context: str, policy: Any) -> bool:
+        try:
+            return prepare(context) == policy
+        except ValueError:
+            return False
+
+    return compare
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _casefold(text: str) -> str:
+    return text.casefold()
+
+
+def _registry() -> dict[str, Operator]:
+    ops: list[Operator] = []
+
+    def pair(name: str, not_name: str, family: str, prepare: Callable[[str], Any],
+             compare: Callable[[str, Any], bool], variables: bool, pattern: str = "") -> None:
+        ops.append(Operator(name, family, False, prepare, compare, variables, pattern))
+        ops.append(Operator(not_name, family, True, prepare, compare, variables, pattern))
+
+    pair("StringEquals", "StringNotEquals", "String", _identity, lambda c, p: c == p, True)
+    pair("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "String", _casefold,
+         lambda c, p: c.casefold() == p, True)
+    pair("StringLike", "StringNotLike", "String", glob_regex,
+         lambda c, p: p.fullmatch(c) is not None, True, "glob")
+    for suffix, test in (
+        ("Equals", lambda a, b: a == b),
+        ("LessThan", lambda a, b: a < b),
+        ("LessThanEquals", lambda a, b: a <= b),
+        ("GreaterThan", lambda a, b: a > b),
+        ("GreaterThanEquals", lambda a, b: a >= b),
+    ):
+        ops.append(Operator(f"Numeric{suffix}", "Numeric", False, _number, _numeric_compare(test), False))
+        ops.append(Operator(f"Date{suffix}", "Date", False, _date, _date_compare(test), False))
+    ops.append(Operator("NumericNotEquals", "Numeric", True, _number, _numeric_compare(lambda a, b: a == b), False))
+    ops.append(Operator("DateNotEquals", "Date", True, _date, _date_compare(lambda a, b: a == b), False))
+    ops.append(Operator("Bool", "Bool", False, _bool, _safe(_bool), True))
+    ops.append(Operator("BinaryEquals", "Binary", False, _binary, _safe(_binary), False))
+    pair("IpAddress", "NotIpAddress", "IpAddress", _network, _ip_in, False)
+    arn_compare: Callable[[str, Any], bool] = lambda c, p: p.fullmatch(c) is not None  # noqa: E731
+    pair("ArnEquals", "ArnNotEquals", "Arn", arn_regex, arn_compare, True, "arn")
+    pair("ArnLike", "ArnNotLike", "Arn", arn_regex, arn_compare, True, "arn")
+    ops.append(Operator("Null", "Null", False, _bool, lambda c, p: False, False))
+    return {op.name: op for op in ops}
+
+
+OPERATORS: Mapping[str, Operator] = _registry()
+"""Every base operator by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSpec:
+    """A condition operator as written: base operator plus ``IfExists`` and set qualifier."""
+
+    text: str
+    base: Operator
+    if_exists: bool = False
+    qualifier: str = ""  # "", "ForAnyValue" or "ForAllValues"
+
+
+@lru_cache(maxsize=1024)
+def parse_operator(text: str) -> OperatorSpec | None:
+    """Parse ``ForAnyValue:StringLikeIfExists`` and friends; None when unknown.
+
+    Operator names are case-sensitive in AWS, and so they are here.
+    """
+    qualifier, _, name = text.rpartition(":")
+    if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        return None
+    if_exists = name.endswith("IfExists")
+    if if_exists:
+        name = name[: -len("IfExists")]
+    base = OPERATORS.get(name)
+    if base is None or (base.name == "Null" and (if_exists or qualifier)):
+        return None
+    return OperatorSpec(text, base, if_exists, qualifier)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    """What one condition (operator, key, values) decided, and from what.
+
+    Attributes:
+        operator: the operator as written.
+        key: the context key as written in the policy.
+        values: the policy's values, as text, after variable substitution; an entry is
+            None where a variable had no value.
+        context_values: the request's values for the key, or None when it was missing.
+        result: True when the condition is satisfied.
+        missing: True when the key was not in the request context.
+        unresolved: variables that had no value.
+        note: a surprise worth showing (a value that could not be compared), or "".
+    """
+
+    operator: str
+    key: str
+    values: tuple[str | None, ...]
+    context_values: tuple[str, ...] | None
+    result: bool
+    missing: bool
+    unresolved: tuple[str, ...] = ()
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready data."""
+        return {
+            "operator": self.operator,
+            "key": self.key,
+            "values": list(self.values),
+            "contextValues": None if self.context_values is None else list(self.context_values),
+            "result": self.result,
+            "missing": self.missing,
+            "unresolved": list(self.unresolved),
+            "note": self.note,
+        }
+
+
+_CONTEXT_PARSERS: dict[str, Callable[[str], Any]] = {
+    "Numeric": _number,
+    "Date": _date,
+    "Bool": _bool,
+    "Binary": _binary,
+    "IpAddress": ipaddress.ip_address,
+}
+
+
+def _context_note(op: Operator, values: tuple[str, ...]) -> str:
+    parse = _CONTEXT_PARSERS[op.family]
+    for value in values:
+        try:
+            parse(value.strip())
+        except ValueError:
+            return f"the request's value `{value}` is not a valid {op.family} value, so it matches nothing"
+    return ""
+
+
+@lru_cache(maxsize=16384)
+def _prepared(op: Operator, text: str) -> Any:
+    return op.prepare(text)
+
+
+def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> tuple[str, Any]:
+    text = "".join(t for t, _ in pieces)
+    if op.pattern:
+        return text, parts_regex(tuple(pieces), arn=op.pattern == "arn")
+    return text, op.prepare(text)
+
+
+def evaluate_condition(
+    spec: OperatorSpec,
+    key: str,
+    raw_values: Sequence[object],
+    context: Mapping[str, ContextValue],
+    substitute: bool,
+) -> ConditionResult:
+    """Evaluate one key of one operator against the request context.
+
+    Args:
+        spec: the parsed operator.
+        key: the condition key as written (matched case-insensitively).
+        raw_values: the policy values (JSON scalars).
+        context: the request context keyed by lowercase key name.
+        substitute: whether policy variables are substituted (``Version`` 2012-10-17).
+    """
+    op = spec.base
+    found = context.get(key.lower())
+    if isinstance(found, list):
+        context_values: tuple[str, ...] | None = tuple(found) if found else None
+    else:
+        context_values = None if found is None else (found,)
+    missing = context_values is None
+
+    if op.name == "Null":
+        wanted = policy_value_text(raw_values[0]).lower() if raw_values else "true"
+        shown = tuple(policy_value_text(v) for v in raw_values)
+        return ConditionResult(spec.text, key, shown, context_values, (wanted == "true") == missing, missing)
+
+    # Prepare the policy values, substituting variables where the operator allows them.
+    texts: list[str | None] = []
+    prepared: list[Any] = []
+    unresolved: list[str] = []
+    note = ""
+    for raw in raw_values:
+        text = policy_value_text(raw)
+        template = parse_template(text) if (substitute and op.variables) else None
+        try:
+            if template is None:
+                prepared.append(_prepared(op, text))
+                texts.append(text)
+                continue
+            pieces = resolve(template, context)
+            if isinstance(pieces, Unresolved):
+                unresolved.append(str(pieces))
+                texts.append(None)
+                continue
+            shown, value = _prepare_resolved(op, pieces)
+            texts.append(shown)
+            prepared.append(value)
+        except ValueError:
+            texts.append(text)
+            note = f"`{text}` is not a valid {op.family} value, so it matches nothing"
+
+    if missing:
+        if spec.if_exists or spec.qualifier == "ForAllValues":
+            result = True
+        elif spec.qualifier == "ForAnyValue":
+            result = False
+        else:
+            result = op.negated
+        return ConditionResult(spec.text, key, tuple(texts), None, result, True, tuple(unresolved), note)
+
+    compare = op.compare
+    assert context_values is not None
+
+    def hit(value: str) -> bool:
+        return any(compare(value, p) for p in prepared)
+
+    if spec.qualifier == "ForAllValues":
+        result = all(hit(v) != op.negated for v in context_values)
+    elif spec.qualifier == "ForAnyValue":
+        result = any(hit(v) != op.negated for v in context_values)
+    else:
+        result = any(hit(v) for v in context_values) != op.negated
+    if not note and op.family in _CONTEXT_PARSERS:
+        note = _context_note(op, context_values)
+    return ConditionResult(spec.text, key, tuple(texts), context_values, result, False, tuple(unresolved), note)

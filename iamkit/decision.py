@@ -1,0 +1,290 @@
+"""The Decision: what the engine decided, and every reason it had.
+
+A :class:`Decision` is frozen and self-contained; every view (text, HTML, JSON, the AWS
+simulator response, tables, flowcharts, widgets) renders from it and none re-evaluates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .conditions import ConditionResult
+from .policy import Statement
+from .principals import PrincipalMatch
+from .scenario import Request
+
+__all__ = ["Decision", "Layer", "Outcome", "Step", "StatementTrace", "reason"]
+
+
+class Outcome(str, Enum):
+    """The three results of AWS's evaluation (the values of ``EvalDecision``)."""
+
+    ALLOWED = "allowed"
+    EXPLICIT_DENY = "explicitDeny"
+    IMPLICIT_DENY = "implicitDeny"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Layer(str, Enum):
+    """The policy layers AWS consults, in the order of its flowchart."""
+
+    RCP = "rcp"
+    SCP = "scp"
+    RESOURCE = "resource"
+    IDENTITY = "identity"
+    BOUNDARY = "boundary"
+    SESSION = "session"
+
+    @property
+    def label(self) -> str:
+        """A human name for the layer."""
+        return _LAYER_LABELS[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_LAYER_LABELS = {
+    Layer.RCP: "resource control policy",
+    Layer.SCP: "service control policy",
+    Layer.RESOURCE: "resource policy",
+    Layer.IDENTITY: "identity policy",
+    Layer.BOUNDARY: "permissions boundary",
+    Layer.SESSION: "session policy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTrace:
+    """How one statement compared with the request, recorded while evaluating.
+
+    Attributes:
+        layer: which layer the statement's policy belongs to.
+        policy: index of the policy within its layer (or within its level for SCPs/RCPs).
+        level: the organization level for SCPs and RCPs (0 = root), else None.
+        policy_name: the policy's display name.
+        statement: the statement itself (Sid, Effect, path, line and column).
+        action: True when the action matched (``Action``) or was not excluded (``NotAction``).
+        action_entry: the entry that matched (or excluded) the action, if any.
+        resource: True/False, or None when not compared (an earlier element failed) or
+            when the statement has no resource element (role trust policies).
+        resource_entry: the entry that matched (or excluded) the resource, if any.
+        principal: how ``Principal`` named the caller; None when it did not or when the
+            statement has no principal element.
+        principal_applies: True/False for statements with a principal element, else None.
+        conditions: the result of each condition, in order; empty when not evaluated.
+        conditions_met: True/False, or None when conditions were not evaluated.
+        unresolved: policy variables in ``Resource`` that had no value.
+        matched: True when the statement applies to the request.
+    """
+
+    layer: Layer
+    policy: int
+    level: int | None
+    policy_name: str | None
+    statement: Statement
+    action: bool
+    action_entry: str | None
+    resource: bool | None
+    resource_entry: str | None
+    principal: PrincipalMatch | None
+    principal_applies: bool | None
+    conditions: tuple[ConditionResult, ...]
+    conditions_met: bool | None
+    unresolved: tuple[str, ...]
+    matched: bool
+
+    @property
+    def effect(self) -> str:
+        """``Allow`` or ``Deny``."""
+        return self.statement.effect
+
+    @property
+    def sid(self) -> str | None:
+        """The statement's ``Sid``."""
+        return self.statement.sid
+
+    @property
+    def where(self) -> str:
+        """``identity policy 2, Statement[1]`` — where a person finds this statement."""
+        policy = self.policy_name or f"{self.layer.label} {self.policy}"
+        return f"{policy}, {self.statement.path}"
+
+    @property
+    def failed_element(self) -> str | None:
+        """The first element that kept the statement from applying, or None when it applied."""
+        if self.matched:
+            return None
+        if not self.action:
+            return "NotAction" if self.statement.not_action else "Action"
+        if self.resource is False:
+            return "NotResource" if self.statement.not_resource else "Resource"
+        if self.principal_applies is False:
+            return self.statement.principal_element
+        return "Condition"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        st = self.statement
+        return {
+            "layer": self.layer.value,
+            "policy": self.policy,
+            "level": self.level,
+            "policyName": self.policy_name,
+            "statement": st.path,
+            "sid": st.sid,
+            "effect": st.effect,
+            "line": st.line,
+            "column": st.column,
+            "action": self.action,
+            "actionEntry": self.action_entry,
+            "resource": self.resource,
+            "resourceEntry": self.resource_entry,
+            "principal": None if self.principal is None else self.principal.value,
+            "principalApplies": self.principal_applies,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "conditionsMet": self.conditions_met,
+            "unresolved": list(self.unresolved),
+            "matched": self.matched,
+        }
+
+    def __repr__(self) -> str:
+        state = "applies" if self.matched else f"not applicable ({self.failed_element})"
+        return f"<StatementTrace {self.effect} {self.statement.label} in {self.where}: {state}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One box of AWS's evaluation flowchart as this request passed through it.
+
+    Attributes:
+        name: ``service-rule``, ``deny``, ``rcp``, ``scp``, ``resource``, ``identity``,
+            ``boundary``, ``session`` — the flowchart's nodes.
+        verdict: ``allow`` (this step allowed the request and ended the evaluation),
+            ``deny`` (explicit deny), ``implicit`` (no allow: implicit deny),
+            ``pass`` (this step let the request continue), ``skip`` (did not apply).
+        detail: one sentence saying why.
+    """
+
+    name: str
+    verdict: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Plain JSON-ready data."""
+        return {"name": self.name, "verdict": self.verdict, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of evaluating one request, with everything that led to it.
+
+    Attributes:
+        outcome: ``allowed``, ``explicitDeny`` or ``implicitDeny``.
+        request: the request as evaluated.
+        context: the request context actually used, including the principal keys iamkit
+            derived from the principal ARN.
+        determining: the matching Deny statements if any, else the matching Allow statements.
+        trace: every statement looked at, in layer order.
+        steps: the path through AWS's flowchart.
+        blocked_by: the layer that denied (explicitly or for lack of an allow), or None.
+        missing_context_keys: keys the policies asked for that the request did not have.
+        notes: surprises worth knowing (values that could not be compared, rules applied).
+        scenario_id: the scenario's id, when there was one.
+    """
+
+    outcome: Outcome
+    request: Request
+    context: dict[str, Any]
+    determining: tuple[StatementTrace, ...]
+    trace: tuple[StatementTrace, ...]
+    steps: tuple[Step, ...]
+    blocked_by: Layer | None
+    missing_context_keys: tuple[str, ...]
+    notes: tuple[str, ...]
+    scenario_id: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """True when the request is allowed."""
+        return self.outcome is Outcome.ALLOWED
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def statements(self, layer: Layer | str | None = None, *, matched: bool | None = None) -> list[StatementTrace]:
+        """The traced statements, optionally of one layer and/or only those that (did not) apply."""
+        wanted = None if layer is None else Layer(layer)
+        return [t for t in self.trace
+                if (wanted is None or t.layer is wanted) and (matched is None or t.matched is matched)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole decision as plain JSON-ready data."""
+        return {
+            "id": self.scenario_id,
+            "decision": self.outcome.value,
+            "request": self.request.to_dict(),
+            "context": self.context,
+            "determining": [reason(t) for t in self.determining],
+            "blockedBy": None if self.blocked_by is None else self.blocked_by.value,
+            "missingContextKeys": list(self.missing_context_keys),
+            "notes": list(self.notes),
+            "steps": [s.to_dict() for s in self.steps],
+            "trace": [t.to_dict() for t in self.trace],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The decision as JSON text (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def explain(self) -> str:
+        """A plain-text explanation that teaches on its own."""
+        from .explain import decision_text
+
+        return decision_text(self)
+
+    def _repr_html_(self) -> str:
+        from .explain import decision_html
+
+        return decision_html(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        bundle = {"text/plain": self.explain(), "text/html": self._repr_html_()}
+        if include:
+            bundle = {k: v for k, v in bundle.items() if k in include}
+        if exclude:
+            bundle = {k: v for k, v in bundle.items() if k not in exclude}
+        return bundle
+
+    def __repr__(self) -> str:
+        if self.determining:
+            first = self.determining[0]
+            by = f" by {first.statement.label} ({first.where})"
+            if len(self.determining) > 1:
+                by += f" and {len(self.determining) - 1} more"
+        elif self.blocked_by is not None:
+            by = f": no allow in the {self.blocked_by.label}"
+        else:
+            by = ""
+        return f"<Decision {self.outcome.value}{by}>"
+
+
+def reason(t: StatementTrace) -> dict[str, Any]:
+    """A short, JSON-ready reference to a determining statement (batch output)."""
+    st = t.statement
+    return {
+        "layer": t.layer.value,
+        "policy": t.policy,
+        "level": t.level,
+        "policyName": t.policy_name,
+        "statement": st.path,
+        "sid": st.sid,
+        "effect": st.effect,
+        "line": st.line,
+        "column": st.column,
+    }

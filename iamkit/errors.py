@@ -1,0 +1,114 @@
+"""Errors that teach: every problem carries where it is and how to fix it.
+
+Hierarchy::
+
+    IamkitError(Exception)
+    ├── PolicyError(IamkitError, ValueError)     a policy document is malformed
+    └── ScenarioError(IamkitError, ValueError)   a scenario or request is malformed
+
+Both carry ``problems``: every :class:`Problem` found, not just the first one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+__all__ = ["IamkitError", "PolicyError", "Problem", "ScenarioError", "format_path", "suggest"]
+
+def format_path(path: Sequence[str | int]) -> str:
+    """Render a JSON path as ``Statement[1].Condition.StringEquals``.
+
+    Args:
+        path: keys (``str``) and list indexes (``int``) from the document root.
+
+    Returns:
+        The dotted path; ``$`` for the document itself.
+    """
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "$"
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """Return a ``did you mean`` hint for a misspelt ``word``, or None.
+
+    Matching ignores case, so ``stringequals`` suggests ``StringEquals``.
+    """
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{by_lower[close[0]]}`?"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One located problem in a document.
+
+    Attributes:
+        path: JSON path from the document root, such as ``Statement[1].Effect``.
+        message: what is wrong, lowercase, user input in backticks.
+        hint: how to fix it, or None.
+        line: 1-based line in the source text, when the document came as text.
+        column: 1-based column in the source text.
+        severity: ``"error"`` (AWS would reject it) or ``"warning"`` (legal but surprising).
+    """
+
+    path: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    column: int | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f" (line {self.line}, column {self.column})"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f" — hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        """The problem as plain JSON-ready data."""
+        return {
+            "path": self.path,
+            "message": self.message,
+            "hint": self.hint,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+        }
+
+
+class IamkitError(Exception):
+    """Base class of every error iamkit raises on purpose."""
+
+
+class _ProblemsError(IamkitError, ValueError):
+    what = "document"
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the {self.what}"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class PolicyError(_ProblemsError):
+    """A policy document is malformed; ``problems`` lists every located problem."""
+
+    what = "policy"
+
+
+class ScenarioError(_ProblemsError):
+    """A scenario (request plus policies) is malformed; ``problems`` lists every problem."""
+
+    what = "scenario"

@@ -1,0 +1,422 @@
+"""Evaluation: AWS's documented policy evaluation logic, recording why it decided.
+
+Every statement of every layer is compared with the request (action, resource,
+principal, then each condition) and traced; :func:`_decide` then walks AWS's flowchart
+over those results. Sources, quoted in ``tests/cases/docs``:
+
+- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
+- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+- https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+- https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .conditions import evaluate_condition
+from .decision import Decision, Layer, Outcome, StatementTrace, Step
+from .matching import action_matches, arn_regex, parts_regex
+from .policy import Policy, PolicyKind, Statement
+from .principals import Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
+from .scenario import Request, Scenario, load_scenario
+from .variables import Unresolved, parse_template, resolve
+
+__all__ = ["evaluate"]
+
+ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
+"""Actions AWS allows whatever the policies say (lowercase)."""
+
+
+def request_context(request: Request, caller: Caller) -> dict[str, Any]:
+    """The context as evaluated: the request's keys plus the principal keys AWS always sets.
+
+    Only keys that follow from the principal ARN are added, and only when absent:
+    ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType`` and, for IAM users,
+    ``aws:username``. Keys are returned as written; lookups lowercase them.
+    """
+    context: dict[str, Any] = dict(request.context)
+    present = {k.lower() for k in context}
+    derived = {
+        "aws:PrincipalArn": caller.principal_arn,
+        "aws:PrincipalAccount": caller.account,
+        "aws:PrincipalType": caller.principal_type,
+    }
+    if caller.kind is CallerKind.USER:
+        derived["aws:username"] = caller.name
+    if caller.kind is CallerKind.SERVICE:
+        derived = {"aws:PrincipalServiceName": caller.arn}
+    for key, value in derived.items():
+        if key.lower() not in present and value:
+            context[key] = value
+    return context
+
+
+@dataclass
+class _Run:
+    """One evaluation in progress: the request, its parsed parts and the trace so far."""
+
+    request: Request
+    caller: Caller
+    lookup: Mapping[str, Any]  # lowercase key -> value
+    has_boundary: bool
+    trace: list[StatementTrace]
+    notes: list[str]
+
+
+def _match_action(st: Statement, action: str) -> tuple[bool, str | None]:
+    for entry in st.actions:
+        if action_matches(entry, action):
+            return (not st.not_action), entry
+    return st.not_action, None
+
+
+def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -> tuple[bool | None, str | None, tuple[str, ...]]:
+    if st.resources is None:
+        return None, None, ()
+    unresolved: list[str] = []
+    for entry in st.resources:
+        template = parse_template(entry) if substitute else None
+        if template is None:
+            regex = arn_regex(entry)
+        else:
+            pieces = resolve(template, run.lookup)
+            if isinstance(pieces, Unresolved):
+                unresolved.append(str(pieces))
+                continue
+            regex = parts_regex(tuple(pieces), arn=True)
+        if regex.fullmatch(resource):
+            return (not st.not_resource), entry, tuple(unresolved)
+    return st.not_resource, None, tuple(unresolved)
+
+
+def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, run: _Run) -> StatementTrace:
+    request = run.request
+    substitute = policy.substitutes_variables
+    action_ok, action_entry = _match_action(st, request.action)
+    resource_ok: bool | None = None
+    resource_entry = None
+    unresolved: tuple[str, ...] = ()
+    how: PrincipalMatch | None = None
+    principal_ok: bool | None = None
+    conditions: tuple = ()
+    conditions_ok: bool | None = None
+    applies = False
+    if action_ok:
+        resource_ok, resource_entry, unresolved = _match_resource(st, request.resource, run, substitute)
+    if action_ok and resource_ok is not False:
+        if st.principal_element == "Principal":
+            how = principal_match(st.principals, run.caller)
+            principal_ok = how is not None
+        elif st.principal_element == "NotPrincipal":
+            # A Deny with NotPrincipal always applies to a principal with a permissions
+            # boundary, whatever NotPrincipal lists (access_policies_boundaries.html).
+            exempt = not_principal_exempts(st.principals, run.caller)
+            principal_ok = not exempt or (st.effect == "Deny" and run.has_boundary)
+            how = PrincipalMatch.EVERYONE if principal_ok else None
+        if principal_ok is not False:
+            results = []
+            conditions_ok = True
+            for cond in st.conditions:
+                result = evaluate_condition(cond.operator, cond.key, cond.values, run.lookup, substitute)
+                results.append(result)
+                if not result.result:
+                    conditions_ok = False
+            conditions = tuple(results)
+            applies = conditions_ok
+    return StatementTrace(
+        layer=layer,
+        policy=index,
+        level=level,
+        policy_name=policy.name,
+        statement=st,
+        action=action_ok,
+        action_entry=action_entry,
+        resource=resource_ok,
+        resource_entry=resource_entry,
+        principal=how,
+        principal_applies=principal_ok,
+        conditions=conditions,
+        conditions_met=conditions_ok,
+        unresolved=unresolved,
+        matched=applies,
+    )
+
+
+def _trace_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run) -> list[StatementTrace]:
+    traces = [_trace(st, policy, layer, index, level, run) for st in policy.statements]
+    run.trace.extend(traces)
+    return traces
+
+
+def _allows(traces: list[StatementTrace]) -> list[StatementTrace]:
+    return [t for t in traces if t.matched and t.effect == "Allow"]
+
+
+_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
+
+
+def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request | None = None) -> Decision:
+    """Evaluate a request against its policies the way AWS documents it.
+
+    Args:
+        scenario: a :class:`Scenario`, or a scenario dict or JSON text (validated first).
+        request: evaluate this request instead of the scenario's own (the policies are
+            reused as they are: a prepared policy set).
+
+    Returns:
+        The :class:`Decision` with its outcome, determining statements and full trace.
+
+    Raises:
+        ScenarioError: when ``scenario`` is a dict or text that is not a valid scenario.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    if request is None:
+        request = scenario.request
+    caller = request.caller
+    context = request_context(request, caller)
+    run = _Run(
+        request=request,
+        caller=caller,
+        lookup={k.lower(): v for k, v in context.items()},
+        has_boundary=scenario.permissions_boundary is not None,
+        trace=[],
+        notes=[],
+    )
+
+    # Trace every statement, layer by layer in flowchart order.
+    rcp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.RCP, j, i, run)]
+                  for i, level in enumerate(scenario.rcps)]
+    scp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.SCP, j, i, run)]
+                  for i, level in enumerate(scenario.scps)]
+    resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run)
+                if scenario.resource_policy is not None else None)
+    identity = [t for i, p in enumerate(scenario.identity_policies) for t in _trace_policy(p, Layer.IDENTITY, i, None, run)]
+    boundary = (_trace_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run)
+                if scenario.permissions_boundary is not None else None)
+    session = (_trace_policy(scenario.session_policy, Layer.SESSION, 0, None, run)
+               if scenario.session_policy is not None else None)
+
+    layers = _Layers(rcp_levels, scp_levels, resource, scenario.resource_policy, identity, boundary, session)
+    outcome, blocked_by, determining, steps = _decide(request, caller, layers, run.notes)
+
+    missing: dict[str, str] = {}
+    for t in run.trace:
+        for c in t.conditions:
+            if c.missing:
+                missing.setdefault(c.key.lower(), c.key)
+            for var in c.unresolved:
+                missing.setdefault(var.lower(), var)
+        for var in t.unresolved:
+            missing.setdefault(var.lower(), var)
+        for c in t.conditions:
+            if c.note and c.note not in run.notes:
+                run.notes.append(c.note)
+
+    return Decision(
+        outcome=outcome,
+        request=request,
+        context=context,
+        determining=tuple(determining),
+        trace=tuple(run.trace),
+        steps=tuple(steps),
+        blocked_by=blocked_by,
+        missing_context_keys=tuple(missing.values()),
+        notes=tuple(run.notes),
+        scenario_id=scenario.id,
+    )
+
+
+@dataclass
+class _Layers:
+    rcps: list[list[StatementTrace]]
+    scps: list[list[StatementTrace]]
+    resource: list[StatementTrace] | None
+    resource_policy: Policy | None
+    identity: list[StatementTrace]
+    boundary: list[StatementTrace] | None
+    session: list[StatementTrace] | None
+
+
+def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]
+            ) -> tuple[Outcome, Layer | None, list[StatementTrace], list[Step]]:
+    """AWS's flowchart, one case per box. Returns outcome, blocking layer, determining
+    statements and the steps taken."""
+    steps: list[Step] = []
+    all_traces = [t for level in layers.rcps + layers.scps for t in level]
+    all_traces += (layers.resource or []) + layers.identity + (layers.boundary or []) + (layers.session or [])
+    allows = [t for t in all_traces if t.matched and t.effect == "Allow"]
+
+    # Service rules: some actions are allowed whatever the policies say.
+    if request.action.lower() in ALWAYS_ALLOWED:
+        steps.append(Step("service-rule", "allow",
+                          f"`{request.action}` needs no permission: AWS always allows it, even with an explicit deny"))
+        return Outcome.ALLOWED, None, allows, steps
+
+    # 1. An explicit deny in any policy wins.
+    denies = [t for t in all_traces if t.matched and t.effect == "Deny"]
+    if denies:
+        first = denies[0]
+        steps.append(Step("deny", "deny", f"{first.statement.label} in the {first.layer.label} explicitly denies"))
+        return Outcome.EXPLICIT_DENY, first.layer, denies, steps
+    steps.append(Step("deny", "pass", "no statement explicitly denies the request"))
+
+    # 2. RCPs: every level carries RCPFullAWSAccess, so without a deny they always pass.
+    if layers.rcps:
+        steps.append(Step("rcp", "pass", "every RCP level implicitly allows through RCPFullAWSAccess and none denies"))
+    else:
+        steps.append(Step("rcp", "skip", "no resource control policies apply"))
+
+    # 3. SCPs: every level of the organization, root to account, must allow.
+    if layers.scps:
+        for level, traces in enumerate(layers.scps):
+            if not _allows(traces):
+                steps.append(Step("scp", "implicit",
+                                  f"no SCP at level {level} of the organization allows the request"))
+                return Outcome.IMPLICIT_DENY, Layer.SCP, [], steps
+        steps.append(Step("scp", "pass", "an SCP at every level of the organization allows the request"))
+    else:
+        steps.append(Step("scp", "skip", "no service control policies apply"))
+
+    return _grant(request, caller, layers, allows, steps, notes)
+
+
+def _grant(request: Request, caller: Caller, layers: _Layers, allows: list[StatementTrace],
+           steps: list[Step], notes: list[str]) -> tuple[Outcome, Layer | None, list[StatementTrace], list[Step]]:
+    """After the guardrails: does a resource policy or the identity side grant access?"""
+    same_account = request.same_account
+    resource_allows = _allows(layers.resource) if layers.resource is not None else []
+    how = max((t.principal for t in resource_allows if t.principal), key=_RANK.__getitem__, default=None)
+    kind = layers.resource_policy.kind if layers.resource_policy is not None else None
+    is_trust = kind is PolicyKind.TRUST
+    is_key_policy = kind is not None and request.action.lower().startswith("kms:")
+
+    # The identity side: identity policies, cut down by the boundary and the session policy.
+    identity_ok = bool(_allows(layers.identity))
+    boundary_ok = layers.boundary is None or bool(_allows(layers.boundary))
+    if layers.session is not None:
+        session_ok = bool(_allows(layers.session))
+    else:
+        # A federated-user session gets no permissions without a session policy.
+        session_ok = caller.kind is not CallerKind.FEDERATED_USER
+        if not session_ok:
+            notes.append("a federated-user session created without a session policy has no permissions "
+                         "except those a resource policy grants to the session itself")
+    if caller.kind is CallerKind.ROOT:
+        identity_ok, boundary_ok, session_ok = True, True, True
+        notes.append("the account root user has full access to its own account, within SCPs and explicit denies")
+    elif caller.kind is CallerKind.SERVICE:
+        identity_ok = False
+    identity_side = identity_ok and boundary_ok and session_ok
+
+    def identity_block() -> Layer:
+        if not identity_ok:
+            return Layer.IDENTITY
+        return Layer.BOUNDARY if not boundary_ok else Layer.SESSION
+
+    def identity_steps(final: bool) -> None:
+        steps.append(Step("identity", "pass" if identity_ok else "implicit",
+                          "an identity policy allows the request" if identity_ok
+                          else "no identity policy allows the request"))
+        if layers.boundary is not None:
+            steps.append(Step("boundary", "pass" if boundary_ok else "implicit",
+                              "the permissions boundary allows the request" if boundary_ok
+                              else "the permissions boundary does not allow the request"))
+        if layers.session is not None or caller.kind is CallerKind.FEDERATED_USER:
+            steps.append(Step("session", "pass" if session_ok else "implicit",
+                              "the session policy allows the request" if session_ok
+                              else "no session policy allows the request"))
+        if final and identity_side:
+            last = steps[-1]
+            steps[-1] = Step(last.name, "allow", last.detail)
+
+    # Resource-based policy, first: who it names decides what an allow is worth.
+    if layers.resource is None:
+        if not same_account:
+            identity_steps(False)
+            steps.append(Step("resource", "implicit",
+                              "a cross-account request also needs the resource's policy to allow it, and there is none"))
+            return Outcome.IMPLICIT_DENY, Layer.RESOURCE, [], steps
+        steps.append(Step("resource", "skip", "the resource has no resource-based policy"))
+        identity_steps(True)
+        if identity_side:
+            return Outcome.ALLOWED, None, allows, steps
+        return Outcome.IMPLICIT_DENY, identity_block(), [], steps
+
+    label = "trust policy" if is_trust else "key policy" if is_key_policy else "resource policy"
+    if not same_account:
+        ok = bool(resource_allows)
+        steps.append(Step("resource", "pass" if ok else "implicit",
+                          f"the {label} in account {request.owner_account} allows the request" if ok
+                          else f"the {label} does not allow this cross-account request"))
+        identity_steps(ok)
+        if ok and identity_side:
+            return Outcome.ALLOWED, None, allows, steps
+        return Outcome.IMPLICIT_DENY, Layer.RESOURCE if not ok else identity_block(), [], steps
+
+    # Same account.
+    if is_trust or is_key_policy:
+        # Role trust policies and KMS key policies must allow the request themselves; naming
+        # the account root only lets the account's identity policies decide.
+        if not resource_allows:
+            steps.append(Step("resource", "implicit", f"the {label} does not allow the request"))
+            return Outcome.IMPLICIT_DENY, Layer.RESOURCE, [], steps
+        if how is PrincipalMatch.ACCOUNT:
+            steps.append(Step("resource", "pass",
+                              f"the {label} allows the account, which delegates to its identity policies"))
+            identity_steps(True)
+            if identity_side:
+                return Outcome.ALLOWED, None, allows, steps
+            return Outcome.IMPLICIT_DENY, identity_block(), [], steps
+        if is_trust:
+            steps.append(Step("resource", "pass", "the trust policy names the caller"))
+            # The caller's permissions boundary (and session policy) must still allow sts:AssumeRole.
+            ok = boundary_ok and session_ok
+            if layers.boundary is not None:
+                steps.append(Step("boundary", "allow" if ok else "implicit",
+                                  "the caller's permissions boundary allows assuming the role" if boundary_ok
+                                  else "the caller's permissions boundary does not allow assuming the role"))
+            if ok:
+                if layers.boundary is None:
+                    steps[-1] = Step("resource", "allow", steps[-1].detail)
+                return Outcome.ALLOWED, None, allows, steps
+            return Outcome.IMPLICIT_DENY, Layer.BOUNDARY if not boundary_ok else Layer.SESSION, [], steps
+
+    return _same_account_resource(caller, how, label, identity_side, identity_block, identity_steps,
+                                  boundary_ok, session_ok, allows, steps, layers)
+
+
+def _same_account_resource(caller: Caller, how: PrincipalMatch | None, label: str, identity_side: bool,
+                           identity_block: Any, identity_steps: Any, boundary_ok: bool, session_ok: bool,
+                           allows: list[StatementTrace], steps: list[Step], layers: _Layers
+                           ) -> tuple[Outcome, Layer | None, list[StatementTrace], list[Step]]:
+    """Same account: an allow from the resource policy or from the identity side suffices,
+    but what a resource-policy allow is worth depends on whom it names."""
+    # "*" names the caller itself: for a user or a session that is as direct as its own ARN;
+    # for a role it can only name the role.
+    everyone = how is PrincipalMatch.EVERYONE
+    if how is PrincipalMatch.EXACT or (everyone and caller.kind is not CallerKind.ROLE):
+        # Naming the IAM user, or the exact session, is not limited by the boundary or the
+        # session policy (access_policies_boundaries.html, access_policies.html#policies_session).
+        who = {CallerKind.USER: "the IAM user", CallerKind.ROOT: "the account root"}.get(caller.kind, "the session")
+        named = "every principal, this " + who[4:] if everyone else who + " directly"
+        steps.append(Step("resource", "allow", f"the {label} allows {named}, which no permissions boundary "
+                          "or session policy limits"))
+        return Outcome.ALLOWED, None, allows, steps
+    if how in (PrincipalMatch.ROLE, PrincipalMatch.EVERYONE):
+        if boundary_ok and session_ok:
+            steps.append(Step("resource", "allow", f"the {label} allows the role, and the caller's permissions "
+                              "boundary and session policy do not limit it"))
+            return Outcome.ALLOWED, None, allows, steps
+        steps.append(Step("resource", "pass", f"the {label} allows the role, but that grant is still limited "
+                          "by the role's permissions boundary and session policy"))
+    elif how is PrincipalMatch.ACCOUNT:
+        steps.append(Step("resource", "pass", f"the {label} allows the account, which delegates to its identity policies"))
+    else:
+        steps.append(Step("resource", "pass", f"the {label} does not allow the request; the identity side may"))
+    identity_steps(True)
+    if identity_side:
+        return Outcome.ALLOWED, None, allows, steps
+    return Outcome.IMPLICIT_DENY, identity_block(), [], steps

@@ -1,0 +1,121 @@
+"""Text and HTML explanations of a Decision, for terminals, notebooks and test failures.
+
+Both render only from the Decision; user-provided text is always escaped in HTML.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .conditions import ConditionResult
+    from .decision import Decision, StatementTrace
+
+__all__ = ["decision_html", "decision_text"]
+
+_HEADLINE = {
+    "allowed": "ALLOWED",
+    "explicitDeny": "DENIED (explicit deny)",
+    "implicitDeny": "DENIED (implicit deny: nothing allowed it)",
+}
+_ICON = {"allow": "✔", "deny": "✖", "implicit": "✖", "pass": "→", "skip": "·"}
+
+
+def _values(values: tuple[str | None, ...] | None) -> str:
+    if values is None:
+        return "(missing)"
+    return ", ".join("(no value)" if v is None else f"`{v}`" for v in values) or "(none)"
+
+
+def condition_text(c: "ConditionResult") -> str:
+    """One line: ``StringEquals aws:username: request `bob` vs policy `alice` → false``."""
+    got = "missing from the request" if c.missing else f"request {_values(c.context_values)}"
+    line = f"{c.operator} {c.key}: {got} vs policy {_values(c.values)} → {'true' if c.result else 'false'}"
+    if c.unresolved:
+        line += f" (no value for {', '.join('${' + u + '}' for u in c.unresolved)})"
+    return line
+
+
+def statement_text(t: "StatementTrace") -> str:
+    """One line per statement, saying whether it applied and, if not, which element failed."""
+    st = t.statement
+    where = f" at line {st.line}" if st.line else ""
+    if t.matched:
+        state = "applies"
+    else:
+        state = f"does not apply: {t.failed_element} does not match"
+    return f"{st.effect:<5} {st.label} ({t.where}{where}) {state}"
+
+
+def decision_text(d: "Decision") -> str:
+    """A plain-text explanation that stands on its own."""
+    r = d.request
+    lines = [
+        f"{_HEADLINE[d.outcome.value]}: {r.principal} → {r.action} on {r.resource}",
+    ]
+    if d.determining:
+        verb = "denied by" if d.outcome.value == "explicitDeny" else "allowed by"
+        lines.append(f"  {verb}:")
+        lines.extend(f"    {t.effect} {t.statement.label} ({t.where})" for t in d.determining)
+    elif d.blocked_by is not None:
+        lines.append(f"  blocked at: the {d.blocked_by.label} (no statement allowed the request)")
+    lines.append("  path through AWS's evaluation logic:")
+    lines.extend(f"    {_ICON.get(s.verdict, '?')} {s.name}: {s.detail}" for s in d.steps)
+    if d.missing_context_keys:
+        lines.append("  context keys the policies asked for but the request did not have: "
+                     + ", ".join(d.missing_context_keys))
+    for note in d.notes:
+        lines.append(f"  note: {note}")
+    if d.trace:
+        lines.append("  statements:")
+        for t in d.trace:
+            lines.append(f"    {statement_text(t)}")
+            for c in t.conditions:
+                lines.append(f"        {condition_text(c)}")
+    return "\n".join(lines)
+
+
+def decision_html(d: "Decision") -> str:
+    """A self-contained HTML explanation (no scripts; every user string escaped)."""
+    outcome = d.outcome.value
+    colour = {"allowed": "#1a7f37", "explicitDeny": "#b35900", "implicitDeny": "#6e7781"}[outcome]
+    r = d.request
+    parts = [
+        f'<div class="iamkit-decision iamkit-{outcome}" style="border-left:6px solid {colour};padding:4px 10px">',
+        f'<p><strong>{escape(_HEADLINE[outcome])}</strong>: <code>{escape(r.principal)}</code> → '
+        f"<code>{escape(r.action)}</code> on <code>{escape(r.resource)}</code></p>",
+    ]
+    if d.determining:
+        verb = "Denied by" if outcome == "explicitDeny" else "Allowed by"
+        items = "".join(f"<li>{escape(t.effect)} <code>{escape(t.statement.label)}</code> — {escape(t.where)}</li>"
+                        for t in d.determining)
+        parts.append(f"<p>{verb}:</p><ul>{items}</ul>")
+    elif d.blocked_by is not None:
+        parts.append(f"<p>Blocked at the <strong>{escape(d.blocked_by.label)}</strong>: no statement allowed the request.</p>")
+    steps = "".join(f"<li>{_ICON.get(s.verdict, '?')} <strong>{escape(s.name)}</strong>: {escape(s.detail)}</li>"
+                    for s in d.steps)
+    parts.append(f"<details open><summary>Path through AWS's evaluation logic</summary><ol>{steps}</ol></details>")
+    if d.missing_context_keys:
+        keys = ", ".join(f"<code>{escape(k)}</code>" for k in d.missing_context_keys)
+        parts.append(f"<p>Context keys the policies asked for but the request did not have: {keys}</p>")
+    for note in d.notes:
+        parts.append(f"<p><em>Note:</em> {escape(note)}</p>")
+    if d.trace:
+        rows = []
+        for t in d.trace:
+            conds = "<br>".join(escape(condition_text(c)) for c in t.conditions)
+            rows.append(
+                "<tr>"
+                f"<td>{escape(t.layer.label)}</td><td>{escape(t.where)}</td>"
+                f"<td>{escape(t.effect)}</td>"
+                f"<td>{'applies' if t.matched else escape('no: ' + str(t.failed_element))}</td>"
+                f"<td>{conds}</td></tr>"
+            )
+        parts.append(
+            "<details><summary>Every statement looked at</summary><table>"
+            "<thead><tr><th>layer</th><th>statement</th><th>effect</th><th>applies?</th><th>conditions</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></details>"
+        )
+    parts.append("</div>")
+    return "".join(parts)

@@ -1,0 +1,616 @@
+"""Policy documents: parse AWS's JSON policy grammar into an immutable model, and validate it.
+
+Validation collects every problem before raising, each with its JSON path, line and
+column (when the policy came as text), a message and, where possible, a hint. It knows the
+``MalformedPolicyDocument`` rules of IAM and which elements each kind of policy may hold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterator, Mapping, Sequence
+
+from .conditions import OPERATORS, OperatorSpec, parse_operator, policy_value_text
+from .errors import PolicyError, Problem, format_path, suggest
+from .jsonpos import Positions, locate
+from .principals import ACCOUNT_ID
+
+__all__ = [
+    "Condition",
+    "Policy",
+    "PolicyKind",
+    "Statement",
+    "parse_policy",
+    "validate_policy",
+]
+
+VERSION = "2012-10-17"
+OLD_VERSION = "2008-10-17"
+
+TOP_LEVEL = ("Version", "Id", "Statement")
+ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition")
+PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+
+_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?_-]*$")
+_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+", re.S)
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$")
+_CANONICAL = re.compile(r"^[0-9a-f]{64}$")
+_CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:.+$")
+_SID = re.compile(r"^[A-Za-z0-9]*$")
+
+
+class PolicyKind(str, Enum):
+    """Where a policy is attached, which decides the elements it may hold."""
+
+    IDENTITY = "identity"
+    RESOURCE = "resource"
+    TRUST = "trust"
+    BOUNDARY = "boundary"
+    SESSION = "session"
+    SCP = "scp"
+    RCP = "rcp"
+
+    @property
+    def label(self) -> str:
+        """A human name: "identity policy", "role trust policy", …"""
+        return _LABELS[self]
+
+    @property
+    def has_principal(self) -> bool:
+        """True for the kinds that must name a principal (resource-based policies)."""
+        return self in (PolicyKind.RESOURCE, PolicyKind.TRUST, PolicyKind.RCP)
+
+
+_LABELS = {
+    PolicyKind.IDENTITY: "identity policy",
+    PolicyKind.RESOURCE: "resource policy",
+    PolicyKind.TRUST: "role trust policy",
+    PolicyKind.BOUNDARY: "permissions boundary",
+    PolicyKind.SESSION: "session policy",
+    PolicyKind.SCP: "service control policy",
+    PolicyKind.RCP: "resource control policy",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One key of one operator in a ``Condition`` block, with its policy values."""
+
+    operator: OperatorSpec
+    key: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a policy.
+
+    Attributes:
+        index: position in the ``Statement`` list (0 for a lone statement object).
+        path: JSON path of the statement, ``Statement[1]`` (or ``Statement``).
+        sid: the ``Sid``, or None.
+        effect: ``"Allow"`` or ``"Deny"``.
+        actions: entries of ``Action`` or, when ``not_action``, of ``NotAction``.
+        not_action: True when the statement uses ``NotAction``.
+        resources: entries of ``Resource``/``NotResource``, or None when neither is present
+            (role trust policies).
+        not_resource: True when the statement uses ``NotResource``.
+        principal_element: ``"Principal"``, ``"NotPrincipal"`` or None.
+        principals: the principal block by type, or None for ``"*"``.
+        conditions: every (operator, key, values) of the ``Condition`` block, in order.
+        line, column: where the statement starts in the source text, when known.
+        document: the statement as written.
+    """
+
+    index: int
+    path: str
+    sid: str | None
+    effect: str
+    actions: tuple[str, ...]
+    not_action: bool
+    resources: tuple[str, ...] | None
+    not_resource: bool
+    principal_element: str | None
+    principals: dict[str, tuple[str, ...]] | None
+    conditions: tuple[Condition, ...]
+    line: int | None
+    column: int | None
+    document: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """``Sid`` when it has one, else its path: how a person names this statement."""
+        return self.sid if self.sid else self.path
+
+    def __repr__(self) -> str:
+        return f"<Statement {self.label}: {self.effect}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """An immutable, validated policy document.
+
+    Attributes:
+        kind: where the policy is attached (identity, resource, trust, …).
+        statements: the statements in order.
+        version: the ``Version`` element, or None when absent.
+        id: the ``Id`` element, or None.
+        name: a display name given by the caller (a file name, a managed policy name).
+        warnings: problems AWS accepts but a reader should know about.
+        source: the JSON text it was parsed from, when it came as text.
+        document: the policy as a plain dict.
+    """
+
+    kind: PolicyKind
+    statements: tuple[Statement, ...]
+    version: str | None
+    id: str | None
+    name: str | None = None
+    warnings: tuple[Problem, ...] = ()
+    source: str | None = field(default=None, repr=False, compare=False)
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def substitutes_variables(self) -> bool:
+        """Policy variables are only substituted under ``Version`` 2012-10-17."""
+        return self.version == VERSION
+
+    def __iter__(self) -> Iterator[Statement]:
+        return iter(self.statements)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __repr__(self) -> str:
+        name = f" {self.name}" if self.name else ""
+        n = len(self.statements)
+        return f"<Policy{name} ({self.kind.label}, {n} statement{'s' if n != 1 else ''})>"
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The policy document as JSON text."""
+        return json.dumps(self.document, indent=indent)
+
+
+class _Collector:
+    """Collects problems with their JSON paths and resolves line/column at the end."""
+
+    def __init__(self, positions: Positions | None, prefix: tuple[str | int, ...]):
+        self.positions = positions
+        self.prefix = prefix
+        self.items: list[Problem] = []
+
+    def add(self, path: tuple[str | int, ...], message: str, hint: str | None = None,
+            *, severity: str = "error", at_key: bool = False) -> None:
+        line = column = None
+        if self.positions is not None:
+            where = self.positions.of(path, key=at_key)
+            if where:
+                line, column = where
+        self.items.append(Problem(format_path(self.prefix + path), message, hint, line, column, severity))
+
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+
+def _strings(value: Any, path: tuple[str | int, ...], element: str, out: _Collector) -> tuple[str, ...]:
+    """An element that takes a string or a non-empty list of strings."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value:
+        good = []
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                good.append(item)
+            else:
+                out.add(path + (i,), f"`{element}` entries must be strings, not {_type(item)}")
+        return tuple(good)
+    if isinstance(value, list):
+        out.add(path, f"`{element}` is an empty list", f"list at least one value, or remove `{element}`")
+    else:
+        out.add(path, f"`{element}` must be a string or a list of strings, not {_type(value)}")
+    return ()
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _check_action(action: str, path: tuple[str | int, ...], out: _Collector) -> None:
+    if action == "*" or _ACTION.match(action):
+        return
+    if ":" not in action:
+        out.add(path, f"action `{action}` has no service prefix",
+                "write actions as `service:Action`, for example `s3:GetObject`")
+    else:
+        out.add(path, f"action `{action}` is malformed",
+                "an action is `service:Action`; only letters, digits, `*` and `?` may follow the colon")
+
+
+def _check_resource(resource: str, path: tuple[str | int, ...], out: _Collector) -> None:
+    if resource == "*" or _ARN.match(resource):
+        return
+    hint = "an ARN has six parts: `arn:partition:service:region:account-id:resource`"
+    if resource.startswith("arn:"):
+        colons = resource.count(":")
+        hint += f"; this one has {colons + 1}"
+    out.add(path, f"resource `{resource}` is not an ARN or `*`", hint)
+
+
+def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
+                     out: _Collector) -> dict[str, tuple[str, ...]] | None:
+    if value == "*":
+        return None
+    if not isinstance(value, dict) or not value:
+        out.add(path, f"`{element}` must be `\"*\"` or an object such as `{{\"AWS\": \"arn:aws:iam::111122223333:root\"}}`")
+        return {}
+    block: dict[str, tuple[str, ...]] = {}
+    for ptype, entries in value.items():
+        ppath = path + (ptype,)
+        if ptype not in PRINCIPAL_TYPES:
+            out.add(ppath, f"unknown principal type `{ptype}`",
+                    suggest(ptype, PRINCIPAL_TYPES) or "use `AWS`, `Service`, `Federated` or `CanonicalUser`", at_key=True)
+            continue
+        values = _strings(entries, ppath, f"{element}.{ptype}", out)
+        for i, entry in enumerate(values):
+            epath = ppath + (i,) if isinstance(entries, list) else ppath
+            if ptype == "AWS":
+                if entry == "*" or ACCOUNT_ID.match(entry) or _PRINCIPAL_ARN.match(entry):
+                    if "*" in entry and entry != "*":
+                        out.add(epath, f"principal `{entry}` uses a wildcard inside an ARN",
+                                "AWS only accepts `*` alone; to match many principals use `\"Principal\": \"*\"` "
+                                "with an `ArnLike` condition on `aws:PrincipalArn`")
+                    continue
+                out.add(epath, f"malformed principal `{entry}`",
+                        "use a 12-digit account id, `arn:aws:iam::ACCOUNT:root`, or the ARN of a user, role or session")
+            elif ptype == "Service" and "*" in entry and entry != "*":
+                out.add(epath, f"service principal `{entry}` uses a wildcard",
+                        "name the service, for example `ec2.amazonaws.com`")
+            elif ptype == "CanonicalUser" and not _CANONICAL.match(entry):
+                out.add(epath, f"malformed canonical user id `{entry}`", "a canonical user id is 64 hexadecimal digits")
+        block[ptype] = values
+    return block
+
+
+def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tuple[Condition, ...]:
+    if not isinstance(value, dict):
+        out.add(path, f"`Condition` must be an object, not {_type(value)}",
+                'write `{"Operator": {"key": "value"}}`, for example `{"Bool": {"aws:MultiFactorAuthPresent": "true"}}`')
+        return ()
+    result: list[Condition] = []
+    for op_name, block in value.items():
+        opath = path + (op_name,)
+        spec = parse_operator(op_name)
+        if spec is None:
+            out.add(opath, f"unknown condition operator `{op_name}`", _operator_hint(op_name), at_key=True)
+            continue
+        if not isinstance(block, dict) or not block:
+            out.add(opath, f"`{op_name}` must map condition keys to values, not {_type(block)}",
+                    f'write `{{"{op_name}": {{"aws:username": "alice"}}}}`')
+            continue
+        for key, raw in block.items():
+            kpath = opath + (key,)
+            if not _CONDITION_KEY.match(key):
+                out.add(kpath, f"condition key `{key}` has no prefix",
+                        suggest("aws:" + key, _COMMON_KEYS) or "keys look like `aws:SourceIp` or `s3:prefix`", at_key=True)
+            values = raw if isinstance(raw, list) else [raw]
+            if not values:
+                out.add(kpath, f"condition key `{key}` has no values", "give at least one value")
+                continue
+            good = []
+            for i, item in enumerate(values):
+                ipath = kpath + (i,) if isinstance(raw, list) else kpath
+                if isinstance(item, (dict, list)) or item is None:
+                    out.add(ipath, f"condition values must be strings, numbers or booleans, not {_type(item)}")
+                    continue
+                _check_condition_value(spec, policy_value_text(item), ipath, out)
+                good.append(item)
+            result.append(Condition(spec, key, tuple(good)))
+    return tuple(result)
+
+
+def _check_condition_value(spec: OperatorSpec, text: str, path: tuple[str | int, ...], out: _Collector) -> None:
+    op = spec.base
+    if op.family in ("String", "Arn") or (op.variables and "${" in text):
+        return
+    try:
+        op.prepare(text)
+    except ValueError:
+        expected = {
+            "Numeric": "a number",
+            "Date": "a date such as `2025-01-31T12:00:00Z` or epoch seconds",
+            "Bool": "`true` or `false`",
+            "Null": "`true` or `false`",
+            "Binary": "base64-encoded bytes",
+            "IpAddress": "an IP address or CIDR range such as `203.0.113.0/24`",
+        }[op.family]
+        out.add(path, f"`{text}` is not a valid value for `{spec.text}`", f"use {expected}")
+
+
+_COMMON_KEYS = (
+    "aws:username", "aws:userid", "aws:SourceIp", "aws:SourceVpc", "aws:SourceVpce", "aws:SourceArn",
+    "aws:SourceAccount", "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalOrgID",
+    "aws:PrincipalType", "aws:PrincipalTag/", "aws:RequestTag/", "aws:ResourceTag/", "aws:TagKeys",
+    "aws:MultiFactorAuthPresent", "aws:MultiFactorAuthAge", "aws:SecureTransport", "aws:CurrentTime",
+    "aws:EpochTime", "aws:RequestedRegion", "aws:CalledVia", "aws:ViaAWSService", "aws:ResourceAccount",
+)
+
+
+def _operator_names() -> list[str]:
+    names = []
+    for base in OPERATORS:
+        names.append(base)
+        if base != "Null":
+            names.append(base + "IfExists")
+            names.extend(f"{q}:{base}" for q in ("ForAnyValue", "ForAllValues"))
+    return names
+
+
+_ALL_OPERATOR_NAMES = _operator_names()
+
+
+def _operator_hint(name: str) -> str:
+    if name == "Null" or name.startswith("NullIfExists") or name.endswith(":Null"):
+        return "`Null` takes neither `IfExists` nor `ForAnyValue:`/`ForAllValues:`"
+    return suggest(name, _ALL_OPERATOR_NAMES) or "see the condition operators in AWS's IAM JSON policy reference"
+
+
+def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKind,
+               out: _Collector) -> Statement | None:
+    if not isinstance(raw, dict):
+        out.add(path, f"a statement must be an object, not {_type(raw)}")
+        return None
+    for key in raw:
+        if key not in ELEMENTS:
+            out.add(path + (key,), f"unknown element `{key}` in a statement",
+                    suggest(key, ELEMENTS) or "statement elements are " + ", ".join(f"`{e}`" for e in ELEMENTS),
+                    at_key=True)
+    label = kind.label
+
+    sid = raw.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        out.add(path + ("Sid",), f"`Sid` must be a string, not {_type(sid)}")
+        sid = None
+    elif sid and kind in (PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION) and not _SID.match(sid):
+        out.add(path + ("Sid",), f"`Sid` `{sid}` holds characters IAM does not accept",
+                "IAM accepts only letters A–Z, a–z and digits 0–9 in a `Sid`", severity="warning")
+
+    effect = raw.get("Effect")
+    if effect is None:
+        out.add(path, "statement has no `Effect`", 'add `"Effect": "Allow"` or `"Effect": "Deny"`')
+    elif effect not in ("Allow", "Deny"):
+        hint = suggest(effect, ("Allow", "Deny")) if isinstance(effect, str) else None
+        out.add(path + ("Effect",), f"`Effect` must be `Allow` or `Deny`, not `{effect}`",
+                hint or "`Effect` is case-sensitive: `Allow` or `Deny`")
+
+    # Action / NotAction
+    actions: tuple[str, ...] = ()
+    not_action = "NotAction" in raw
+    if "Action" in raw and not_action:
+        out.add(path, "statement has both `Action` and `NotAction`", "keep only one of them")
+    elif "Action" not in raw and not not_action:
+        out.add(path, "statement has no `Action` or `NotAction`", 'add `"Action": "service:Action"`')
+    else:
+        element = "NotAction" if not_action else "Action"
+        actions = _strings(raw[element], path + (element,), element, out)
+        for i, action in enumerate(actions):
+            _check_action(action, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
+
+    # Resource / NotResource
+    resources: tuple[str, ...] | None = None
+    not_resource = "NotResource" in raw
+    if "Resource" in raw and not_resource:
+        out.add(path, "statement has both `Resource` and `NotResource`", "keep only one of them")
+    elif "Resource" in raw or not_resource:
+        element = "NotResource" if not_resource else "Resource"
+        if kind is PolicyKind.TRUST:
+            out.add(path + (element,), f"`{element}` is not allowed in a role trust policy",
+                    "the resource of a trust policy is the role itself; remove the element", at_key=True)
+        resources = _strings(raw[element], path + (element,), element, out)
+        for i, resource in enumerate(resources):
+            _check_resource(resource, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
+    elif kind is not PolicyKind.TRUST:
+        out.add(path, "statement has no `Resource` or `NotResource`",
+                'add `"Resource": "*"` or the ARNs this statement is about')
+
+    # Principal / NotPrincipal
+    principal_element: str | None = None
+    principals: dict[str, tuple[str, ...]] | None = None
+    has_p, has_np = "Principal" in raw, "NotPrincipal" in raw
+    if has_p and has_np:
+        out.add(path, "statement has both `Principal` and `NotPrincipal`", "keep only one of them")
+    elif has_p or has_np:
+        principal_element = "Principal" if has_p else "NotPrincipal"
+        ppath = path + (principal_element,)
+        if not kind.has_principal:
+            out.add(ppath, f"`{principal_element}` is not allowed in an {label}" if label[0] in "aeiou"
+                    else f"`{principal_element}` is not allowed in a {label}",
+                    "a policy attached to an identity applies to that identity; remove the element", at_key=True)
+        elif kind is PolicyKind.RCP and (has_np or raw["Principal"] != "*"):
+            out.add(ppath, "a resource control policy must use `\"Principal\": \"*\"`",
+                    "narrow who is affected with conditions such as `aws:PrincipalAccount`")
+        principals = _principal_block(raw[principal_element], ppath, principal_element, out)
+        if has_np and effect == "Allow":
+            out.add(ppath, "`NotPrincipal` with `Allow` grants access to everyone else, anonymous users included",
+                    "use `Deny` with `NotPrincipal`, or name the principals in `Principal`", severity="warning",
+                    at_key=True)
+    elif kind.has_principal:
+        out.add(path, f"statement has no `Principal` — a {label} must say whom it applies to",
+                'add `"Principal": {"AWS": "arn:aws:iam::111122223333:root"}` or the principals you mean')
+
+    conditions = _conditions(raw["Condition"], path + ("Condition",), out) if "Condition" in raw else ()
+
+    position = out.positions.of(path) if out.positions is not None else None
+    line, column = position if position else (None, None)
+    return Statement(
+        index=index,
+        path=format_path(path),
+        sid=sid,
+        effect=effect if effect in ("Allow", "Deny") else "Deny",
+        actions=actions,
+        not_action=not_action,
+        resources=resources,
+        not_resource=not_resource,
+        principal_element=principal_element,
+        principals=principals,
+        conditions=conditions,
+        line=line,
+        column=column,
+        document=raw,
+    )
+
+
+def _load(source: str | Mapping[str, Any], out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
+    if isinstance(source, (str, bytes)):
+        text = source.decode() if isinstance(source, bytes) else source
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = Problem(format_path(out_prefix), f"not valid JSON: {exc.msg.lower()}",
+                              _json_hint(exc), exc.lineno, exc.colno)
+            return None, None, [problem]
+        try:
+            positions = locate(text)
+        except (AssertionError, IndexError):  # pragma: no cover - json accepted it, so this is only a guard
+            positions = None
+        return document, positions, []
+    return source, None, []
+
+
+def _json_hint(exc: json.JSONDecodeError) -> str | None:
+    if "Expecting property name" in exc.msg:
+        return "JSON keys need double quotes, and a trailing comma before `}` is not allowed"
+    if "Expecting ',' delimiter" in exc.msg:
+        return "a comma is missing between two values"
+    if "Expecting value" in exc.msg:
+        return "a value is missing here, or there is a trailing comma before `]`"
+    return None
+
+
+def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | None,
+           prefix: tuple[str | int, ...] = ()) -> tuple[Policy | None, list[Problem]]:
+    kind = PolicyKind(kind)
+    document, positions, problems = _load(source, prefix)
+    if problems:
+        return None, problems
+    out = _Collector(positions, prefix)
+    if not isinstance(document, dict):
+        out.add((), f"a policy must be a JSON object, not {_type(document)}",
+                'start with `{"Version": "2012-10-17", "Statement": [...]}`')
+        return None, out.items
+    for key in document:
+        if key not in TOP_LEVEL:
+            out.add((key,), f"unknown top-level element `{key}`",
+                    suggest(key, TOP_LEVEL) or "a policy holds `Version`, `Id` and `Statement`", at_key=True)
+
+    version = document.get("Version")
+    if version is None:
+        out.add((), "the policy has no `Version`, so AWS reads policy variables such as `${aws:username}` "
+                "as plain text", 'add `"Version": "2012-10-17"`', severity="warning")
+    elif version == OLD_VERSION:
+        out.add(("Version",), "`Version` 2008-10-17 does not support policy variables",
+                'use `"Version": "2012-10-17"`', severity="warning")
+    elif version != VERSION:
+        out.add(("Version",), f"`Version` must be `2012-10-17` or `2008-10-17`, not `{version}`",
+                "`Version` is the policy language version, not today's date: use `2012-10-17`")
+        version = None
+    policy_id = document.get("Id")
+    if policy_id is not None and not isinstance(policy_id, str):
+        out.add(("Id",), f"`Id` must be a string, not {_type(policy_id)}")
+        policy_id = None
+
+    statements: list[Statement] = []
+    raw = document.get("Statement")
+    if raw is None:
+        out.add((), "the policy has no `Statement`", 'add `"Statement": [{"Effect": "Allow", ...}]`')
+    elif isinstance(raw, dict):
+        st = _statement(raw, 0, ("Statement",), kind, out)
+        statements = [st] if st else []
+    elif isinstance(raw, list) and raw:
+        for i, item in enumerate(raw):
+            st = _statement(item, i, ("Statement", i), kind, out)
+            if st:
+                statements.append(st)
+    else:
+        out.add(("Statement",), "`Statement` must be a statement object or a non-empty list of them")
+
+    seen: dict[str, int] = {}
+    for st in statements:
+        if st.sid:
+            if st.sid in seen:
+                out.add(("Statement", st.index, "Sid") if isinstance(raw, list) else ("Statement", "Sid"),
+                        f"duplicate `Sid` `{st.sid}` (also used by Statement[{seen[st.sid]}])",
+                        "every `Sid` in a policy must be unique")
+            else:
+                seen[st.sid] = st.index
+
+    policy = Policy(
+        kind=kind,
+        statements=tuple(statements),
+        version=version,
+        id=policy_id,
+        name=name,
+        warnings=tuple(out.warnings()),
+        source=source if isinstance(source, str) else None,
+        document=document,
+    )
+    return policy, out.items
+
+
+def validate_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[Problem]:
+    """Every problem in a policy document, errors and warnings, without raising.
+
+    Args:
+        source: JSON text or an already-decoded dict.
+        kind: where the policy is attached (``"identity"``, ``"resource"``, ``"trust"``,
+            ``"boundary"``, ``"session"``, ``"scp"``, ``"rcp"``).
+
+    Returns:
+        The problems in document order; empty when the policy is clean.
+    """
+    return _build(source, kind, None)[1]
+
+
+def parse_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = PolicyKind.IDENTITY,
+                 *, name: str | None = None) -> Policy:
+    """Parse and validate a policy document.
+
+    Args:
+        source: JSON text (problems then carry line and column) or a decoded dict.
+        kind: where the policy is attached; decides e.g. whether ``Principal`` is allowed.
+        name: a display name for traces and tables.
+
+    Returns:
+        The immutable :class:`Policy`; warnings are kept on ``policy.warnings``.
+
+    Raises:
+        PolicyError: with every located problem, when AWS would reject the document.
+    """
+    policy, problems = _build(source, kind, name)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or policy is None:
+        raise PolicyError(errors)
+    return policy
+
+
+def build_policy(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | None,
+                 prefix: Sequence[str | int]) -> tuple[Policy | None, list[Problem]]:
+    """Parse for a caller that reports problems itself, under a path prefix (scenarios)."""
+    policy, problems = _build(source, kind, name, tuple(prefix))
+    errors = [p for p in problems if p.severity == "error"]
+    return (None if errors else policy), errors

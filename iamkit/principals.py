@@ -1,0 +1,189 @@
+"""Who is calling, and whether a ``Principal``/``NotPrincipal`` entry names them.
+
+A caller is parsed from its ARN once per request. Matching reports *how* an entry named
+the caller, because AWS treats a resource policy that names the exact IAM user or session
+differently from one that names the role or the whole account.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+
+__all__ = ["Caller", "CallerKind", "PrincipalMatch", "parse_caller", "principal_match", "not_principal_exempts"]
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+_IAM = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):(root|user/.+|role/.+|federated-user/.+)$")
+_STS = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):(assumed-role/([^/]+)/(.+)|federated-user/(.+))$")
+SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
+
+
+class CallerKind(str, Enum):
+    """The kinds of principal a request can come from."""
+
+    USER = "user"
+    ROLE = "role"
+    ASSUMED_ROLE = "assumed-role"
+    FEDERATED_USER = "federated-user"
+    ROOT = "root"
+    SERVICE = "service"
+
+
+class PrincipalMatch(str, Enum):
+    """How a ``Principal`` entry named the caller."""
+
+    EVERYONE = "everyone"  # "*" or {"AWS": "*"}
+    ACCOUNT = "account"  # the account id or its root ARN: delegates to the account
+    ROLE = "role"  # the role ARN, for the role or one of its sessions
+    EXACT = "exact"  # the caller's own ARN (user, session, federated user, root, service)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A parsed request principal.
+
+    Attributes:
+        arn: the ARN as given (or a service principal name).
+        kind: user, role, assumed-role session, federated-user session, root or service.
+        account: the 12-digit account id ("" for a service).
+        partition: ``aws``, ``aws-cn`` or ``aws-us-gov``.
+        name: user name, role name (for roles and their sessions) or federated user name.
+        session: the session name of an assumed-role session, else "".
+    """
+
+    arn: str
+    kind: CallerKind
+    account: str
+    partition: str = "aws"
+    name: str = ""
+    session: str = ""
+
+    @property
+    def root_arn(self) -> str:
+        """The ARN of the caller's account root."""
+        return f"arn:{self.partition}:iam::{self.account}:root"
+
+    @property
+    def role_arn(self) -> str:
+        """The role ARN behind a role or assumed-role session (without a path for sessions)."""
+        if self.kind is CallerKind.ROLE:
+            return self.arn
+        return f"arn:{self.partition}:iam::{self.account}:role/{self.name}"
+
+    @property
+    def principal_type(self) -> str:
+        """The value AWS gives ``aws:PrincipalType`` for this caller."""
+        return {
+            CallerKind.USER: "User",
+            CallerKind.ROLE: "AssumedRole",
+            CallerKind.ASSUMED_ROLE: "AssumedRole",
+            CallerKind.FEDERATED_USER: "FederatedUser",
+            CallerKind.ROOT: "Account",
+            CallerKind.SERVICE: "Service",
+        }[self.kind]
+
+    @property
+    def principal_arn(self) -> str:
+        """The value AWS gives ``aws:PrincipalArn``: a session reports its role's ARN."""
+        return self.role_arn if self.kind is CallerKind.ASSUMED_ROLE else self.arn
+
+    def is_session(self) -> bool:
+        """True for assumed-role and federated-user sessions."""
+        return self.kind in (CallerKind.ASSUMED_ROLE, CallerKind.FEDERATED_USER)
+
+
+@lru_cache(maxsize=4096)
+def parse_caller(arn: str) -> Caller | None:
+    """Parse a request principal, or return None when it is not one AWS can send."""
+    m = _IAM.match(arn)
+    if m:
+        partition, account, rest = m.groups()
+        if rest == "root":
+            return Caller(arn, CallerKind.ROOT, account, partition)
+        kind, _, path_name = rest.partition("/")
+        name = path_name.rsplit("/", 1)[-1]
+        if not name:
+            return None
+        if kind == "federated-user":
+            return Caller(arn, CallerKind.FEDERATED_USER, account, partition, name)
+        return Caller(arn, CallerKind.USER if kind == "user" else CallerKind.ROLE, account, partition, name)
+    m = _STS.match(arn)
+    if m:
+        partition, account, _, role, session, federated = m.groups()
+        if federated:
+            return Caller(arn, CallerKind.FEDERATED_USER, account, partition, federated)
+        return Caller(arn, CallerKind.ASSUMED_ROLE, account, partition, role, session)
+    if SERVICE_PRINCIPAL.match(arn):
+        return Caller(arn, CallerKind.SERVICE, "")
+    return None
+
+
+def _names_account(entry: str, caller: Caller) -> bool:
+    return bool(caller.account) and (entry == caller.account or entry == caller.root_arn)
+
+
+def _names_role(entry: str, caller: Caller) -> bool:
+    if caller.kind is CallerKind.ROLE:
+        return entry == caller.arn
+    if caller.kind is CallerKind.ASSUMED_ROLE:
+        # A session ARN carries the role name but not its path: match on account and name.
+        prefix = f"arn:{caller.partition}:iam::{caller.account}:role/"
+        return entry.startswith(prefix) and entry.rsplit("/", 1)[-1] == caller.name
+    return False
+
+
+def principal_match(entries: dict[str, tuple[str, ...]] | None, caller: Caller) -> PrincipalMatch | None:
+    """How a ``Principal`` block names the caller, or None when it does not.
+
+    Args:
+        entries: the block by type (``AWS``, ``Service``, ``Federated``, ``CanonicalUser``),
+            or None for ``"Principal": "*"``.
+        caller: the parsed request principal.
+    """
+    if entries is None:
+        return PrincipalMatch.EVERYONE
+    best: PrincipalMatch | None = None
+    for ptype, values in entries.items():
+        for entry in values:
+            if entry == "*" and ptype == "AWS":
+                how = PrincipalMatch.EVERYONE
+            elif entry == caller.arn:
+                return PrincipalMatch.ROLE if caller.kind is CallerKind.ROLE else PrincipalMatch.EXACT
+            elif ptype != "AWS":
+                continue
+            elif _names_role(entry, caller):
+                how = PrincipalMatch.ROLE
+            elif _names_account(entry, caller):
+                how = PrincipalMatch.ACCOUNT
+            else:
+                continue
+            if best is None or _RANK[how] > _RANK[best]:
+                best = how
+    return best
+
+
+_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
+
+
+def not_principal_exempts(entries: dict[str, tuple[str, ...]] | None, caller: Caller) -> bool:
+    """True when a ``NotPrincipal`` block exempts the caller.
+
+    AWS evaluates the caller's whole chain — the account, then the role, then the session
+    or user — so the caller is exempt only when every link of its chain is listed:
+    a user needs its ARN and its account; a session its ARN, its role and its account.
+    """
+    if entries is None:
+        return True
+    listed = [e for values in entries.values() for e in values]
+    if "*" in listed:
+        return True
+    links: list[bool] = []
+    if caller.account:
+        links.append(any(_names_account(e, caller) for e in listed))
+    if caller.kind in (CallerKind.ROLE, CallerKind.ASSUMED_ROLE):
+        links.append(any(_names_role(e, caller) for e in listed))
+    if caller.kind is not CallerKind.ROOT and caller.kind is not CallerKind.ROLE:
+        links.append(caller.arn in listed)
+    return all(links)

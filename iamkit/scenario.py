@@ -1,0 +1,312 @@
+"""Scenarios: one request plus every policy AWS would consult for it.
+
+The JSON shape is the contract in ``shared/scenario-format.md``. :func:`load_scenario`
+accepts it as text or as a dict and reports every problem with its JSON path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+from .errors import Problem, ScenarioError, format_path, suggest
+from .policy import Policy, PolicyKind, build_policy
+from .principals import ACCOUNT_ID, Caller, parse_caller
+
+__all__ = ["Request", "Scenario", "TRUST_ACTIONS", "load_scenario"]
+
+SCENARIO_FIELDS = (
+    "id", "request", "identityPolicies", "resourcePolicy", "permissionsBoundary",
+    "sessionPolicy", "scps", "rcps",
+)
+# Fields other tools put on a scenario that carry no meaning for evaluation.
+ANNOTATION_FIELDS = ("description", "expected")
+REQUEST_FIELDS = ("principal", "action", "resource", "resourceAccount", "context")
+
+TRUST_ACTIONS = frozenset({
+    "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
+    "sts:tagsession", "sts:setsourceidentity", "sts:setcontext",
+})
+"""Actions (lowercase) whose resource-based policy is the role's trust policy."""
+
+_CONCRETE_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9_-]+$")
+_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+", re.S)
+
+ContextValue = str | list[str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request: who calls which action on which resource, in which context.
+
+    Attributes:
+        principal: the caller's ARN (user, role, session, federated user or root).
+        action: one concrete action, ``service:Name``.
+        resource: one concrete ARN, or ``"*"``.
+        resource_account: the account that owns the resource, when given explicitly.
+        context: the request context as given: key → string or list of strings.
+    """
+
+    principal: str
+    action: str
+    resource: str = "*"
+    resource_account: str | None = None
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Caller:
+        """The parsed principal (the request was validated, so it parses)."""
+        caller = parse_caller(self.principal)
+        if caller is None:
+            raise ValueError(f"`{self.principal}` is not a principal ARN")
+        return caller
+
+    @property
+    def owner_account(self) -> str:
+        """The account that owns the resource: explicit, else from the ARN, else the caller's."""
+        if self.resource_account:
+            return self.resource_account
+        if self.resource.startswith("arn:"):
+            parts = self.resource.split(":", 5)
+            if len(parts) > 4 and parts[4]:
+                return parts[4]
+        return self.caller.account
+
+    @property
+    def same_account(self) -> bool:
+        """True when the caller and the resource belong to the same account."""
+        return self.caller.account == self.owner_account
+
+    def to_dict(self) -> dict[str, Any]:
+        """The request in the scenario format."""
+        out: dict[str, Any] = {"principal": self.principal, "action": self.action, "resource": self.resource}
+        if self.resource_account:
+            out["resourceAccount"] = self.resource_account
+        out["context"] = dict(self.context)
+        return out
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A request with every policy that applies to it, parsed and validated.
+
+    Attributes:
+        request: the request.
+        identity_policies: every identity-based policy of the principal.
+        resource_policy: the resource's policy (a role trust policy for ``sts:AssumeRole*``).
+        permissions_boundary: the principal's permissions boundary.
+        session_policy: the session policy of a role or federated-user session.
+        scps: service control policies, one tuple per organization level, root first.
+        rcps: resource control policies, same shape.
+        id: the scenario's id, echoed in results.
+    """
+
+    request: Request
+    identity_policies: tuple[Policy, ...] = ()
+    resource_policy: Policy | None = None
+    permissions_boundary: Policy | None = None
+    session_policy: Policy | None = None
+    scps: tuple[tuple[Policy, ...], ...] = ()
+    rcps: tuple[tuple[Policy, ...], ...] = ()
+    id: str | None = None
+
+    def with_request(self, request: Request) -> "Scenario":
+        """The same policies with another request (a prepared policy set)."""
+        return replace(self, request=request)
+
+    def __repr__(self) -> str:
+        r = self.request
+        return f"<Scenario {self.id or ''} {r.principal} → {r.action} on {r.resource}>".replace("  ", " ")
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, path: Sequence[str | int], message: str, hint: str | None = None) -> None:
+        self.items.append(Problem(format_path(path), message, hint))
+
+
+def _request(raw: Any, out: _Problems) -> Request | None:
+    path: tuple[str | int, ...] = ("request",)
+    if not isinstance(raw, dict):
+        out.add(path, "`request` must be an object with `principal`, `action` and `resource`"
+                if raw is not None else "the scenario has no `request`",
+                '`"request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject", '
+                '"resource": "arn:aws:s3:::amzn-s3-demo-bucket/key"}`')
+        return None
+    for key in raw:
+        if key not in REQUEST_FIELDS:
+            out.add(path + (key,), f"unknown request field `{key}`",
+                    suggest(key, REQUEST_FIELDS) or "a request has " + ", ".join(f"`{f}`" for f in REQUEST_FIELDS))
+    ok = True
+    principal = raw.get("principal")
+    if not isinstance(principal, str):
+        out.add(path + ("principal",), "the request has no `principal` ARN" if principal is None
+                else "`principal` must be a string")
+        ok = False
+    elif parse_caller(principal) is None:
+        out.add(path + ("principal",), f"`{principal}` is not a principal AWS can send",
+                "use a user, role, assumed-role session, federated-user or root ARN, "
+                "such as `arn:aws:iam::111122223333:user/alice`")
+        ok = False
+    action = raw.get("action")
+    if not isinstance(action, str):
+        out.add(path + ("action",), "the request has no `action`" if action is None else "`action` must be a string")
+        ok = False
+    elif not _CONCRETE_ACTION.match(action):
+        hint = ("a request names one concrete action; wildcards belong in policies" if any(c in action for c in "*?")
+                else "write it as `service:Action`, for example `s3:GetObject`")
+        out.add(path + ("action",), f"`{action}` is not a concrete action", hint)
+        ok = False
+    resource = raw.get("resource", "*")
+    if not isinstance(resource, str) or not (resource == "*" or _ARN.match(resource)):
+        out.add(path + ("resource",), f"`{resource}` is not an ARN or `*`",
+                "an ARN has six parts: `arn:partition:service:region:account-id:resource`")
+        ok = False
+    account = raw.get("resourceAccount")
+    if account is not None and not (isinstance(account, str) and ACCOUNT_ID.match(account)):
+        out.add(path + ("resourceAccount",), f"`{account}` is not a 12-digit account id",
+                'write it as a string: `"resourceAccount": "111122223333"`')
+        ok = False
+    context = _context(raw.get("context"), path + ("context",), out)
+    if not ok or context is None:
+        return None
+    return Request(principal, action, resource, account, context)  # type: ignore[arg-type]
+
+
+def _context_value(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+def _context(raw: Any, path: tuple[str | int, ...], out: _Problems) -> dict[str, ContextValue] | None:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        out.add(path, "`context` must be an object of key → string or list of strings")
+        return None
+    context: dict[str, ContextValue] = {}
+    seen: dict[str, str] = {}
+    for key, value in raw.items():
+        if key.lower() in seen:
+            out.add(path + (key,), f"context key `{key}` repeats `{seen[key.lower()]}`",
+                    "context key names are case-insensitive: give each key once")
+            continue
+        seen[key.lower()] = key
+        if isinstance(value, list):
+            items = [_context_value(v) for v in value]
+            if any(v is None for v in items):
+                out.add(path + (key,), f"context key `{key}` must hold strings")
+                continue
+            context[key] = items  # type: ignore[assignment]
+        else:
+            text = _context_value(value)
+            if text is None:
+                out.add(path + (key,), f"context key `{key}` must be a string or a list of strings, not "
+                        + ("null" if value is None else "an object"),
+                        "leave a key out to say it is missing")
+                continue
+            context[key] = text
+    return context
+
+
+def _policy(raw: Any, path: tuple[str | int, ...], kind: PolicyKind, out: _Problems,
+            name: str) -> Policy | None:
+    policy, problems = build_policy(raw, kind, name, path)
+    out.items.extend(problems)
+    return policy
+
+
+def _levels(raw: Any, field_name: str, kind: PolicyKind, out: _Problems) -> tuple[tuple[Policy, ...], ...]:
+    if raw is None:
+        return ()
+    label = "SCP" if kind is PolicyKind.SCP else "RCP"
+    if not isinstance(raw, list) or any(not isinstance(level, list) for level in raw):
+        out.add((field_name,), f"`{field_name}` must be a list of levels, each a list of policies",
+                f"root first, the account's own level last: `[[root {label}s], [OU {label}s], [account {label}s]]`")
+        return ()
+    levels = []
+    for i, level in enumerate(raw):
+        policies = []
+        for j, doc in enumerate(level):
+            policy = _policy(doc, (field_name, i, j), kind, out, f"{label} level {i} #{j}")
+            if policy is not None:
+                policies.append(policy)
+        levels.append(tuple(policies))
+    return tuple(levels)
+
+
+def load_scenario(source: str | Mapping[str, Any]) -> Scenario:
+    """Parse and validate a scenario.
+
+    Args:
+        source: JSON text or a decoded dict in the scenario format.
+
+    Returns:
+        The :class:`Scenario`, with every policy parsed for its kind.
+
+    Raises:
+        ScenarioError: with every problem found, each naming its JSON path.
+    """
+    if isinstance(source, (str, bytes)):
+        try:
+            source = json.loads(source)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError([Problem("$", f"not valid JSON: {exc.msg.lower()}", None, exc.lineno, exc.colno)]) from None
+    out = _Problems()
+    if not isinstance(source, dict):
+        raise ScenarioError([Problem("$", "a scenario must be a JSON object", '`{"id": ..., "request": {...}, ...}`')])
+    for key in source:
+        if key not in SCENARIO_FIELDS and key not in ANNOTATION_FIELDS:
+            out.add((key,), f"unknown scenario field `{key}`",
+                    suggest(key, SCENARIO_FIELDS) or "see the scenario format for the fields")
+    scenario_id = source.get("id")
+    if scenario_id is not None and not isinstance(scenario_id, str):
+        out.add(("id",), "`id` must be a string")
+        scenario_id = None
+    request = _request(source.get("request"), out)
+
+    raw_identity = source.get("identityPolicies")
+    identity: list[Policy] = []
+    if raw_identity is not None and not isinstance(raw_identity, list):
+        out.add(("identityPolicies",), "`identityPolicies` must be a list of policies",
+                "wrap a single policy in a list: `[{...}]`")
+    else:
+        for i, doc in enumerate(raw_identity or ()):
+            policy = _policy(doc, ("identityPolicies", i), PolicyKind.IDENTITY, out, f"identity policy {i}")
+            if policy is not None:
+                identity.append(policy)
+
+    trust = request is not None and request.action.lower() in TRUST_ACTIONS
+    resource_kind = PolicyKind.TRUST if trust else PolicyKind.RESOURCE
+    singles: dict[str, Policy | None] = {}
+    for field_name, kind, name in (
+        ("resourcePolicy", resource_kind, "trust policy" if trust else "resource policy"),
+        ("permissionsBoundary", PolicyKind.BOUNDARY, "permissions boundary"),
+        ("sessionPolicy", PolicyKind.SESSION, "session policy"),
+    ):
+        raw = source.get(field_name)
+        singles[field_name] = None if raw is None else _policy(raw, (field_name,), kind, out, name)
+
+    scps = _levels(source.get("scps"), "scps", PolicyKind.SCP, out)
+    rcps = _levels(source.get("rcps"), "rcps", PolicyKind.RCP, out)
+    if out.items or request is None:
+        raise ScenarioError(out.items)
+    return Scenario(
+        request=request,
+        identity_policies=tuple(identity),
+        resource_policy=singles["resourcePolicy"],
+        permissions_boundary=singles["permissionsBoundary"],
+        session_policy=singles["sessionPolicy"],
+        scps=scps,
+        rcps=rcps,
+        id=scenario_id,
+    )

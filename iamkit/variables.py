@@ -1,0 +1,83 @@
+"""Policy variables: ``${aws:username}``, ``${aws:PrincipalTag/team, 'none'}``, ``${*}``.
+
+A template is parsed once into parts. Text written in the policy keeps its wildcard
+meaning where the element has one (``Resource``, ``StringLike``); text that comes from a
+variable or from ``${*}``, ``${?}``, ``${$}`` is always literal.
+
+AWS substitutes variables only in policies whose ``Version`` is ``2012-10-17``; callers
+decide that and simply do not resolve templates of older policies.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Mapping, Union
+
+__all__ = ["Template", "Unresolved", "parse_template", "resolve"]
+
+# ${key} or ${key, 'default'}; '' inside the default stands for one quote.
+_VARIABLE = re.compile(r"\$\{\s*([^\s,}']+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?\}")
+_SPECIAL = {"*": "*", "?": "?", "$": "$"}
+
+# A part is ("text", s): policy text (wildcards keep their meaning), ("literal", s): text that
+# is never a wildcard, or ("var", key_lower, key_as_written, default_or_None).
+Part = Union[tuple[str, str], tuple[str, str, str, Union[str, None]]]
+Template = tuple[Part, ...]
+
+
+class Unresolved(str):
+    """The name of a variable that had no value and no default (a str subclass)."""
+
+
+@lru_cache(maxsize=8192)
+def parse_template(text: str) -> Template | None:
+    """Split ``text`` into parts, or return None when it holds no variable at all."""
+    if "${" not in text:
+        return None
+    parts: list[Part] = []
+    pos = 0
+    for m in _VARIABLE.finditer(text):
+        if m.start() > pos:
+            parts.append(("text", text[pos : m.start()]))
+        key, default = m.group(1), m.group(2)
+        if key in _SPECIAL and default is None:
+            parts.append(("literal", _SPECIAL[key]))
+        else:
+            parts.append(("var", key.lower(), key, None if default is None else default.replace("''", "'")))
+        pos = m.end()
+    if pos < len(text):
+        parts.append(("text", text[pos:]))
+    return tuple(parts)
+
+
+def resolve(
+    template: Template, context: Mapping[str, str | list[str]]
+) -> list[tuple[str, bool]] | Unresolved:
+    """Substitute a parsed template against a request context.
+
+    Args:
+        template: from :func:`parse_template`.
+        context: request context keyed by lowercase key name.
+
+    Returns:
+        ``[(text, is_policy_text), ...]`` or, when a variable has no single value and no
+        default, :class:`Unresolved` naming that variable.
+    """
+    out: list[tuple[str, bool]] = []
+    for part in template:
+        kind = part[0]
+        if kind == "text":
+            out.append((part[1], True))
+        elif kind == "literal":
+            out.append((part[1], False))
+        else:
+            value = context.get(part[1])  # type: ignore[misc]
+            if isinstance(value, list):
+                value = value[0] if len(value) == 1 else None
+            if value is None:
+                if part[3] is None:  # type: ignore[misc]
+                    return Unresolved(part[2])  # type: ignore[misc]
+                value = part[3]  # type: ignore[misc]
+            out.append((value, False))
+    return out
