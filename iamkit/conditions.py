@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
-from .matching import arn_regex, glob_regex, parts_regex
+from .matching import arn_matcher, glob_matcher, pieces_matcher
 from .variables import Unresolved, parse_template, resolve
 
 __all__ = [
@@ -156,6 +156,10 @@ def _safe(prepare: Callable[[str], Any]) -> Callable[[str, Any], bool]:
     return compare
 
 
+def _matches(context: str, matcher: Any) -> bool:
+    return bool(matcher(context))
+
+
 def _identity(text: str) -> str:
     return text
 
@@ -175,8 +179,7 @@ def _registry() -> dict[str, Operator]:
     pair("StringEquals", "StringNotEquals", "String", _identity, lambda c, p: c == p, True)
     pair("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "String", _casefold,
          lambda c, p: c.casefold() == p, True)
-    pair("StringLike", "StringNotLike", "String", glob_regex,
-         lambda c, p: p.fullmatch(c) is not None, True, "glob")
+    pair("StringLike", "StringNotLike", "String", glob_matcher, _matches, True, "glob")
     for suffix, test in (
         ("Equals", lambda a, b: a == b),
         ("LessThan", lambda a, b: a < b),
@@ -191,9 +194,8 @@ def _registry() -> dict[str, Operator]:
     ops.append(Operator("Bool", "Bool", False, _bool, _safe(_bool), True))
     ops.append(Operator("BinaryEquals", "Binary", False, _binary, _safe(_binary), False))
     pair("IpAddress", "NotIpAddress", "IpAddress", _network, _ip_in, False)
-    arn_compare: Callable[[str, Any], bool] = lambda c, p: p.fullmatch(c) is not None  # noqa: E731
-    pair("ArnEquals", "ArnNotEquals", "Arn", arn_regex, arn_compare, True, "arn")
-    pair("ArnLike", "ArnNotLike", "Arn", arn_regex, arn_compare, True, "arn")
+    pair("ArnEquals", "ArnNotEquals", "Arn", arn_matcher, _matches, True, "arn")
+    pair("ArnLike", "ArnNotLike", "Arn", arn_matcher, _matches, True, "arn")
     ops.append(Operator("Null", "Null", False, _bool, lambda c, p: False, False))
     return {op.name: op for op in ops}
 
@@ -230,8 +232,7 @@ def parse_operator(text: str) -> OperatorSpec | None:
     return OperatorSpec(text, base, if_exists, qualifier)
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionResult:
+class ConditionResult(NamedTuple):
     """What one condition (operator, key, values) decided, and from what.
 
     Attributes:
@@ -296,7 +297,7 @@ def _prepared(op: Operator, text: str) -> Any:
 def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> tuple[str, Any]:
     text = "".join(t for t, _ in pieces)
     if op.pattern:
-        return text, parts_regex(tuple(pieces), arn=op.pattern == "arn")
+        return text, pieces_matcher(tuple(pieces), op.pattern == "arn")
     return text, op.prepare(text)
 
 
@@ -323,6 +324,8 @@ def evaluate_condition(
     else:
         context_values = None if found is None else (found,)
     missing = context_values is None
+    # A set operator reads an empty string as an empty set (a "null dataset").
+    empty = missing or (bool(spec.qualifier) and context_values == ("",))
 
     if op.name == "Null":
         wanted = policy_value_text(raw_values[0]).lower() if raw_values else "true"
@@ -354,14 +357,14 @@ def evaluate_condition(
             texts.append(text)
             note = f"`{text}` is not a valid {op.family} value, so it matches nothing"
 
-    if missing:
+    if empty:
         if spec.if_exists or spec.qualifier == "ForAllValues":
             result = True
         elif spec.qualifier == "ForAnyValue":
             result = False
         else:
             result = op.negated
-        return ConditionResult(spec.text, key, tuple(texts), None, result, True, tuple(unresolved), note)
+        return ConditionResult(spec.text, key, tuple(texts), context_values, result, missing, tuple(unresolved), note)
 
     compare = op.compare
     assert context_values is not None
@@ -375,6 +378,9 @@ def evaluate_condition(
         result = any(hit(v) != op.negated for v in context_values)
     else:
         result = any(hit(v) for v in context_values) != op.negated
+        if len(context_values) > 1 and not note:
+            note = (f"`{key}` has several values but `{spec.text}` compares one value; iamkit matches when any "
+                    "value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
     if not note and op.family in _CONTEXT_PARSERS:
         note = _context_note(op, context_values)
     return ConditionResult(spec.text, key, tuple(texts), context_values, result, False, tuple(unresolved), note)

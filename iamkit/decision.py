@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from .conditions import ConditionResult
 from .policy import Statement
@@ -59,8 +59,7 @@ _LAYER_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class StatementTrace:
+class StatementTrace(NamedTuple):
     """How one statement compared with the request, recorded while evaluating.
 
     Attributes:
@@ -158,8 +157,7 @@ class StatementTrace:
         return f"<StatementTrace {self.effect} {self.statement.label} in {self.where}: {state}>"
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     """One box of AWS's evaluation flowchart as this request passed through it.
 
     Attributes:

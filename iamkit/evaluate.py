@@ -17,10 +17,10 @@ from typing import Any, Mapping
 
 from .conditions import evaluate_condition
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
-from .matching import action_matches, arn_regex, parts_regex
+from .matching import action_matches, arn_matcher, pieces_matcher
 from .policy import Policy, PolicyKind, Statement
 from .principals import Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
-from .scenario import Request, Scenario, load_scenario
+from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
 __all__ = ["evaluate"]
@@ -79,14 +79,14 @@ def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -
     for entry in st.resources:
         template = parse_template(entry) if substitute else None
         if template is None:
-            regex = arn_regex(entry)
+            matcher = arn_matcher(entry)
         else:
             pieces = resolve(template, run.lookup)
             if isinstance(pieces, Unresolved):
                 unresolved.append(str(pieces))
                 continue
-            regex = parts_regex(tuple(pieces), arn=True)
-        if regex.fullmatch(resource):
+            matcher = pieces_matcher(tuple(pieces), True)
+        if matcher(resource):
             return (not st.not_resource), entry, tuple(unresolved)
     return st.not_resource, None, tuple(unresolved)
 
@@ -333,6 +333,12 @@ def _grant(request: Request, caller: Caller, layers: _Layers, allows: list[State
             steps[-1] = Step(last.name, "allow", last.detail)
 
     # Resource-based policy, first: who it names decides what an allow is worth.
+    if layers.resource is None and request.action.lower() in TRUST_ACTIONS:
+        # A role can only be assumed when its trust policy allows it, even in the same account.
+        identity_steps(False)
+        steps.append(Step("resource", "implicit", "assuming a role needs its trust policy to allow the caller, "
+                          "and no trust policy was given"))
+        return Outcome.IMPLICIT_DENY, Layer.RESOURCE, [], steps
     if layers.resource is None:
         if not same_account:
             identity_steps(False)

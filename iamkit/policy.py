@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from .conditions import OPERATORS, OperatorSpec, parse_operator, policy_value_text
 from .errors import PolicyError, Problem, format_path, suggest
@@ -33,6 +33,7 @@ OLD_VERSION = "2008-10-17"
 TOP_LEVEL = ("Version", "Id", "Statement")
 ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition")
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+_ELEMENT_SET = frozenset(ELEMENTS)
 
 _ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?_-]*$")
 _ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+", re.S)
@@ -75,8 +76,7 @@ _LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(NamedTuple):
     """One key of one operator in a ``Condition`` block, with its policy values."""
 
     operator: OperatorSpec
@@ -84,8 +84,7 @@ class Condition:
     values: tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(NamedTuple):
     """One statement of a policy.
 
     Attributes:
@@ -118,7 +117,7 @@ class Statement:
     conditions: tuple[Condition, ...]
     line: int | None
     column: int | None
-    document: Mapping[str, Any] = field(repr=False, compare=False)
+    document: Mapping[str, Any]
 
     @property
     def label(self) -> str:
@@ -232,8 +231,6 @@ def _type(value: Any) -> str:
 
 
 def _check_action(action: str, path: tuple[str | int, ...], out: _Collector) -> None:
-    if action == "*" or _ACTION.match(action):
-        return
     if ":" not in action:
         out.add(path, f"action `{action}` has no service prefix",
                 "write actions as `service:Action`, for example `s3:GetObject`")
@@ -243,8 +240,6 @@ def _check_action(action: str, path: tuple[str | int, ...], out: _Collector) -> 
 
 
 def _check_resource(resource: str, path: tuple[str | int, ...], out: _Collector) -> None:
-    if resource == "*" or _ARN.match(resource):
-        return
     hint = "an ARN has six parts: `arn:partition:service:region:account-id:resource`"
     if resource.startswith("arn:"):
         colons = resource.count(":")
@@ -306,8 +301,9 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tup
         for key, raw in block.items():
             kpath = opath + (key,)
             if not _CONDITION_KEY.match(key):
-                out.add(kpath, f"condition key `{key}` has no prefix",
-                        suggest("aws:" + key, _COMMON_KEYS) or "keys look like `aws:SourceIp` or `s3:prefix`", at_key=True)
+                out.add(kpath, f"condition key `{key}` has no service prefix, so no AWS request will carry it",
+                        suggest("aws:" + key, _COMMON_KEYS) or "keys look like `aws:SourceIp` or `s3:prefix`",
+                        severity="warning", at_key=True)
             values = raw if isinstance(raw, list) else [raw]
             if not values:
                 out.add(kpath, f"condition key `{key}` has no values", "give at least one value")
@@ -339,7 +335,8 @@ def _check_condition_value(spec: OperatorSpec, text: str, path: tuple[str | int,
             "Binary": "base64-encoded bytes",
             "IpAddress": "an IP address or CIDR range such as `203.0.113.0/24`",
         }[op.family]
-        out.add(path, f"`{text}` is not a valid value for `{spec.text}`", f"use {expected}")
+        out.add(path, f"`{text}` is not a valid value for `{spec.text}`, so it never matches", f"use {expected}",
+                severity="warning")
 
 
 _COMMON_KEYS = (
@@ -375,11 +372,10 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     if not isinstance(raw, dict):
         out.add(path, f"a statement must be an object, not {_type(raw)}")
         return None
-    for key in raw:
-        if key not in ELEMENTS:
-            out.add(path + (key,), f"unknown element `{key}` in a statement",
-                    suggest(key, ELEMENTS) or "statement elements are " + ", ".join(f"`{e}`" for e in ELEMENTS),
-                    at_key=True)
+    for key in [k for k in raw if k not in _ELEMENT_SET]:
+        out.add(path + (key,), f"unknown element `{key}` in a statement",
+                suggest(key, ELEMENTS) or "statement elements are " + ", ".join(f"`{e}`" for e in ELEMENTS),
+                at_key=True)
     label = kind.label
 
     sid = raw.get("Sid")
@@ -409,7 +405,8 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
         element = "NotAction" if not_action else "Action"
         actions = _strings(raw[element], path + (element,), element, out)
         for i, action in enumerate(actions):
-            _check_action(action, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
+            if action != "*" and not _ACTION.match(action):
+                _check_action(action, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
 
     # Resource / NotResource
     resources: tuple[str, ...] | None = None
@@ -423,7 +420,8 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
                     "the resource of a trust policy is the role itself; remove the element", at_key=True)
         resources = _strings(raw[element], path + (element,), element, out)
         for i, resource in enumerate(resources):
-            _check_resource(resource, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
+            if resource != "*" and not _ARN.match(resource):
+                _check_resource(resource, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
     elif kind is not PolicyKind.TRUST:
         out.add(path, "statement has no `Resource` or `NotResource`",
                 'add `"Resource": "*"` or the ARNs this statement is about')

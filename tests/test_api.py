@@ -1,0 +1,80 @@
+"""The public surface: exports, the Decision's displays and serialisation."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import iamkit
+from iamkit import Decision, Layer, Outcome, Request, evaluate, load_scenario
+from conftest import user_scenario
+
+ALLOW = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "finance"}}}
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert iamkit.__all__ == sorted(iamkit.__all__)
+    public = {name for name, value in vars(iamkit).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    assert public == set(iamkit.__all__) - {"__version__"}
+
+
+def test_engine_imports_no_view_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, iamkit, iamkit.cli; print(sorted(m for m in ('pandas', 'graphviz', 'ipywidgets', 'IPython') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_decision_explains_itself_in_text_and_html() -> None:
+    decision = evaluate(user_scenario(ALLOW))
+    assert repr(decision) == "<Decision implicitDeny: no allow in the identity policy>"
+    bundle = decision._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    text = bundle["text/plain"]
+    assert "DENIED (implicit deny: nothing allowed it)" in text
+    assert "StringEquals aws:PrincipalTag/team: missing from the request vs policy `finance` → false" in text
+    assert "aws:PrincipalTag/team" in text.split("did not have:")[1]
+    assert 'class="iamkit-decision iamkit-implicitDeny"' in bundle["text/html"]
+    assert decision._repr_mimebundle_(include=["text/plain"]).keys() == {"text/plain"}
+    assert decision._repr_mimebundle_(exclude=["text/html"]).keys() == {"text/plain"}
+
+
+def test_decision_json_round_trips_every_part() -> None:
+    scenario = user_scenario(ALLOW, {"aws:PrincipalTag/team": "finance"})
+    decision = evaluate(scenario)
+    data = json.loads(decision.to_json())
+    assert data["decision"] == "allowed"
+    assert data["determining"][0]["sid"] == "ReadReports"
+    assert data["trace"][0]["conditions"][0] == {
+        "operator": "StringEquals", "key": "aws:PrincipalTag/team", "values": ["finance"],
+        "contextValues": ["finance"], "result": True, "missing": False, "unresolved": [], "note": "",
+    }
+    assert [s["name"] for s in data["steps"]] == ["deny", "rcp", "scp", "resource", "identity"]
+    assert data["context"]["aws:username"] == "alice"
+
+
+def test_repr_names_the_deciding_statement() -> None:
+    scenario = user_scenario({"Sid": "DenyDelete", "Effect": "Deny", "Action": "s3:*", "Resource": "*"})
+    assert repr(evaluate(scenario)) == "<Decision explicitDeny by DenyDelete (identity policy 0, Statement[0])>"
+
+
+def test_a_prepared_policy_set_evaluates_many_requests() -> None:
+    scenario = load_scenario(user_scenario({"Sid": "Own", "Effect": "Allow", "Action": "s3:*",
+                                            "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/${aws:username}/*"}))
+    base = scenario.request
+    results = {}
+    for user in ("alice", "bob"):
+        request = Request(f"arn:aws:iam::111122223333:user/{user}", base.action,
+                          "arn:aws:s3:::amzn-s3-demo-bucket/alice/notes.txt")
+        results[user] = evaluate(scenario, request=request).outcome
+    assert results == {"alice": Outcome.ALLOWED, "bob": Outcome.IMPLICIT_DENY}
+
+
+def test_decision_is_truthy_only_when_allowed() -> None:
+    assert evaluate(user_scenario({"Effect": "Allow", "Action": "*", "Resource": "*"}))
+    denied: Decision = evaluate(user_scenario({"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}))
+    assert not denied and denied.blocked_by is Layer.IDENTITY
+    assert denied.statements("identity", matched=False)[0].failed_element == "Action"

@@ -1,0 +1,94 @@
+"""The trace: every statement, every condition and every value compared, recorded as evaluated."""
+
+from __future__ import annotations
+
+from iamkit import Layer, Outcome, evaluate
+from iamkit.principals import PrincipalMatch
+from conftest import user_scenario
+
+BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
+
+
+def test_trace_records_why_each_statement_did_or_did_not_apply() -> None:
+    scenario = user_scenario({"Sid": "A", "Effect": "Allow", "Action": "s3:Get*", "Resource": f"{BUCKET}/*",
+                              "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"},
+                                            "Bool": {"aws:SecureTransport": "true"}}},
+                             {"aws:SourceIp": "203.0.113.9"})
+    scenario["identityPolicies"][0]["Statement"] += [
+        {"Sid": "B", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
+        {"Sid": "C", "Effect": "Deny", "Action": "s3:*", "Resource": f"{BUCKET}/private/*"},
+    ]
+    decision = evaluate(scenario)
+    a, b, c = decision.trace
+    assert (a.action, a.action_entry, a.resource, a.resource_entry) == (True, "s3:Get*", True, f"{BUCKET}/*")
+    ip, tls = a.conditions
+    assert (ip.result, ip.context_values, ip.values) == (True, ("203.0.113.9",), ("203.0.113.0/24",))
+    assert (tls.result, tls.missing, tls.context_values) == (False, True, None)
+    assert a.conditions_met is False and a.failed_element == "Condition"
+    assert (b.action, b.resource, b.conditions, b.failed_element) == (False, None, (), "Action")
+    assert (c.action, c.resource, c.failed_element) == (True, False, "Resource")
+    assert decision.outcome is Outcome.IMPLICIT_DENY
+    assert decision.missing_context_keys == ("aws:SecureTransport",)
+
+
+def test_context_keys_match_case_insensitively_and_principal_keys_are_derived() -> None:
+    decision = evaluate(user_scenario({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {
+        "StringEquals": {"AWS:USERNAME": "alice", "aws:principaltype": "User",
+                         "aws:PrincipalArn": "arn:aws:iam::111122223333:user/alice"},
+        "StringLike": {"AWS:SourceVPC": "vpc-*"}}}, {"aws:SourceVpc": "vpc-1234"}))
+    assert decision.allowed
+    assert decision.context["aws:PrincipalAccount"] == "111122223333"
+    # Nothing the request did not carry is invented.
+    assert "aws:CurrentTime" not in decision.context and "aws:SourceIp" not in decision.context
+
+
+def test_request_context_is_authoritative_over_derived_keys() -> None:
+    decision = evaluate(user_scenario({"Effect": "Allow", "Action": "*", "Resource": "*",
+                                       "Condition": {"StringEquals": {"aws:username": "mallory"}}},
+                                      {"aws:username": "mallory"}))
+    assert decision.allowed and decision.context["aws:username"] == "mallory"
+
+
+def test_resource_policy_trace_records_how_the_principal_was_named() -> None:
+    scenario = user_scenario({"Effect": "Allow", "Action": "ec2:*", "Resource": "*"})
+    scenario["resourcePolicy"] = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "s3:*", "Resource": "*"},
+        {"Sid": "Alice", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/alice"},
+         "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"},
+        {"Sid": "Bob", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/bob"},
+         "Action": "s3:GetObject", "Resource": "*"}]}
+    decision = evaluate(scenario)
+    account, alice, bob = decision.statements(Layer.RESOURCE)
+    assert (account.principal, alice.principal, bob.principal) == (PrincipalMatch.ACCOUNT, PrincipalMatch.EXACT, None)
+    assert bob.failed_element == "Principal"
+    assert decision.allowed
+    assert [s.name for s in decision.steps][-1] == "resource"
+
+
+def test_unresolved_resource_variable_is_recorded() -> None:
+    scenario = user_scenario({"Effect": "Allow", "Action": "s3:*",
+                              "Resource": f"{BUCKET}/${{aws:PrincipalTag/team}}/*"})
+    decision = evaluate(scenario)
+    (trace,) = decision.trace
+    assert trace.resource is False and trace.unresolved == ("aws:PrincipalTag/team",)
+    assert decision.missing_context_keys == ("aws:PrincipalTag/team",)
+
+
+def test_evaluation_surprises_are_notes_not_exceptions() -> None:
+    decision = evaluate(user_scenario({"Effect": "Allow", "Action": "*", "Resource": "*",
+                                       "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}},
+                                      {"s3:max-keys": "lots"}))
+    assert not decision.allowed
+    assert decision.notes == ("the request's value `lots` is not a valid Numeric value, so it matches nothing",)
+
+
+def test_steps_follow_the_flowchart() -> None:
+    scenario = user_scenario({"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    scenario["scps"] = [[{"Version": "2012-10-17", "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*",
+                                                                    "Resource": "*"}]}],
+                        [{"Version": "2012-10-17", "Statement": [{"Sid": "Ec2", "Effect": "Allow",
+                                                                    "Action": "ec2:*", "Resource": "*"}]}]]
+    decision = evaluate(scenario)
+    assert [(s.name, s.verdict) for s in decision.steps] == [("deny", "pass"), ("rcp", "skip"), ("scp", "implicit")]
+    assert decision.blocked_by is Layer.SCP
+    assert "level 1" in decision.steps[-1].detail
