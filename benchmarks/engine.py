@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Engine benchmarks: batch throughput on the reference corpus, and requests per second
+against one prepared policy set.
+
+Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N]
+
+1. Batch, end to end: ``python -m iamkit simulate --jsonl -`` reads the corpus from standard
+   input, parses, validates, evaluates and writes one JSON line per scenario; timed from
+   process start to exit, with the default worker processes and with ``--jobs 1``.
+2. Prepared policy set: one scenario's policies parsed once, then evaluated for many
+   requests (principals × actions × resources), as a whole-account analysis does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from iamkit import Request, evaluate, load_scenario  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "reference-dev.jsonl"
+
+POLICY_SET = {
+    "id": "prepared",
+    "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject",
+                "resource": "arn:aws:s3:::amzn-s3-demo-bucket/alice/report.csv"},
+    "identityPolicies": [
+        {"Version": "2012-10-17", "Statement": [
+            {"Sid": "OwnPrefix", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+             "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/${aws:username}/*"},
+            {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket",
+             "Condition": {"StringLike": {"s3:prefix": ["${aws:username}/*"]}}},
+            {"Sid": "ReadEc2", "Effect": "Allow", "Action": ["ec2:Describe*"], "Resource": "*"}]},
+        {"Version": "2012-10-17", "Statement": [
+            {"Sid": "DenyWithoutMfa", "Effect": "Deny", "NotAction": ["iam:ChangePassword", "sts:GetSessionToken"],
+             "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]},
+    ],
+    "permissionsBoundary": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Boundary", "Effect": "Allow", "Action": ["s3:*", "ec2:*", "iam:ChangePassword"], "Resource": "*"}]},
+    "scps": [[{"Version": "2012-10-17", "Statement": [{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*",
+                                                          "Resource": "*"}]}],
+             [{"Version": "2012-10-17", "Statement": [
+                 {"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*", "Resource": "*"},
+                 {"Sid": "RegionLock", "Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*",
+                  "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}}}]}]],
+}
+
+
+def batch(corpus: pathlib.Path, repeat: int) -> None:
+    lines = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
+    payload = "".join(json.dumps({k: v for k, v in c.items() if k != "expected"}) + "\n" for c in lines)
+    for label, extra in (("default workers", []), ("--jobs 1", ["--jobs", "1"])):
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "iamkit", "simulate", "--jsonl", *extra, "-"],
+                                  input=payload, capture_output=True, text=True, cwd=ROOT)
+            times.append(time.perf_counter() - start)
+            assert done.stdout.count("\n") == len(lines), done.stderr[-500:]
+        best, median = min(times), statistics.median(times)
+        print(f"batch, {label:>15}: {len(lines)} scenarios, best {best:.3f}s ({len(lines) / best:,.0f}/s), "
+              f"median {median:.3f}s ({len(lines) / median:,.0f}/s)")
+
+
+def prepared(repeat: int) -> None:
+    scenario = load_scenario(POLICY_SET)
+    principals = [f"arn:aws:iam::111122223333:user/user{i}" for i in range(100)]
+    actions = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "ec2:DescribeInstances", "iam:CreateUser"]
+    resources = ["arn:aws:s3:::amzn-s3-demo-bucket/user7/a.txt", "arn:aws:s3:::amzn-s3-demo-bucket", "*"]
+    contexts = [{"aws:MultiFactorAuthPresent": "true", "aws:RequestedRegion": "eu-west-1"},
+                {"aws:RequestedRegion": "us-east-1"}]
+    requests = [Request(p, a, r, None, c) for p in principals for a in actions for r in resources for c in contexts]
+    rates = []
+    allowed = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        allowed = sum(evaluate(scenario, request=r).allowed for r in requests)
+        rates.append(len(requests) / (time.perf_counter() - start))
+    print(f"prepared policy set: {len(requests)} requests ({allowed} allowed), best {max(rates):,.0f} requests/s, "
+          f"median {statistics.median(rates):,.0f} requests/s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=pathlib.Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    if args.corpus.exists():
+        batch(args.corpus, args.repeat)
+    else:
+        print(f"batch: skipped, no corpus at {args.corpus}")
+    prepared(args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
