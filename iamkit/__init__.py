@@ -11,6 +11,7 @@ from .errors import IamkitError, PolicyError, Problem, ScenarioError
 from .evaluate import evaluate
 from .policy import Condition, Policy, PolicyKind, Statement, parse_policy, validate_policy
 from .scenario import Request, Scenario, load_scenario
+from .simulator import SimulationError, simulate_custom_policy
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ __all__ = [
     "Request",
     "Scenario",
     "ScenarioError",
+    "SimulationError",
     "Statement",
     "StatementTrace",
     "Step",
@@ -35,5 +37,6 @@ __all__ = [
     "evaluate",
     "load_scenario",
     "parse_policy",
+    "simulate_custom_policy",
     "validate_policy",
 ]

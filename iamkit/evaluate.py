@@ -28,6 +28,13 @@ __all__ = ["evaluate"]
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
 
+RCP_SERVICES = frozenset({
+    "s3", "sts", "kms", "sqs", "secretsmanager", "cognito-identity", "cognito-idp", "logs", "dynamodb",
+    "ecr", "aoss",
+})
+"""Service prefixes whose resources resource control policies apply to (AWS Organizations
+User Guide, "Resource control policies": "List of AWS services that support RCPs")."""
+
 
 def request_context(request: Request, caller: Caller) -> dict[str, Any]:
     """The context as evaluated: the request's keys plus the principal keys AWS always sets.
@@ -187,8 +194,12 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     )
 
     # Trace every statement, layer by layer in flowchart order.
+    rcps_apply = request.action.split(":", 1)[0].lower() in RCP_SERVICES
     rcp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.RCP, j, i, run)]
-                  for i, level in enumerate(scenario.rcps)]
+                  for i, level in enumerate(scenario.rcps if rcps_apply else ())]
+    if scenario.rcps and not rcps_apply:
+        run.notes.append(f"resource control policies do not apply to `{request.action.split(':', 1)[0]}` actions, "
+                         "so iamkit did not evaluate them")
     scp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.SCP, j, i, run)]
                   for i, level in enumerate(scenario.scps)]
     resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run)

@@ -31,8 +31,10 @@ TRUST_ACTIONS = frozenset({
 })
 """Actions (lowercase) whose resource-based policy is the role's trust policy."""
 
-_CONCRETE_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9_-]+$")
-_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+", re.S)
+CONCRETE_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9_-]+$")
+"""A request's action: one concrete ``service:Name``, no wildcards."""
+RESOURCE_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+", re.S)
+"""A request's resource ARN: six colon-separated parts."""
 
 ContextValue = str | list[str]
 
@@ -156,13 +158,13 @@ def _request(raw: Any, out: _Problems) -> Request | None:
     if not isinstance(action, str):
         out.add(path + ("action",), "the request has no `action`" if action is None else "`action` must be a string")
         ok = False
-    elif not _CONCRETE_ACTION.match(action):
+    elif not CONCRETE_ACTION.match(action):
         hint = ("a request names one concrete action; wildcards belong in policies" if any(c in action for c in "*?")
                 else "write it as `service:Action`, for example `s3:GetObject`")
         out.add(path + ("action",), f"`{action}` is not a concrete action", hint)
         ok = False
     resource = raw.get("resource", "*")
-    if not isinstance(resource, str) or not (resource == "*" or _ARN.match(resource)):
+    if not isinstance(resource, str) or not (resource == "*" or RESOURCE_ARN.match(resource)):
         out.add(path + ("resource",), f"`{resource}` is not an ARN or `*`",
                 "an ARN has six parts: `arn:partition:service:region:account-id:resource`")
         ok = False
