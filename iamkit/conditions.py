@@ -329,8 +329,8 @@ def evaluate_condition(
 
     if op.name == "Null":
         wanted = policy_value_text(raw_values[0]).lower() if raw_values else "true"
-        shown = tuple(policy_value_text(v) for v in raw_values)
-        return ConditionResult(spec.text, key, shown, context_values, (wanted == "true") == missing, missing)
+        written = tuple(policy_value_text(v) for v in raw_values)
+        return ConditionResult(spec.text, key, written, context_values, (wanted == "true") == missing, missing)
 
     # Prepare the policy values, substituting variables where the operator allows them.
     texts: list[str | None] = []

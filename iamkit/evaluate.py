@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from .conditions import evaluate_condition
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
 from .matching import action_matches, arn_matcher, pieces_matcher
-from .policy import Policy, PolicyKind, Statement
+from .policy import Policy, Statement
 from .principals import Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
@@ -251,14 +251,71 @@ class _Layers:
     session: list[StatementTrace] | None
 
 
-def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]
-            ) -> tuple[Outcome, Layer | None, list[StatementTrace], list[Step]]:
-    """AWS's flowchart, one case per box. Returns outcome, blocking layer, determining
-    statements and the steps taken."""
+class _IdentitySide:
+    """What the caller's own policies allow: identity policies, cut down by the permissions
+    boundary and the session policy."""
+
+    def __init__(self, caller: Caller, layers: _Layers, notes: list[str]):
+        self.caller = caller
+        self.layers = layers
+        self.identity = bool(_allows(layers.identity))
+        self.boundary = layers.boundary is None or bool(_allows(layers.boundary))
+        if layers.session is not None:
+            self.session = bool(_allows(layers.session))
+        else:
+            # A federated-user session gets no permissions without a session policy.
+            self.session = caller.kind is not CallerKind.FEDERATED_USER
+            if not self.session:
+                notes.append("a federated-user session created without a session policy has no permissions "
+                             "except those a resource policy grants to the session itself")
+        if caller.kind is CallerKind.ROOT:
+            self.identity = self.boundary = self.session = True
+            notes.append("the account root user has full access to its own account, within SCPs and explicit denies")
+        elif caller.kind is CallerKind.SERVICE:
+            self.identity = False
+
+    @property
+    def allows(self) -> bool:
+        return self.identity and self.boundary and self.session
+
+    @property
+    def guardrails(self) -> bool:
+        """The boundary and the session policy, which also limit some resource-policy grants."""
+        return self.boundary and self.session
+
+    def blocker(self) -> Layer:
+        if not self.identity:
+            return Layer.IDENTITY
+        return Layer.BOUNDARY if not self.boundary else Layer.SESSION
+
+    def steps(self, final: bool) -> list[Step]:
+        """The identity, boundary and session boxes; the last one allows when ``final``."""
+        out = [Step("identity", "pass" if self.identity else "implicit",
+                    "an identity policy allows the request" if self.identity
+                    else "no identity policy allows the request")]
+        if self.layers.boundary is not None:
+            out.append(Step("boundary", "pass" if self.boundary else "implicit",
+                            "the permissions boundary allows the request" if self.boundary
+                            else "the permissions boundary does not allow the request"))
+        if self.layers.session is not None or self.caller.kind is CallerKind.FEDERATED_USER:
+            out.append(Step("session", "pass" if self.session else "implicit",
+                            "the session policy allows the request" if self.session
+                            else "no session policy allows the request"))
+        if final and self.allows:
+            out[-1] = out[-1]._replace(verdict="allow")
+        return out
+
+
+_Result = tuple[Outcome, "Layer | None", list[StatementTrace], list[Step]]
+
+
+def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]) -> _Result:
+    """AWS's flowchart, one case per box: returns the outcome, the blocking layer, the
+    determining statements and the steps taken."""
     steps: list[Step] = []
-    all_traces = [t for level in layers.rcps + layers.scps for t in level]
-    all_traces += (layers.resource or []) + layers.identity + (layers.boundary or []) + (layers.session or [])
-    allows = [t for t in all_traces if t.matched and t.effect == "Allow"]
+    traces = [t for level in layers.rcps + layers.scps for t in level]
+    traces += (layers.resource or []) + layers.identity + (layers.boundary or []) + (layers.session or [])
+    allows = [t for t in traces if t.matched and t.effect == "Allow"]
 
     # Service rules: some actions are allowed whatever the policies say.
     if request.action.lower() in ALWAYS_ALLOWED:
@@ -267,7 +324,7 @@ def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]
         return Outcome.ALLOWED, None, allows, steps
 
     # 1. An explicit deny in any policy wins.
-    denies = [t for t in all_traces if t.matched and t.effect == "Deny"]
+    denies = [t for t in traces if t.matched and t.effect == "Deny"]
     if denies:
         first = denies[0]
         steps.append(Step("deny", "deny", f"{first.statement.label} in the {first.layer.label} explicitly denies"))
@@ -282,158 +339,96 @@ def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]
 
     # 3. SCPs: every level of the organization, root to account, must allow.
     if layers.scps:
-        for level, traces in enumerate(layers.scps):
-            if not _allows(traces):
-                steps.append(Step("scp", "implicit",
-                                  f"no SCP at level {level} of the organization allows the request"))
+        for level, level_traces in enumerate(layers.scps):
+            if not _allows(level_traces):
+                steps.append(Step("scp", "implicit", f"no SCP at level {level} of the organization allows the request"))
                 return Outcome.IMPLICIT_DENY, Layer.SCP, [], steps
         steps.append(Step("scp", "pass", "an SCP at every level of the organization allows the request"))
     else:
         steps.append(Step("scp", "skip", "no service control policies apply"))
 
-    return _grant(request, caller, layers, allows, steps, notes)
+    # 4. The policies that grant: the resource policy and the identity side.
+    outcome, blocked = _grant(request, caller, layers, _IdentitySide(caller, layers, notes), steps)
+    return outcome, blocked, allows if outcome is Outcome.ALLOWED else [], steps
 
 
-def _grant(request: Request, caller: Caller, layers: _Layers, allows: list[StatementTrace],
-           steps: list[Step], notes: list[str]) -> tuple[Outcome, Layer | None, list[StatementTrace], list[Step]]:
-    """After the guardrails: does a resource policy or the identity side grant access?"""
-    same_account = request.same_account
+def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySide,
+           steps: list[Step]) -> tuple[Outcome, Layer | None]:
+    """Does a resource-based policy or the identity side grant the request?"""
+    allowed, denied = Outcome.ALLOWED, Outcome.IMPLICIT_DENY
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
     how = max((t.principal for t in resource_allows if t.principal), key=_RANK.__getitem__, default=None)
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
-    is_trust = kind is PolicyKind.TRUST
-    is_key_policy = kind is not None and request.action.lower().startswith("kms:")
+    trust = request.action.lower() in TRUST_ACTIONS
+    key_policy = kind is not None and request.action.lower().startswith("kms:")
+    label = "trust policy" if trust else "key policy" if key_policy else "resource policy"
 
-    # The identity side: identity policies, cut down by the boundary and the session policy.
-    identity_ok = bool(_allows(layers.identity))
-    boundary_ok = layers.boundary is None or bool(_allows(layers.boundary))
-    if layers.session is not None:
-        session_ok = bool(_allows(layers.session))
-    else:
-        # A federated-user session gets no permissions without a session policy.
-        session_ok = caller.kind is not CallerKind.FEDERATED_USER
-        if not session_ok:
-            notes.append("a federated-user session created without a session policy has no permissions "
-                         "except those a resource policy grants to the session itself")
-    if caller.kind is CallerKind.ROOT:
-        identity_ok, boundary_ok, session_ok = True, True, True
-        notes.append("the account root user has full access to its own account, within SCPs and explicit denies")
-    elif caller.kind is CallerKind.SERVICE:
-        identity_ok = False
-    identity_side = identity_ok and boundary_ok and session_ok
-
-    def identity_block() -> Layer:
-        if not identity_ok:
-            return Layer.IDENTITY
-        return Layer.BOUNDARY if not boundary_ok else Layer.SESSION
-
-    def identity_steps(final: bool) -> None:
-        steps.append(Step("identity", "pass" if identity_ok else "implicit",
-                          "an identity policy allows the request" if identity_ok
-                          else "no identity policy allows the request"))
-        if layers.boundary is not None:
-            steps.append(Step("boundary", "pass" if boundary_ok else "implicit",
-                              "the permissions boundary allows the request" if boundary_ok
-                              else "the permissions boundary does not allow the request"))
-        if layers.session is not None or caller.kind is CallerKind.FEDERATED_USER:
-            steps.append(Step("session", "pass" if session_ok else "implicit",
-                              "the session policy allows the request" if session_ok
-                              else "no session policy allows the request"))
-        if final and identity_side:
-            last = steps[-1]
-            steps[-1] = Step(last.name, "allow", last.detail)
-
-    # Resource-based policy, first: who it names decides what an allow is worth.
-    if layers.resource is None and request.action.lower() in TRUST_ACTIONS:
-        # A role can only be assumed when its trust policy allows it, even in the same account.
-        identity_steps(False)
-        steps.append(Step("resource", "implicit", "assuming a role needs its trust policy to allow the caller, "
-                          "and no trust policy was given"))
-        return Outcome.IMPLICIT_DENY, Layer.RESOURCE, [], steps
+    # No resource policy: the identity side decides, within the account only. A role is
+    # never assumable without a trust policy that allows it, even in its own account.
     if layers.resource is None:
-        if not same_account:
-            identity_steps(False)
-            steps.append(Step("resource", "implicit",
-                              "a cross-account request also needs the resource's policy to allow it, and there is none"))
-            return Outcome.IMPLICIT_DENY, Layer.RESOURCE, [], steps
+        if trust or not request.same_account:
+            steps.extend(side.steps(final=False))
+            why = ("assuming a role needs its trust policy to allow the caller, and no trust policy was given" if trust
+                   else "a cross-account request also needs the resource's policy to allow it, and there is none")
+            steps.append(Step("resource", "implicit", why))
+            return denied, Layer.RESOURCE
         steps.append(Step("resource", "skip", "the resource has no resource-based policy"))
-        identity_steps(True)
-        if identity_side:
-            return Outcome.ALLOWED, None, allows, steps
-        return Outcome.IMPLICIT_DENY, identity_block(), [], steps
+        steps.extend(side.steps(final=True))
+        return (allowed, None) if side.allows else (denied, side.blocker())
 
-    label = "trust policy" if is_trust else "key policy" if is_key_policy else "resource policy"
-    if not same_account:
+    # Cross-account: the resource policy and the identity side must both allow.
+    if not request.same_account:
         ok = bool(resource_allows)
         steps.append(Step("resource", "pass" if ok else "implicit",
                           f"the {label} in account {request.owner_account} allows the request" if ok
                           else f"the {label} does not allow this cross-account request"))
-        identity_steps(ok)
-        if ok and identity_side:
-            return Outcome.ALLOWED, None, allows, steps
-        return Outcome.IMPLICIT_DENY, Layer.RESOURCE if not ok else identity_block(), [], steps
+        steps.extend(side.steps(final=ok))
+        if not ok:
+            return denied, Layer.RESOURCE
+        return (allowed, None) if side.allows else (denied, side.blocker())
 
-    # Same account.
-    if is_trust or is_key_policy:
-        # Role trust policies and KMS key policies must allow the request themselves; naming
-        # the account root only lets the account's identity policies decide.
-        if not resource_allows:
-            steps.append(Step("resource", "implicit", f"the {label} does not allow the request"))
-            return Outcome.IMPLICIT_DENY, Layer.RESOURCE, [], steps
-        if how is PrincipalMatch.ACCOUNT:
-            steps.append(Step("resource", "pass",
-                              f"the {label} allows the account, which delegates to its identity policies"))
-            identity_steps(True)
-            if identity_side:
-                return Outcome.ALLOWED, None, allows, steps
-            return Outcome.IMPLICIT_DENY, identity_block(), [], steps
-        if is_trust:
-            steps.append(Step("resource", "pass", "the trust policy names the caller"))
-            # The caller's permissions boundary (and session policy) must still allow sts:AssumeRole.
-            ok = boundary_ok and session_ok
-            if layers.boundary is not None:
-                steps.append(Step("boundary", "allow" if ok else "implicit",
-                                  "the caller's permissions boundary allows assuming the role" if boundary_ok
-                                  else "the caller's permissions boundary does not allow assuming the role"))
-            if ok:
-                if layers.boundary is None:
-                    steps[-1] = Step("resource", "allow", steps[-1].detail)
-                return Outcome.ALLOWED, None, allows, steps
-            return Outcome.IMPLICIT_DENY, Layer.BOUNDARY if not boundary_ok else Layer.SESSION, [], steps
+    # Same account, trust and key policies: they must allow the request themselves.
+    if (trust or key_policy) and not resource_allows:
+        steps.append(Step("resource", "implicit", f"the {label} does not allow the request"))
+        return denied, Layer.RESOURCE
 
-    return _same_account_resource(caller, how, label, identity_side, identity_block, identity_steps,
-                                  boundary_ok, session_ok, allows, steps, layers)
+    # Naming the account only delegates to the account's identity policies.
+    if how is PrincipalMatch.ACCOUNT:
+        steps.append(Step("resource", "pass", f"the {label} allows the account, which delegates to its identity policies"))
+        steps.extend(side.steps(final=True))
+        return (allowed, None) if side.allows else (denied, side.blocker())
 
+    # A trust policy that names the caller: the caller's permissions boundary (and session
+    # policy) must still allow the sts call (id_roles_update-role-trust-policy.html).
+    if trust:
+        steps.append(Step("resource", "pass" if layers.boundary is not None else "allow",
+                          "the trust policy names the caller"))
+        if layers.boundary is not None:
+            steps.append(Step("boundary", "allow" if side.guardrails else "implicit",
+                              "the caller's permissions boundary allows the call" if side.boundary
+                              else "the caller's permissions boundary does not allow the call"))
+        if side.guardrails:
+            return allowed, None
+        return denied, Layer.BOUNDARY if not side.boundary else Layer.SESSION
 
-def _same_account_resource(caller: Caller, how: PrincipalMatch | None, label: str, identity_side: bool,
-                           identity_block: Any, identity_steps: Any, boundary_ok: bool, session_ok: bool,
-                           allows: list[StatementTrace], steps: list[Step], layers: _Layers
-                           ) -> tuple[Outcome, Layer | None, list[StatementTrace], list[Step]]:
-    """Same account: an allow from the resource policy or from the identity side suffices,
-    but what a resource-policy allow is worth depends on whom it names."""
-    # "*" names the caller itself: for a user or a session that is as direct as its own ARN;
-    # for a role it can only name the role.
-    everyone = how is PrincipalMatch.EVERYONE
-    if how is PrincipalMatch.EXACT or (everyone and caller.kind is not CallerKind.ROLE):
-        # Naming the IAM user, or the exact session, is not limited by the boundary or the
-        # session policy (access_policies_boundaries.html, access_policies.html#policies_session).
+    # Same account: an allow from the resource policy or from the identity side suffices,
+    # but a resource-policy allow is limited by the boundary and session policy unless it
+    # names the IAM user or the exact session ("*" names them too; for a role it names the role).
+    direct = how is PrincipalMatch.EXACT or (how is PrincipalMatch.EVERYONE and caller.kind is not CallerKind.ROLE)
+    if direct:
         who = {CallerKind.USER: "the IAM user", CallerKind.ROOT: "the account root"}.get(caller.kind, "the session")
-        named = "every principal, this " + who[4:] if everyone else who + " directly"
+        named = f"every principal, this {who[4:]} included" if how is PrincipalMatch.EVERYONE else f"{who} directly"
         steps.append(Step("resource", "allow", f"the {label} allows {named}, which no permissions boundary "
                           "or session policy limits"))
-        return Outcome.ALLOWED, None, allows, steps
-    if how in (PrincipalMatch.ROLE, PrincipalMatch.EVERYONE):
-        if boundary_ok and session_ok:
-            steps.append(Step("resource", "allow", f"the {label} allows the role, and the caller's permissions "
+        return allowed, None
+    if how is not None:
+        if side.guardrails:
+            steps.append(Step("resource", "allow", f"the {label} allows the role, and the role's permissions "
                               "boundary and session policy do not limit it"))
-            return Outcome.ALLOWED, None, allows, steps
+            return allowed, None
         steps.append(Step("resource", "pass", f"the {label} allows the role, but that grant is still limited "
                           "by the role's permissions boundary and session policy"))
-    elif how is PrincipalMatch.ACCOUNT:
-        steps.append(Step("resource", "pass", f"the {label} allows the account, which delegates to its identity policies"))
     else:
         steps.append(Step("resource", "pass", f"the {label} does not allow the request; the identity side may"))
-    identity_steps(True)
-    if identity_side:
-        return Outcome.ALLOWED, None, allows, steps
-    return Outcome.IMPLICIT_DENY, identity_block(), [], steps
+    steps.extend(side.steps(final=True))
+    return (allowed, None) if side.allows else (denied, side.blocker())

@@ -46,7 +46,8 @@ def _glob_body(pieces: Iterable[tuple[str, bool]], arn: bool) -> str:
 
 def _fits(s: str, pos: int, part: str) -> bool:
     """Whether ``part`` (where ``?`` is any one character) matches ``s`` at ``pos``."""
-    return all(p == "?" or p == c for p, c in zip(part, s[pos : pos + len(part)]))
+    window = s[pos : pos + len(part)]
+    return len(window) == len(part) and all(p == "?" or p == c for p, c in zip(part, window, strict=True))
 
 
 def _find(s: str, part: str, pos: int, end: int) -> int:
@@ -98,7 +99,7 @@ def _star_arn(pattern: str) -> Matcher:
 
     def match(s: str) -> bool:
         parts = s.split(":", 5)
-        return len(parts) == count and all(test(part) for test, part in zip(tests, parts))
+        return len(parts) == count and all(test(part) for test, part in zip(tests, parts, strict=True))
 
     return match
 

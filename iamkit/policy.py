@@ -88,7 +88,7 @@ class Statement(NamedTuple):
     """One statement of a policy.
 
     Attributes:
-        index: position in the ``Statement`` list (0 for a lone statement object).
+        number: 0-based place in the ``Statement`` list (0 for a lone statement object).
         path: JSON path of the statement, ``Statement[1]`` (or ``Statement``).
         sid: the ``Sid``, or None.
         effect: ``"Allow"`` or ``"Deny"``.
@@ -104,7 +104,7 @@ class Statement(NamedTuple):
         document: the statement as written.
     """
 
-    index: int
+    number: int
     path: str
     sid: str | None
     effect: str
@@ -456,7 +456,7 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     position = out.positions.of(path) if out.positions is not None else None
     line, column = position if position else (None, None)
     return Statement(
-        index=index,
+        number=index,
         path=format_path(path),
         sid=sid,
         effect=effect if effect in ("Allow", "Deny") else "Deny",
@@ -551,11 +551,11 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
     for st in statements:
         if st.sid:
             if st.sid in seen:
-                out.add(("Statement", st.index, "Sid") if isinstance(raw, list) else ("Statement", "Sid"),
+                out.add(("Statement", st.number, "Sid") if isinstance(raw, list) else ("Statement", "Sid"),
                         f"duplicate `Sid` `{st.sid}` (also used by Statement[{seen[st.sid]}])",
                         "every `Sid` in a policy must be unique")
             else:
-                seen[st.sid] = st.index
+                seen[st.sid] = st.number
 
     policy = Policy(
         kind=kind,

@@ -468,12 +468,13 @@ def _matched(decision: Decision, sources: Mapping[str, _Source]) -> list[dict[st
     """``MatchedStatements``: the deciding statements, without SCPs."""
     out = []
     for t in decision.determining:
-        if t.layer not in _REPORTED_LAYERS or t.policy_name not in sources:
+        name = t.policy_name
+        if t.layer not in _REPORTED_LAYERS or name is None or name not in sources:
             continue
-        ref: dict[str, Any] = {"SourcePolicyId": t.policy_name}
+        ref: dict[str, Any] = {"SourcePolicyId": name}
         if t.layer in _SOURCE_TYPES:
             ref["SourcePolicyType"] = _SOURCE_TYPES[t.layer]
-        span = sources[t.policy_name].spans.get(t.statement.path)
+        span = sources[name].spans.get(t.statement.path)
         if span:
             ref["StartPosition"] = {"Line": span[0][0], "Column": span[0][1]}
             ref["EndPosition"] = {"Line": span[1][0], "Column": span[1][1]}
@@ -554,5 +555,6 @@ def _action_result(action: str, resources: Sequence[str], decisions: Sequence[De
                     details[kind] = value
         result["EvalDecisionDetails"] = details
     if per_resource:
-        result["ResourceSpecificResults"] = [_resource_result(r, d, simulation) for r, d in zip(resources, decisions)]
+        pairs = zip(resources, decisions, strict=True)
+        result["ResourceSpecificResults"] = [_resource_result(r, d, simulation) for r, d in pairs]
     return result

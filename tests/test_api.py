@@ -6,8 +6,8 @@ import json
 import types
 
 import iamkit
-from iamkit import Decision, Layer, Outcome, Request, evaluate, load_scenario
 from conftest import user_scenario
+from iamkit import Decision, Layer, Outcome, Request, evaluate, load_scenario
 
 ALLOW = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
          "Condition": {"StringEquals": {"aws:PrincipalTag/team": "finance"}}}
@@ -24,7 +24,8 @@ def test_engine_imports_no_view_libraries() -> None:
     import subprocess
     import sys
 
-    code = "import sys, iamkit, iamkit.cli; print(sorted(m for m in ('pandas', 'graphviz', 'ipywidgets', 'IPython') if m in sys.modules))"
+    views = ("pandas", "graphviz", "ipywidgets", "IPython")
+    code = f"import sys, iamkit, iamkit.cli; print(sorted(m for m in {views!r} if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
 
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from iamkit.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, main
 from conftest import user_scenario
+from iamkit.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, main
 
 ALLOW = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
 DENY = {"Sid": "NoReports", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from iamkit.cli import batch
 from conftest import CASES, SHARED
+from iamkit.cli import batch
 
 CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
 

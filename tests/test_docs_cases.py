@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from iamkit import evaluate
 from conftest import load_cases
+from iamkit import evaluate
 
 CASES = [
     pytest.param(case, id=f"{path.stem}:{case['name']}")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from conftest import user_scenario
 from iamkit import Layer, Outcome, evaluate
 from iamkit.principals import PrincipalMatch
-from conftest import user_scenario
 
 BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from iamkit import Outcome, evaluate
 from conftest import load_cases, user_scenario
+from iamkit import Outcome, evaluate
 
 ROWS = [
     pytest.param(table, row, id=f"{path.stem}:{row['name']}")

@@ -41,10 +41,12 @@ PRINCIPAL_BLOCKS = ["*", {"AWS": "111122223333"}, {"AWS": "arn:aws:iam::11112222
 
 @st.composite
 def statements(draw, principal: bool, effect: str | None = None) -> dict:
+    action = draw(st.sampled_from(["Action", "NotAction"]))
+    resource = draw(st.sampled_from(["Resource", "Resource", "NotResource"]))
     statement = {
         "Effect": effect or draw(st.sampled_from(["Allow", "Deny"])),
-        draw(st.sampled_from(["Action", "NotAction"])): draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3)),
-        draw(st.sampled_from(["Resource", "Resource", "NotResource"])): draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=2)),
+        action: draw(st.lists(st.sampled_from(ACTION_PATTERNS), min_size=1, max_size=3)),
+        resource: draw(st.lists(st.sampled_from(RESOURCE_PATTERNS), min_size=1, max_size=2)),
     }
     if draw(st.booleans()):
         statement["Condition"] = draw(st.sampled_from(CONDITIONS))
@@ -53,9 +55,17 @@ def statements(draw, principal: bool, effect: str | None = None) -> dict:
     return statement
 
 
-def policies(principal: bool = False):
-    return st.lists(statements(principal), min_size=1, max_size=3).map(
-        lambda sts: {"Version": "2012-10-17", "Statement": sts})
+def policies(principal: bool = False, rcp: bool = False, trust: bool = False):
+    """Policies of 1–3 statements; an RCP names `"*"`, a trust policy has no resource element."""
+
+    def shape(sts: list[dict]) -> dict:
+        if rcp:
+            sts = [{**s, "Principal": "*"} for s in sts]
+        if trust:
+            sts = [{k: v for k, v in s.items() if k not in ("Resource", "NotResource")} for s in sts]
+        return {"Version": "2012-10-17", "Statement": sts}
+
+    return st.lists(statements(principal), min_size=1, max_size=3).map(shape)
 
 
 @st.composite
@@ -77,13 +87,11 @@ def scenarios(draw) -> dict:
             })),
         },
         "identityPolicies": draw(st.lists(policies(), max_size=2)),
-        "resourcePolicy": optional(policies(principal=True).map(
-            lambda p: {**p, "Statement": [{k: v for k, v in s.items() if not (action == "sts:AssumeRole" and k in ("Resource", "NotResource"))} for s in p["Statement"]]})),
+        "resourcePolicy": optional(policies(principal=True, trust=action == "sts:AssumeRole")),
         "permissionsBoundary": optional(policies()),
         "sessionPolicy": optional(policies()),
         "scps": optional(st.lists(st.lists(policies(), min_size=1, max_size=2), min_size=1, max_size=2)),
-        "rcps": optional(st.lists(st.lists(policies(principal=False).map(
-            lambda p: {**p, "Statement": [{**s, "Principal": "*"} for s in p["Statement"]]}), min_size=1, max_size=1), max_size=2)),
+        "rcps": optional(st.lists(st.lists(policies(rcp=True), min_size=1, max_size=1), max_size=2)),
     }
     return scenario
 

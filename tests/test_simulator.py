@@ -51,7 +51,8 @@ def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
         if not isinstance(value, dict):
             return [f"{path}: expected a map, got {type(value).__name__}"]
         return [e for key, item in value.items()
-                for e in shape_errors(key, shape.key, f"{path}<key {key!r}>") + shape_errors(item, shape.value, f"{path}[{key!r}]")]
+                for e in shape_errors(key, shape.key, f"{path}<key {key!r}>")
+                + shape_errors(item, shape.value, f"{path}[{key!r}]")]
     if kind == "string":
         if not isinstance(value, str):
             return [f"{path}: expected a string, got {type(value).__name__}"]
