@@ -9,7 +9,7 @@ from .conditions import ConditionResult
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
 from .errors import IamkitError, PolicyError, Problem, ScenarioError
 from .evaluate import evaluate
-from .policy import Condition, Policy, PolicyKind, Statement, parse_policy, validate_policy
+from .policy import Condition, Origin, Policy, PolicyKind, Statement, parse_policy, validate_policy
 from .scenario import Request, Scenario, load_scenario
 from .simulator import SimulationError, simulate_custom_policy
 
@@ -21,6 +21,7 @@ __all__ = [
     "Decision",
     "IamkitError",
     "Layer",
+    "Origin",
     "Outcome",
     "Policy",
     "PolicyError",

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from .conditions import ConditionResult
-from .policy import Statement
+from .policy import Origin, Statement
 from .principals import PrincipalMatch
 from .scenario import Request
 
@@ -67,6 +67,8 @@ class StatementTrace(NamedTuple):
         policy: index of the policy within its layer (or within its level for SCPs/RCPs).
         level: the organization level for SCPs and RCPs (0 = root), else None.
         policy_name: the policy's display name.
+        origin: where the policy comes from in an account (which user, group or role it is
+            attached to), when it was loaded from one.
         statement: the statement itself (Sid, Effect, path, line and column).
         action: True when the action matched (``Action``) or was not excluded (``NotAction``).
         action_entry: the entry that matched (or excluded) the action, if any.
@@ -86,6 +88,7 @@ class StatementTrace(NamedTuple):
     policy: int
     level: int | None
     policy_name: str | None
+    origin: Origin | None
     statement: Statement
     action: bool
     action_entry: str | None
@@ -111,7 +114,7 @@ class StatementTrace(NamedTuple):
     @property
     def where(self) -> str:
         """``identity policy 2, Statement[1]`` — where a person finds this statement."""
-        policy = self.policy_name or f"{self.layer.label} {self.policy}"
+        policy = str(self.origin) if self.origin else self.policy_name or f"{self.layer.label} {self.policy}"
         return f"{policy}, {self.statement.path}"
 
     @property
@@ -135,6 +138,7 @@ class StatementTrace(NamedTuple):
             "policy": self.policy,
             "level": self.level,
             "policyName": self.policy_name,
+            "origin": self.origin.to_dict() if self.origin else None,
             "statement": st.path,
             "sid": st.sid,
             "effect": st.effect,
@@ -280,6 +284,7 @@ def reason(t: StatementTrace) -> dict[str, Any]:
         "policy": t.policy,
         "level": t.level,
         "policyName": t.policy_name,
+        "origin": t.origin.to_dict() if t.origin else None,
         "statement": st.path,
         "sid": st.sid,
         "effect": st.effect,

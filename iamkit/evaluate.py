@@ -137,6 +137,7 @@ def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int |
         policy=index,
         level=level,
         policy_name=policy.name,
+        origin=policy.origin,
         statement=st,
         action=action_ok,
         action_entry=action_entry,
@@ -375,6 +376,13 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
         steps.append(Step("resource", "skip", "the resource has no resource-based policy"))
         steps.extend(side.steps(final=True))
         return (allowed, None) if side.allows else (denied, side.blocker())
+
+    # An AWS service has no identity policies here: the resource policy alone decides.
+    if caller.kind is CallerKind.SERVICE:
+        ok = bool(resource_allows)
+        steps.append(Step("resource", "allow" if ok else "implicit",
+                          f"the {label} {'allows' if ok else 'does not allow'} the service `{caller.arn}`"))
+        return (allowed, None) if ok else (denied, Layer.RESOURCE)
 
     # Cross-account: the resource policy and the identity side must both allow.
     if not request.same_account:

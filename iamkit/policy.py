@@ -20,6 +20,7 @@ from .principals import ACCOUNT_ID
 
 __all__ = [
     "Condition",
+    "Origin",
     "Policy",
     "PolicyKind",
     "Statement",
@@ -129,6 +130,35 @@ class Statement(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a policy comes from in an account: what it is and what it is attached to.
+
+    Attributes:
+        kind: ``managed`` (AWS or customer managed), ``inline``, ``boundary`` or ``trust``.
+        policy: the policy's name.
+        attached_to: the identity it is attached to, as ``user/alice``, ``group/developers``
+            or ``role/App``.
+        arn: the managed policy's ARN, for managed policies and boundaries.
+    """
+
+    kind: str
+    policy: str
+    attached_to: str
+    arn: str | None = None
+
+    def __str__(self) -> str:
+        what = {"managed": "managed policy", "inline": "inline policy", "boundary": "permissions boundary",
+                "trust": "trust policy"}.get(self.kind, self.kind)
+        holder_kind, _, holder = self.attached_to.partition("/")
+        verb = "of" if self.kind in ("boundary", "trust") else "attached to" if self.kind == "managed" else "in"
+        return f"{what} `{self.policy}` {verb} {holder_kind} `{holder}`"
+
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain JSON-ready data."""
+        return {"kind": self.kind, "policy": self.policy, "attachedTo": self.attached_to, "arn": self.arn}
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """An immutable, validated policy document.
 
@@ -139,6 +169,7 @@ class Policy:
         id: the ``Id`` element, or None.
         name: a display name given by the caller (a file name, a managed policy name).
         warnings: problems AWS accepts but a reader should know about.
+        origin: where the policy comes from in an account, when it was loaded from one.
         source: the JSON text it was parsed from, when it came as text.
         document: the policy as a plain dict.
     """
@@ -149,6 +180,7 @@ class Policy:
     id: str | None
     name: str | None = None
     warnings: tuple[Problem, ...] = ()
+    origin: Origin | None = None
     source: str | None = field(default=None, repr=False, compare=False)
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

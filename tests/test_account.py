@@ -1,0 +1,157 @@
+"""The account model: a get-account-authorization-details export, principals' policies
+with their provenance, roles and trust.
+
+Export format: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from conftest import CASES
+from iamkit import Outcome
+from iamkit.account import Account, AccountError, load_account
+
+EXPORT = CASES / "accounts" / "examplecorp.json"
+BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
+
+
+@pytest.fixture(scope="module")
+def account() -> Account:
+    return Account.from_file(EXPORT)
+
+
+def test_loads_every_part_of_the_export(account: Account) -> None:
+    assert account.account_id == "111122223333"
+    assert list(account.users) == ["alice", "bob", "carol"]
+    assert list(account.groups) == ["developers", "admins"]
+    assert list(account.roles) == ["AppServer", "Deploy", "PartnerAudit"]
+    assert account.users["alice"].tags == {"team": "finance"}
+    assert account.users["carol"].boundary == "arn:aws:iam::111122223333:policy/DeveloperBoundary"
+    assert account.roles["AppServer"].instance_profiles == ("AppServer",)
+    assert account.instance_profiles["AppServer"].roles == ("AppServer",)
+    # The default version of a managed policy is the one that counts.
+    assert account.policies["arn:aws:iam::111122223333:policy/ReadReports"].default_version == "v2"
+    assert account.policies["arn:aws:iam::aws:policy/AdministratorAccess"].aws_managed
+    assert account.problems == []
+
+
+def test_identity_policies_come_with_their_origin(account: Account) -> None:
+    origins = [str(p.origin) for p in account.identity_policies("carol")]
+    assert origins == [
+        "inline policy `NoDeletes` in user `carol`",
+        "managed policy `AdministratorAccess` attached to user `carol`",
+        "inline policy `TeamPrefix` in group `developers`",
+        "managed policy `ReadReports` attached to group `developers`",
+    ]
+    assert str(account.permissions_boundary("carol").origin) == "permissions boundary `DeveloperBoundary` of user `carol`"
+
+
+def test_decision_names_the_policy_and_what_it_is_attached_to(account: Account) -> None:
+    decision = account.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv")
+    assert decision.outcome is Outcome.ALLOWED
+    (deciding,) = decision.determining
+    assert deciding.origin.attached_to == "group/developers" and deciding.origin.policy == "ReadReports"
+    assert "managed policy `ReadReports` attached to group `developers`" in decision.explain()
+    assert decision.to_dict()["determining"][0]["origin"] == {
+        "kind": "managed", "policy": "ReadReports", "attachedTo": "group/developers",
+        "arn": "arn:aws:iam::111122223333:policy/ReadReports"}
+
+
+def test_principal_tags_feed_policy_variables(account: Account) -> None:
+    assert account.evaluate("alice", "s3:PutObject", f"{BUCKET}/teams/finance/plan.xlsx").allowed
+    assert not account.evaluate("alice", "s3:PutObject", f"{BUCKET}/teams/audit/plan.xlsx").allowed
+    assert account.context("alice")["aws:PrincipalTag/team"] == "finance"
+
+
+def test_boundary_and_inline_deny(account: Account) -> None:
+    boundary = account.evaluate("carol", "iam:CreateUser")
+    assert boundary.outcome is Outcome.IMPLICIT_DENY and boundary.blocked_by.value == "boundary"
+    deny = account.evaluate("contractors/carol", "s3:DeleteObject", f"{BUCKET}/x")
+    assert deny.outcome is Outcome.EXPLICIT_DENY
+    assert deny.determining[0].origin.kind == "inline"
+
+
+def test_principals_by_name_reference_or_arn(account: Account) -> None:
+    assert account.principal("arn:aws:iam::111122223333:user/contractors/carol").name == "carol"
+    assert account.principal("role/Deploy").name == "Deploy"
+    with pytest.raises(AccountError, match="hint: did you mean `alice`"):
+        account.principal("alise")
+
+
+def test_who_can_assume_weighs_trust_permission_and_boundary(account: Account) -> None:
+    mfa = {"aws:MultiFactorAuthPresent": "true"}
+    # bob's admin policy allows sts:AssumeRole; carol's AdministratorAccess is cut by her boundary;
+    # alice has no permission; all need MFA because the trust policy says so.
+    assert [who for who, _ in account.who_can_assume("Deploy", context=mfa)] == ["arn:aws:iam::111122223333:user/bob"]
+    assert account.who_can_assume("Deploy") == []
+    everyone = dict(account.who_can_assume("Deploy", context=mfa, allowed_only=False))
+    assert everyone["arn:aws:iam::111122223333:user/contractors/carol"].blocked_by.value == "boundary"
+    assert [who for who, _ in account.who_can_assume("AppServer")] == ["ec2.amazonaws.com"]
+
+
+def test_cross_account_trust_needs_the_external_id(account: Account) -> None:
+    assert account.who_can_assume("PartnerAudit") == []
+    (who, decision), = account.who_can_assume("PartnerAudit", context={"sts:ExternalId": "partner-7f3a"})
+    assert who == "arn:aws:iam::444455556666:root" and decision.allowed
+
+
+def test_assumed_role_session_evaluates_with_role_and_session_policies(account: Account) -> None:
+    session = account.assume_role("Deploy", "ci-42", session_policy={
+        "Version": "2012-10-17", "Statement": [{"Sid": "OnlyS3", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+    assert session.arn == "arn:aws:sts::111122223333:assumed-role/Deploy/ci-42"
+    put = session.evaluate("s3:PutObject", f"{BUCKET}/build.zip")
+    assert put.allowed and sorted(t.sid for t in put.determining) == ["DeployApps", "OnlyS3"]
+    lam = session.evaluate("lambda:UpdateFunctionCode", "*")
+    assert lam.outcome is Outcome.IMPLICIT_DENY and lam.blocked_by.value == "session"
+    assert lam.request.principal == session.arn
+
+
+def test_bad_policies_are_reported_and_skipped_not_fatal() -> None:
+    data = json.loads(EXPORT.read_text())
+    broken = copy.deepcopy(data)
+    broken["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyDocument"] = {"Statement": [{"Effect": "Maybe"}]}
+    broken["Policies"] = [p for p in broken["Policies"] if p["PolicyName"] != "AdministratorAccess"]
+    account = Account.from_authorization_details(broken)
+    decision = account.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv")
+    assert decision.allowed  # the other policies still count
+    messages = [p.message for p in account.problems]
+    assert any("`Effect` must be `Allow` or `Deny`" in m for m in messages)
+    account.identity_policies("bob")
+    assert any("`AdministratorAccess` is attached to group/admins but its document is not in the export" in m
+               for m in [p.message for p in account.problems])
+
+
+@pytest.mark.parametrize("source", ["/no/such/export.json", {"Nope": []}, [1, 2]])
+def test_unreadable_exports_raise_account_error(source, tmp_path) -> None:
+    with pytest.raises(AccountError):
+        load_account(source)
+
+
+def test_invalid_json_file_names_line_and_column(tmp_path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text('{"UserDetailList": [}')
+    with pytest.raises(AccountError, match=r"line 1, column 21: not valid JSON"):
+        Account.from_file(path)
+
+
+def test_pages_are_merged() -> None:
+    data = json.loads(EXPORT.read_text())
+    pages = [{"UserDetailList": data["UserDetailList"], "IsTruncated": True, "Marker": "x"},
+             {k: v for k, v in data.items() if k != "UserDetailList"}]
+    account = Account.from_authorization_details(pages)
+    assert list(account.users) == ["alice", "bob", "carol"] and len(account.roles) == 3
+
+
+def test_a_large_export_loads_and_evaluates() -> None:
+    data = json.loads(EXPORT.read_text())
+    template = data["UserDetailList"][0]
+    data["UserDetailList"] = [
+        {**template, "UserName": f"user{i:03}", "Arn": f"arn:aws:iam::111122223333:user/user{i:03}",
+         "UserId": f"AIDA{i:018}"} for i in range(400)]
+    account = Account.from_authorization_details(data)
+    allowed = [u for u in account.users if account.evaluate(u, "s3:GetObject", f"{BUCKET}/reports/a.csv").allowed]
+    assert len(allowed) == 400
