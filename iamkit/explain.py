@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .conditions import ConditionResult
     from .decision import Decision, StatementTrace
 
-__all__ = ["decision_html", "decision_text"]
+__all__ = ["condition_text", "decision_html", "decision_text", "statement_text", "what_would_change"]
 
 _HEADLINE = {
     "allowed": "ALLOWED",
@@ -119,3 +119,40 @@ def decision_html(d: "Decision") -> str:
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def what_would_change(d: "Decision") -> list[str]:
+    """What would change the outcome, read from the trace (nothing is re-evaluated).
+
+    For a denial: the Allow statements that nearly applied (every element matched but one)
+    and the context keys they missed; the layer that had no Allow. For an explicit deny:
+    the Deny statements to narrow. For an allow: the statements it rests on.
+    """
+    hints: list[str] = []
+    outcome = d.outcome.value
+    if outcome == "explicitDeny":
+        for t in d.determining:
+            hints.append(f"the Deny `{t.statement.label}` ({t.where}) decides: while it matches, no Allow anywhere "
+                         "can help — narrow its Action/Resource or add a condition that excludes this request")
+        return hints
+    if outcome == "allowed":
+        labels = ", ".join(f"`{t.statement.label}`" for t in d.determining) or "AWS's service rule"
+        return [f"the request rests on {labels}; a matching Deny in any layer would turn it into an explicit deny"]
+    near = [t for t in d.trace if t.effect == "Allow" and not t.matched and t.action
+            and t.resource is not False and t.principal_applies is not False]
+    for t in near:
+        failed = [c for c in t.conditions if not c.result]
+        for c in failed:
+            if c.missing:
+                hints.append(f"`{t.statement.label}` ({t.where}) needs `{c.key}` in the request context "
+                             f"({c.operator} {_values(c.values)})")
+            else:
+                hints.append(f"`{t.statement.label}` ({t.where}) nearly applies: its condition {condition_text(c)}")
+    for t in d.trace:
+        if t.effect == "Allow" and not t.matched and t.action and t.resource is False:
+            hints.append(f"`{t.statement.label}` ({t.where}) allows the action but not this resource "
+                         f"(it lists {', '.join(f'`{r}`' for r in t.statement.resources or ())})")
+    if d.blocked_by is not None:
+        hints.append(f"nothing in the {d.blocked_by.label} allows `{d.request.action}` on `{d.request.resource}`: "
+                     "an Allow statement there would be needed")
+    return hints

@@ -1,0 +1,172 @@
+"""Exercise checkers: predict → run → explain, with feedback that teaches.
+
+Each checker compares a learner's answer with the engine's Decision and returns a
+:class:`Feedback`. Hints grow more specific with each attempt; the answer itself is only
+revealed when asked for (``reveal=True``) — never before the learner has tried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any, Mapping
+
+from .decision import Decision, Outcome
+from .errors import IamkitError, PolicyError, ScenarioError
+from .evaluate import evaluate
+from .explain import what_would_change
+from .scenario import Scenario, load_scenario
+
+__all__ = ["ExerciseError", "Feedback", "check_deciding_statement", "check_fix", "check_prediction"]
+
+_OUTCOME_WORDS = {
+    "allowed": Outcome.ALLOWED, "allow": Outcome.ALLOWED,
+    "explicitdeny": Outcome.EXPLICIT_DENY, "explicit deny": Outcome.EXPLICIT_DENY,
+    "implicitdeny": Outcome.IMPLICIT_DENY, "implicit deny": Outcome.IMPLICIT_DENY,
+}
+
+
+class ExerciseError(IamkitError, ValueError):
+    """An answer that cannot be checked (not one of the expected forms)."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The result of checking one answer.
+
+    Attributes:
+        correct: whether the answer is right.
+        message: what the learner should read first.
+        hint: a nudge for the next attempt (None when correct).
+        answer: the explained answer, present only when revealed or once correct.
+    """
+
+    correct: bool
+    message: str
+    hint: str | None = None
+    answer: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __str__(self) -> str:
+        lines = [("✔ " if self.correct else "✖ ") + self.message]
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        if self.answer:
+            lines.append(f"answer: {self.answer}")
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        colour = "#009E73" if self.correct else "#D55E00"
+        parts = [f'<div class="iamkit-feedback" style="border-left:6px solid {colour};padding:4px 10px">',
+                 f"<p><strong>{'✔ Correct' if self.correct else '✖ Not yet'}</strong>: {escape(self.message)}</p>"]
+        if self.hint:
+            parts.append(f"<p><em>Hint:</em> {escape(self.hint)}</p>")
+        if self.answer:
+            parts.append(f"<p><em>Answer:</em> {escape(self.answer)}</p>")
+        parts.append("</div>")
+        return {"text/plain": str(self), "text/html": "".join(parts)}
+
+
+def _decision(scenario: Scenario | Mapping[str, Any] | str) -> Decision:
+    return evaluate(scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
+
+
+def _why(d: Decision) -> str:
+    last = d.steps[-1] if d.steps else None
+    reason = last.detail if last else ""
+    if d.determining:
+        labels = ", ".join(f"`{t.statement.label}` ({t.where})" for t in d.determining)
+        return f"{d.outcome.value}: {reason}; deciding: {labels}"
+    return f"{d.outcome.value}: {reason}"
+
+
+_HINTS = {
+    Outcome.EXPLICIT_DENY: [
+        "check every policy for a Deny statement whose Action, Resource and Condition all match",
+        "an explicit Deny in any layer wins over every Allow",
+    ],
+    Outcome.IMPLICIT_DENY: [
+        "is there an Allow that matches in every layer that must allow (SCPs, boundary, session policy)?",
+        "without a matching Allow, AWS denies by default — that is an implicit deny",
+    ],
+    Outcome.ALLOWED: [
+        "look for an Allow whose Action, Resource and Condition match, and check that no Deny matches",
+        "every guardrail that applies (SCP levels, boundary, session policy) must also allow",
+    ],
+}
+
+
+def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: str, *, attempt: int = 1,
+                     reveal: bool = False) -> Feedback:
+    """Check a predicted outcome: ``allowed``, ``explicitDeny`` or ``implicitDeny``.
+
+    Args:
+        scenario: the exercise's scenario.
+        predicted: the learner's prediction (case and spaces are forgiven: "explicit deny").
+        attempt: which try this is; hints get more specific from the second try.
+        reveal: show the answer even if the prediction is wrong.
+
+    Raises:
+        ExerciseError: when ``predicted`` is not one of the three outcomes.
+    """
+    guess = _OUTCOME_WORDS.get(" ".join(predicted.strip().lower().replace("_", " ").replace("-", " ").split()))
+    if guess is None:
+        raise ExerciseError(f"`{predicted}` is not an outcome — answer `allowed`, `explicitDeny` or `implicitDeny`")
+    d = _decision(scenario)
+    if guess is d.outcome:
+        return Feedback(True, f"the request is {d.outcome.value}", answer=_why(d))
+    hints = _HINTS[d.outcome]
+    message = f"the request is not {guess.value}"
+    hint = hints[min(attempt, len(hints)) - 1]
+    return Feedback(False, message, hint, _why(d) if reveal else None)
+
+
+def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, statement: str, *, attempt: int = 1,
+                             reveal: bool = False) -> Feedback:
+    """Check which statement decided, by its Sid (or its label such as ``Statement[1]``)."""
+    d = _decision(scenario)
+    labels = [t.statement.label for t in d.determining]
+    if not labels:
+        correct = statement.strip().lower() in ("", "none", "no statement")
+        return Feedback(correct, "no statement decides: nothing allowed the request (implicit deny)" if correct else
+                        f"`{statement}` did not decide: no statement does", None if correct else
+                        "an implicit deny has no deciding statement", _why(d) if correct or reveal else None)
+    if statement in labels:
+        return Feedback(True, f"`{statement}` decides the request ({d.outcome.value})", answer=_why(d))
+    traced = {t.statement.label: t for t in d.trace}
+    if statement in traced:
+        t = traced[statement]
+        why = "it does not apply" if not t.matched else f"a {d.determining[0].effect} outweighs it"
+        message = f"`{statement}` is looked at but does not decide: {why}"
+    else:
+        message = f"there is no statement `{statement}` in this scenario"
+    hint = ("denies are checked first" if attempt == 1 else
+            f"the deciding statement is a {d.determining[0].effect} in the {d.determining[0].layer.label}")
+    return Feedback(False, message, hint, _why(d) if reveal else None)
+
+
+def check_fix(scenario: Scenario | Mapping[str, Any] | str, goal: str, *, attempt: int = 1,
+              reveal: bool = False) -> Feedback:
+    """Check an edited scenario against a goal: ``allowed`` or ``denied``.
+
+    The learner edits a policy of the exercise's scenario; this evaluates the edited scenario
+    and says whether it now meets the goal, with what would still change the outcome.
+
+    Raises:
+        ExerciseError: when ``goal`` is neither ``allowed`` nor ``denied``.
+    """
+    if goal not in ("allowed", "denied"):
+        raise ExerciseError(f"`{goal}` is not a goal — use `allowed` or `denied`")
+    try:
+        d = _decision(scenario)
+    except (ScenarioError, PolicyError) as exc:
+        first = exc.problems[0] if exc.problems else None
+        return Feedback(False, "the policy does not parse yet", str(first) if first else None)
+    met = d.allowed if goal == "allowed" else not d.allowed
+    if met:
+        return Feedback(True, f"the request is now {d.outcome.value}", answer=_why(d))
+    hints = what_would_change(d)
+    hint = hints[0] if hints and attempt > 1 else _HINTS[d.outcome][0]
+    return Feedback(False, f"the request is still {d.outcome.value}", hint, _why(d) if reveal else None)
