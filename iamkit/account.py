@@ -210,7 +210,9 @@ class Account:
             versions = p.get("PolicyVersionList") or ()
             default = next((v for v in versions if v.get("IsDefaultVersion")), versions[0] if versions else None)
             document = _document(default["Document"]) if default else {}
-            policies[p["Arn"]] = ManagedPolicy(p["PolicyName"], p["Arn"], document, p.get("DefaultVersionId", "v1"),
+            # moto leaves PolicyName out for AWS managed policies; the ARN ends with it.
+            name = p.get("PolicyName") or p["Arn"].rsplit("/", 1)[-1]
+            policies[p["Arn"]] = ManagedPolicy(name, p["Arn"], document, p.get("DefaultVersionId", "v1"),
                                                p.get("AttachmentCount", 0))
         groups = {
             g["GroupName"]: Group(g["GroupName"], g["Arn"], g.get("GroupId", ""), g.get("Path", "/"),
