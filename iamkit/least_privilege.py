@@ -1,0 +1,1501 @@
+"""Least privilege: a policy from what a principal did, the grants it never used, and over-broad grants.
+
+Three tools for the least-privilege lesson, all deterministic:
+
+- :func:`generate_policy` reads an activity log of CloudTrail records and writes the policy
+  that covers exactly what was used: the actions the calls needed, on the resources the log
+  names. Calls that were denied are left out — the principal never had them. It mirrors
+  IAM Access Analyzer's policy generation, and :meth:`GeneratedPolicy.access_analyzer_response`
+  gives its ``GetGeneratedPolicy`` response shape (moto does not implement that API).
+- :func:`unused_permissions` compares a principal's identity policies in an
+  :class:`~iamkit.account.Account` with the log: which granted actions were never used,
+  statement by statement, with each statement's origin.
+- :func:`lint_policy` finds over-broad grants (``"Action": "*"``, ``s3:*``, ``Allow`` with
+  ``NotAction``, ``iam:PassRole`` on every role, privilege-escalation actions, a public
+  ``Principal``) and says why each is risky and how to narrow it.
+
+From an API call to an action: the service prefix is the first label of ``eventSource``
+(``s3.amazonaws.com`` → ``s3``) except for the services in :data:`SERVICE_PREFIXES`, and
+the action is ``eventName`` except for the calls in :data:`EVENT_ACTIONS` (``ListObjects``
+needs ``s3:ListBucket``). When the action catalog (:mod:`iamkit.catalog`) is available it
+checks every action and narrows resources to the types each action can act on; without it
+the results are coarser and say so.
+
+Sources:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html
+    https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_GetGeneratedPolicy.html
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html
+import json
+import os
+import re
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+
+from .errors import IamkitError, PolicyError, Problem, format_path, suggest
+from .evaluate import ALWAYS_ALLOWED
+from .jsonpos import Positions, locate
+from .matching import action_matches, arn_matcher
+from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
+from .principals import CallerKind, parse_caller
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+    from .account import Account, Role, User
+    from .catalog import Catalog
+
+__all__ = [
+    "ActivityError",
+    "ActivityEvent",
+    "ActivityLog",
+    "ESCALATION_ACTIONS",
+    "EVENT_ACTIONS",
+    "GeneratedPolicy",
+    "Grant",
+    "LintFinding",
+    "NO_PERMISSION_NEEDED",
+    "RULES",
+    "SERVICE_PREFIXES",
+    "StatementUsage",
+    "UnusedReport",
+    "event_actions",
+    "generate_policy",
+    "lint_policy",
+    "read_activity",
+    "register_cli",
+    "service_prefix",
+    "unused_permissions",
+]
+
+VERSION = "2012-10-17"
+
+SERVICE_PREFIXES: Mapping[str, str] = {
+    "monitoring.amazonaws.com": "cloudwatch",
+    "email.amazonaws.com": "ses",
+    "streams.dynamodb.amazonaws.com": "dynamodb",
+    "tagging.amazonaws.com": "tag",
+}
+"""``eventSource`` values whose first label is not the service prefix IAM uses in actions.
+
+Every other source maps to its first label: ``s3.amazonaws.com`` → ``s3``,
+``execute-api.amazonaws.com`` → ``execute-api``."""
+
+EVENT_ACTIONS: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("s3", "ListObjects"): ("s3:ListBucket",),
+    ("s3", "ListObjectsV2"): ("s3:ListBucket",),
+    ("s3", "HeadBucket"): ("s3:ListBucket",),
+    ("s3", "ListObjectVersions"): ("s3:ListBucketVersions",),
+    ("s3", "ListBuckets"): ("s3:ListAllMyBuckets",),
+    ("s3", "HeadObject"): ("s3:GetObject",),
+    ("s3", "CopyObject"): ("s3:PutObject",),
+    ("s3", "CreateMultipartUpload"): ("s3:PutObject",),
+    ("s3", "UploadPart"): ("s3:PutObject",),
+    ("s3", "UploadPartCopy"): ("s3:PutObject",),
+    ("s3", "CompleteMultipartUpload"): ("s3:PutObject",),
+    ("s3", "DeleteObjects"): ("s3:DeleteObject",),
+    ("s3", "ListMultipartUploads"): ("s3:ListBucketMultipartUploads",),
+    ("s3", "ListParts"): ("s3:ListMultipartUploadParts",),
+    ("s3", "GetBucketEncryption"): ("s3:GetEncryptionConfiguration",),
+    ("s3", "PutBucketEncryption"): ("s3:PutEncryptionConfiguration",),
+    ("s3", "GetBucketLifecycle"): ("s3:GetLifecycleConfiguration",),
+    ("s3", "GetBucketLifecycleConfiguration"): ("s3:GetLifecycleConfiguration",),
+    ("s3", "PutBucketLifecycle"): ("s3:PutLifecycleConfiguration",),
+    ("s3", "PutBucketLifecycleConfiguration"): ("s3:PutLifecycleConfiguration",),
+    ("lambda", "Invoke"): ("lambda:InvokeFunction",),
+}
+"""API calls (service prefix, ``eventName``) whose IAM action has another name. Lambda's
+versioned event names (``CreateFunction20150331``) lose their date suffix first."""
+
+NO_PERMISSION_NEEDED: frozenset[tuple[str, str]] = frozenset({("sts", "GetCallerIdentity")})
+"""Calls AWS allows whatever the policies say: a generated policy needs nothing for them."""
+
+API_CALL = "AwsApiCall"
+"""The ``eventType`` of a call made by a principal; service events and console sign-ins are
+not calls a policy grants."""
+
+_LAMBDA_VERSION = re.compile(r"^(.+?)(?:20\d{6})(?:v\d+)?$")
+_AUTHORIZATION_ERROR = re.compile(r"accessdenied|unauthorized|notauthorized|forbidden|authorizationerror", re.I)
+_LITERAL = re.compile(r"[*?]|\$(?=\{)")
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+_SQS_URL = re.compile(r"^https://[^/]+/(\d{12})/([^/?#]+)")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
+
+
+class ActivityError(IamkitError, ValueError):
+    """An activity log, or a principal to filter it by, cannot be read.
+
+    Attributes:
+        problems: every located problem found.
+    """
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+# ── the activity log ──────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    """One CloudTrail record, read for what it says about permissions.
+
+    Attributes:
+        index: the record's place in the log (0-based).
+        path: its JSON path: ``("Records", 3)`` in a log file, ``(3,)`` in a list, ``()``
+            on its own JSON line.
+        line, column: where it starts in the text, when the log came as text.
+        source: ``eventSource``, such as ``s3.amazonaws.com``.
+        name: ``eventName``, such as ``GetObject``.
+        actions: the IAM actions the call needed (usually one; none for calls that need no
+            permission or are not API calls).
+        resources: the ARNs the record names (``resources[].ARN``, and ARNs built from
+            ``requestParameters`` for S3, DynamoDB, Lambda, SQS and SNS), as logged; a
+            generated policy writes ``*``, ``?`` and ``${`` in them as ``${*}``, ``${?}``
+            and ``${$}{`` so they stay literal.
+        arn: ``userIdentity.arn``: the user, the session, the root.
+        identity: who the permissions belong to: the user's ARN, or for an assumed-role
+            session the role's ARN (``sessionContext.sessionIssuer.arn``).
+        identity_type: ``userIdentity.type`` (``IAMUser``, ``AssumedRole``, ``Root``, …).
+        event_type: ``eventType`` (``AwsApiCall`` for calls a principal made).
+        error_code: ``errorCode`` when the call failed, else None.
+        time: ``eventTime``, when readable.
+        region: ``awsRegion``.
+        record: the record as read.
+    """
+
+    index: int
+    path: tuple[str | int, ...]
+    line: int | None
+    column: int | None
+    source: str
+    name: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    arn: str | None
+    identity: str | None
+    identity_type: str | None
+    event_type: str | None
+    error_code: str | None
+    time: datetime | None
+    region: str | None
+    record: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def denied(self) -> bool:
+        """True when the call failed authorization (``AccessDenied`` and its kin)."""
+        return bool(self.error_code and _AUTHORIZATION_ERROR.search(self.error_code))
+
+    @property
+    def is_api_call(self) -> bool:
+        """True for calls a principal made (``eventType`` ``AwsApiCall``, or no ``eventType``)."""
+        return self.event_type in (None, API_CALL)
+
+    @property
+    def where(self) -> str:
+        """``Records[3], line 40`` (or ``line 4`` of JSON lines): how a person finds the record."""
+        parts = [format_path(self.path)] if self.path else []
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        return ", ".join(parts) or f"record {self.index}"
+
+    def problem(self, element: str | None, message: str, hint: str | None = None,
+                severity: str = "warning") -> Problem:
+        """A located problem about this record (or one of its elements)."""
+        path = self.path + ((element,) if element else ())
+        return Problem(format_path(path), message, hint, self.line, self.column, severity)
+
+    def __str__(self) -> str:
+        outcome = f" — {self.error_code}" if self.error_code else ""
+        return f"{self.source} {self.name} by {self.arn or self.identity_type or 'unknown'}{outcome}"
+
+
+@dataclass(frozen=True)
+class ActivityLog:
+    """The readable records of an activity log, and what could not be read.
+
+    Attributes:
+        events: every readable record, in log order.
+        problems: records that could not be read (each skipped), with line numbers for
+            JSON-lines text.
+    """
+
+    events: tuple[ActivityEvent, ...]
+    problems: tuple[Problem, ...] = ()
+
+    def __iter__(self) -> Iterator[ActivityEvent]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def principals(self) -> list[str]:
+        """Every identity (user ARN, or role ARN for sessions) that made a call, sorted."""
+        return sorted({e.identity for e in self.events if e.identity})
+
+    def __repr__(self) -> str:
+        skipped = f", {len(self.problems)} unreadable" if self.problems else ""
+        return f"<ActivityLog {len(self.events)} records{skipped}>"
+
+
+def _text_of(source: Any) -> str | None:
+    """The text of a path, bytes or str source (gzip-compressed files included)."""
+    if isinstance(source, os.PathLike):
+        try:
+            with open(source, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise ActivityError([Problem("$", f"cannot read `{os.fspath(source)}`: "
+                                         f"{(exc.strerror or str(exc)).lower()}")]) from None
+        source = data
+    if isinstance(source, bytes):
+        if source[:2] == b"\x1f\x8b":
+            try:
+                source = gzip.decompress(source)
+            except (OSError, EOFError) as exc:
+                raise ActivityError([Problem("$", f"the gzip-compressed log cannot be read: {str(exc).lower()}",
+                                             "the file may be cut short; download it again")]) from None
+        try:
+            return source.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ActivityError([Problem("$", "the log is not UTF-8 text",
+                                         "CloudTrail writes JSON log files, gzip-compressed")]) from None
+    return source if isinstance(source, str) else None
+
+
+def read_activity(source: Any) -> ActivityLog:
+    """Read an activity log of CloudTrail records.
+
+    Args:
+        source: a CloudTrail log file as a dict (``{"Records": [...]}``), a list of records,
+            JSON text of either, JSON-lines text (one record per line), bytes of any of
+            these (gzip-compressed too), a path to such a file, or an :class:`ActivityLog`.
+            Items of ``lookup_events`` (``{"CloudTrailEvent": "<json>"}``) are read too.
+
+    Returns:
+        The readable records; a record that cannot be read is skipped and reported in
+        ``problems`` with its JSON path, or its line number for JSON lines.
+
+    Raises:
+        ActivityError: when the source as a whole is not such a log.
+    """
+    if isinstance(source, ActivityLog):
+        return source
+    text = _text_of(source)
+    if text is None:
+        return _read_document(source, None)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as whole:
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        try:
+            json.loads(first)
+        except json.JSONDecodeError:
+            hint = _LOG_HINT
+            if "\n" not in text.strip() and os.path.exists(text.strip()):
+                hint = f"`{text.strip()}` is a file name: to read the file, pass `pathlib.Path({text.strip()!r})`"
+            raise ActivityError([Problem("$", f"not valid JSON: {whole.msg.lower()}", hint,
+                                         whole.lineno, whole.colno)]) from None
+        return _read_lines(text)
+    try:
+        positions = locate(text)
+    except (AssertionError, IndexError):  # pragma: no cover - json accepted it
+        positions = None
+    return _read_document(document, positions)
+
+
+_LOG_HINT = "give a CloudTrail log file (`{\"Records\": [...]}`), a JSON list of records, or one record per line"
+
+
+def _read_document(document: Any, positions: Positions | None) -> ActivityLog:
+    if isinstance(document, Mapping) and isinstance(document.get("Records"), list):
+        items: Iterable[tuple[tuple[str | int, ...], Any]] = ((("Records", i), r) for i, r in enumerate(document["Records"]))
+    elif isinstance(document, Mapping) and ("eventName" in document or "CloudTrailEvent" in document):
+        items = [((), document)]
+    elif isinstance(document, (list, tuple)):
+        items = (((i,), r) for i, r in enumerate(document))
+    else:
+        raise ActivityError([Problem("$", f"not an activity log: {_type(document)} is neither "
+                                     "`{\"Records\": [...]}` nor a list of CloudTrail records", _LOG_HINT)])
+    events: list[ActivityEvent] = []
+    problems: list[Problem] = []
+    for index, (path, raw) in enumerate(items):
+        where = positions.of(path) if positions is not None else None
+        line, column = where if where else (None, None)
+        _add_record(raw, index, path, line, column, events, problems)
+    return ActivityLog(tuple(events), tuple(problems))
+
+
+def _read_lines(text: str) -> ActivityLog:
+    events: list[ActivityEvent] = []
+    problems: list[Problem] = []
+    index = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem("$", f"line {number} is not valid JSON: {exc.msg.lower()}; the record is skipped",
+                                    "write one CloudTrail record per line", number, exc.colno))
+            continue
+        column = len(line) - len(line.lstrip()) + 1
+        if isinstance(raw, Mapping) and isinstance(raw.get("Records"), list):
+            for i, record in enumerate(raw["Records"]):
+                _add_record(record, index, ("Records", i), number, column, events, problems)
+                index += 1
+            continue
+        _add_record(raw, index, (), number, column, events, problems)
+        index += 1
+    return ActivityLog(tuple(events), tuple(problems))
+
+
+def _add_record(raw: Any, index: int, path: tuple[str | int, ...], line: int | None, column: int | None,
+                events: list[ActivityEvent], problems: list[Problem]) -> None:
+    where = format_path(path) if path else "$"
+    if isinstance(raw, Mapping) and isinstance(raw.get("CloudTrailEvent"), str) and "eventName" not in raw:
+        try:
+            raw = json.loads(raw["CloudTrailEvent"])
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(format_path(path + ("CloudTrailEvent",)),
+                                    f"`CloudTrailEvent` is not valid JSON: {exc.msg.lower()}; the record is skipped",
+                                    None, line, column))
+            return
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(where, f"a record must be an object, not {_type(raw)}; it is skipped", None, line, column))
+        return
+    missing = [k for k in ("eventSource", "eventName") if not isinstance(raw.get(k), str) or not raw.get(k)]
+    if missing:
+        names = " and ".join(f"`{k}`" for k in missing)
+        problems.append(Problem(where, f"the record has no {names}; it is skipped",
+                                "every CloudTrail record names the service (`eventSource`) and the call (`eventName`)",
+                                line, column))
+        return
+    events.append(_event(raw, index, path, line, column))
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def service_prefix(event_source: str) -> str:
+    """The IAM service prefix of an ``eventSource`` (``monitoring.amazonaws.com`` → ``cloudwatch``)."""
+    source = event_source.strip().lower()
+    if source in SERVICE_PREFIXES:
+        return SERVICE_PREFIXES[source]
+    return source.split(".", 1)[0]
+
+
+def event_actions(event_source: str, event_name: str) -> tuple[str, ...]:
+    """The IAM actions an API call needs, as far as its name tells (see :data:`EVENT_ACTIONS`)."""
+    prefix = service_prefix(event_source)
+    name = event_name.strip()
+    if prefix == "lambda":
+        m = _LAMBDA_VERSION.match(name)
+        if m:
+            name = m.group(1)
+    if (prefix, name) in NO_PERMISSION_NEEDED or f"{prefix}:{name}".lower() in ALWAYS_ALLOWED:
+        return ()
+    return EVENT_ACTIONS.get((prefix, name), (f"{prefix}:{name}",))
+
+
+def _literal(arn: str) -> str:
+    """An ARN from a log, with ``*``, ``?`` and ``${`` written so a policy reads them literally."""
+    return arn if arn == "*" else _LITERAL.sub(lambda m: "${" + m.group() + "}", arn)
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _event(raw: Mapping[str, Any], index: int, path: tuple[str | int, ...], line: int | None,
+           column: int | None) -> ActivityEvent:
+    identity = _object(raw.get("userIdentity"))
+    arn = _string(identity.get("arn"))
+    issuer = _object(_object(identity.get("sessionContext")).get("sessionIssuer"))
+    caller = parse_caller(arn) if arn else None
+    owner = arn
+    if _string(issuer.get("arn")) and issuer.get("type", "Role") == "Role":
+        owner = issuer["arn"]
+    elif caller is not None and caller.kind is CallerKind.ASSUMED_ROLE:
+        owner = caller.role_arn
+    source, name = raw["eventSource"], raw["eventName"]
+    region = _string(raw.get("awsRegion"))
+    account = _string(raw.get("recipientAccountId")) or _string(identity.get("accountId")) or (
+        caller.account if caller else "")
+    partition = caller.partition if caller else "aws"
+    error = raw.get("errorCode")
+    return ActivityEvent(
+        index=index, path=path, line=line, column=column, source=source, name=name,
+        actions=event_actions(source, name),
+        resources=tuple(sorted(set(_resources(raw, service_prefix(source), partition, region, account)))),
+        arn=arn, identity=owner, identity_type=_string(identity.get("type")), event_type=_string(raw.get("eventType")),
+        error_code=str(error) if error else None, time=_time(raw.get("eventTime")), region=region, record=raw,
+    )
+
+
+def _time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _resources(raw: Mapping[str, Any], prefix: str, partition: str, region: str | None, account: str) -> Iterator[str]:
+    """The ARNs a record names: ``resources[].ARN``, then ARNs built from ``requestParameters``."""
+    for item in raw.get("resources") or ():
+        if isinstance(item, Mapping) and isinstance(item.get("ARN"), str) and item["ARN"].startswith("arn:"):
+            yield item["ARN"]
+    params = raw.get("requestParameters")
+    if not isinstance(params, Mapping):
+        return
+    region = region or ""
+    if prefix == "s3" and isinstance(params.get("bucketName"), str):
+        bucket = params["bucketName"]
+        key = params.get("key")
+        yield (f"arn:{partition}:s3:::{bucket}/{key}" if isinstance(key, str) and key else
+               f"arn:{partition}:s3:::{bucket}")
+    elif prefix == "dynamodb" and isinstance(params.get("tableName"), str):
+        table = params["tableName"]
+        yield table if table.startswith("arn:") else f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+    elif prefix == "lambda" and isinstance(params.get("functionName"), str):
+        fn = params["functionName"]
+        yield fn if fn.startswith("arn:") else f"arn:{partition}:lambda:{region}:{account}:function:{fn}"
+    elif prefix == "sqs" and isinstance(params.get("queueUrl"), str):
+        m = _SQS_URL.match(params["queueUrl"])
+        if m:
+            yield f"arn:{partition}:sqs:{region}:{m.group(1)}:{m.group(2)}"
+    elif prefix == "sns" and isinstance(params.get("topicArn"), str) and params["topicArn"].startswith("arn:"):
+        yield params["topicArn"]
+
+
+# ── whose activity ──────────────────────────────────────────────────────────────────
+
+
+def _principal_filter(principal: str | None) -> str | None:
+    """Check a principal ARN to filter by; raises with a hint when it cannot match."""
+    if principal is None:
+        return None
+    caller = parse_caller(principal)
+    if caller is None or caller.kind is CallerKind.SERVICE:
+        raise ActivityError([Problem("principal", f"`{principal}` is not the ARN of a user, role or session",
+                                     "use `arn:aws:iam::ACCOUNT:user/NAME`, `arn:aws:iam::ACCOUNT:role/NAME` or a "
+                                     "session's `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`")])
+    return principal
+
+
+def _made_by(event: ActivityEvent, principal: str) -> bool:
+    """Whether the event's caller is the principal: the user, the session, or a session of the role."""
+    if event.arn == principal or event.identity == principal:
+        return True
+    wanted = parse_caller(principal)
+    if wanted is None or wanted.kind is not CallerKind.ROLE or not event.arn:
+        return False
+    caller = parse_caller(event.arn)
+    # A session without sessionIssuer names only the role's name, not its path.
+    return (caller is not None and caller.kind is CallerKind.ASSUMED_ROLE and caller.account == wanted.account
+            and caller.name == wanted.name and event.identity == caller.role_arn)
+
+
+def _no_activity(principal: str, log: ActivityLog) -> Problem:
+    seen = log.principals()
+    hint = suggest(principal, seen) or ("principals in the log: " + ", ".join(f"`{p}`" for p in seen[:5])
+                                        if seen else "the log holds no calls made by a user or role")
+    return Problem("principal", f"the log holds no calls made by `{principal}`", hint)
+
+
+# ── the catalog, when it is there ──────────────────────────────────────────────────
+
+
+def _catalog() -> Catalog | None:
+    """The action catalog, or None when ``iamkit.catalog`` or its data is missing."""
+    try:
+        from .catalog import CatalogError, catalog
+    except ImportError:
+        return None
+    try:
+        return catalog()
+    except CatalogError:
+        return None
+
+
+def _type_patterns(cat: Catalog, prefix: str) -> list[tuple[str, Any, int]]:
+    svc = cat.service(prefix)
+    if svc is None:
+        return []
+    return [(t.name, arn_matcher(_PLACEHOLDER.sub("*", t.arn)), len(_PLACEHOLDER.sub("", t.arn)))
+            for t in svc.resource_types if t.arn]
+
+
+def _fits(cat: Catalog | None, action: str, arn: str, cache: dict[str, list[tuple[str, Any, int]]]) -> bool:
+    """Whether an action can be limited to this ARN.
+
+    With the catalog: the ARN's most specific resource type in the action's service (an
+    object ARN also fits the bucket pattern, but is an object) is one the action acts on.
+    Without: S3 object ARNs go to object actions and bucket ARNs to the others; every
+    other ARN fits.
+    """
+    prefix, _, name = action.partition(":")
+    if cat is None:
+        if prefix != "s3":
+            return True
+        is_object = "/" in arn.split(":::", 1)[-1]
+        wants_object = any(w in name for w in ("Object", "Multipart", "Part"))
+        return is_object == wants_object
+    info = cat.action(action)
+    if info is None:
+        return True
+    if prefix not in cache:
+        cache[prefix] = _type_patterns(cat, prefix)
+    hits = [(type_name, literal) for type_name, test, literal in cache[prefix] if test(arn)]
+    wanted = {rt.name for rt in info.resource_types}
+    if not hits:
+        # an ARN of another service (sts:AssumeRole names an iam role): match the action's own types
+        return any(arn_matcher(_PLACEHOLDER.sub("*", rt.arn))(arn) for rt in info.resource_types if rt.arn)
+    best = max(literal for _, literal in hits)
+    return bool(wanted & {t for t, literal in hits if literal == best})
+
+
+# ── generating a policy ─────────────────────────────────────────────────────────────
+
+
+class Grant(NamedTuple):
+    """An action and the resources a generated policy grants it on (``("*",)`` when the log
+    names none the action can be limited to)."""
+
+    action: str
+    resources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GeneratedPolicy:
+    """The least-privilege policy for what an activity log shows a principal did.
+
+    Attributes:
+        policy: the identity policy as a dict: one statement per distinct set of resources,
+            actions and resources sorted, a ``Sid`` on each.
+        principal: the principal it was generated for (None: every caller in the log).
+        events_used: the calls the policy covers.
+        denied: calls of the principal that failed authorization; not granted.
+        denied_grants: what those calls would have needed, as action and resources.
+        warnings: what to check before using the policy (unknown actions, unreadable
+            records, calls the log names no resource for), each located in the log.
+        grants: each action with the resources it is granted on.
+        is_complete: False when records of the log could not be read, so the policy may
+            lack something they show (Access Analyzer's ``isComplete``).
+        catalog_version: the action catalog's data version, or None when it was not used.
+    """
+
+    policy: Mapping[str, Any]
+    principal: str | None
+    events_used: tuple[ActivityEvent, ...]
+    denied: tuple[ActivityEvent, ...]
+    warnings: tuple[Problem, ...]
+    grants: tuple[Grant, ...] = field(repr=False)
+    denied_grants: tuple[tuple[Grant, ActivityEvent], ...] = field(default=(), repr=False)
+    is_complete: bool = True
+    catalog_version: str | None = None
+    _principals: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def actions(self) -> list[str]:
+        """Every granted action, sorted."""
+        return [g.action for g in self.grants]
+
+    @property
+    def start_time(self) -> datetime | None:
+        """The time of the first call considered."""
+        times = [e.time for e in self.events_used + self.denied if e.time]
+        return min(times) if times else None
+
+    @property
+    def end_time(self) -> datetime | None:
+        """The time of the last call considered."""
+        times = [e.time for e in self.events_used + self.denied if e.time]
+        return max(times) if times else None
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The policy document as JSON text."""
+        return json.dumps(self.policy, indent=indent)
+
+    def to_policy(self) -> Policy:
+        """The policy as a parsed :class:`~iamkit.Policy`, ready to evaluate.
+
+        Raises:
+            PolicyError: when there is nothing to grant (a policy needs a statement).
+        """
+        return parse_policy(self.to_json(), PolicyKind.IDENTITY, name="generated policy")
+
+    def access_analyzer_response(self, *, trail_arn: str | None = None) -> dict[str, Any]:
+        """The policy as IAM Access Analyzer's ``GetGeneratedPolicy`` returns it (boto3's shape).
+
+        iamkit runs no job, so the response is deterministic: ``jobId`` is derived from the
+        principal and the policy, and ``startedOn``/``completedOn`` are the time of the last
+        call analysed. ``cloudTrailProperties`` covers the time span and regions of the log.
+
+        Args:
+            trail_arn: the trail to name; by default an ``iamkit-activity-log`` trail in the
+                log's account and first region.
+
+        Raises:
+            ActivityError: when no single user or role can be named as ``principalArn``
+                (a log of several callers read without ``principal=``).
+        """
+        principal = self._principal_arn()
+        start = self.start_time or datetime(1970, 1, 1, tzinfo=timezone.utc)
+        end = self.end_time or start
+        regions = sorted({e.region for e in self.events_used + self.denied if e.region})
+        caller = parse_caller(principal)
+        account = caller.account if caller else "111122223333"
+        partition = caller.partition if caller else "aws"
+        region = regions[0] if regions else "us-east-1"
+        trail = trail_arn or f"arn:{partition}:cloudtrail:{region}:{account}:trail/iamkit-activity-log"
+        compact = json.dumps(self.policy, separators=(",", ":"))
+        job = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iamkit:generated-policy:{principal}:{compact}"))
+        statements = self.policy.get("Statement") or []
+        return {
+            "jobDetails": {"jobId": job, "status": "SUCCEEDED", "startedOn": end, "completedOn": end},
+            "generatedPolicyResult": {
+                "properties": {
+                    "isComplete": self.is_complete,
+                    "principalArn": principal,
+                    "cloudTrailProperties": {
+                        "trailProperties": [{"cloudTrailArn": trail, "regions": regions, "allRegions": False}],
+                        "startTime": start,
+                        "endTime": end,
+                    },
+                },
+                "generatedPolicies": [{"policy": compact}] if statements else [],
+            },
+        }
+
+    def _principal_arn(self) -> str:
+        """The user or role ARN Access Analyzer would name."""
+        candidates = [self.principal] if self.principal else list(self._principals)
+        roles = set()
+        for arn in candidates:
+            caller = parse_caller(arn) if arn else None
+            if caller is not None and caller.kind in (CallerKind.USER, CallerKind.ROLE):
+                roles.add(arn)
+            elif caller is not None and caller.kind is CallerKind.ASSUMED_ROLE:
+                roles.add(caller.role_arn)
+        if len(roles) != 1:
+            what = "several users or roles" if roles else "no user or role"
+            raise ActivityError([Problem("principal", f"the log holds calls of {what}, and Access Analyzer names one "
+                                         "`principalArn`", "generate with `principal=` set to a user or role ARN")])
+        return roles.pop()
+
+    # ── views ──
+
+    def __repr__(self) -> str:
+        who = f" for {self.principal}" if self.principal else ""
+        n = len(self.policy.get("Statement") or [])
+        return (f"<GeneratedPolicy{who}: {_count(len(self.grants), 'action')} in {_count(n, 'statement')}, "
+                f"from {_count(len(self.events_used), 'call')}>")
+
+    def explain(self, *, warnings: bool = True) -> str:
+        """The policy with what went into it: the summary, the JSON, denied calls and (unless
+        ``warnings`` is False) what to check before use."""
+        lines = [repr(self)[1:-1]]
+        if self.start_time:
+            lines[0] += f" between {_iso(self.start_time)} and {_iso(self.end_time)}"
+        lines.append(self.to_json())
+        if self.denied:
+            lines.append("not granted — these calls were denied, so the principal never had them:")
+            for g, e in self.denied_grants:
+                lines.append(f"  ✘ {g.action}{_on(g.resources)} — {e.error_code} ({e.where})")
+        if self.warnings and warnings:
+            lines.append("check before use:")
+            lines.extend(f"  {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        denied = "".join(f"<li><code>{html.escape(g.action)}</code>{html.escape(_on(g.resources))} — "
+                         f"{html.escape(e.error_code or '')} <small>({html.escape(e.where)})</small></li>"
+                         for g, e in self.denied_grants)
+        warnings = "".join(f"<li>{html.escape(str(w))}</li>" for w in self.warnings)
+        page = (f'<div class="iamkit-generated"><p><b>{html.escape(repr(self)[1:-1])}</b></p>'
+                f"<pre>{html.escape(self.to_json())}</pre>"
+                + (f"<p>Not granted (denied in the log):</p><ul>{denied}</ul>" if denied else "")
+                + (f"<p>Check before use:</p><ul>{warnings}</ul>" if warnings else "") + "</div>")
+        return _bundle(self.explain(), page, include, exclude)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _iso(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _on(resources: Sequence[str]) -> str:
+    if not resources or tuple(resources) == ("*",):
+        return ""
+    return " on " + ", ".join(resources[:2]) + (f" and {len(resources) - 2} more" if len(resources) > 2 else "")
+
+
+def _bundle(text: str, page: str, include: Any, exclude: Any) -> dict[str, str]:
+    bundle = {"text/plain": text, "text/html": page}
+    if include:
+        bundle = {k: v for k, v in bundle.items() if k in include}
+    if exclude:
+        bundle = {k: v for k, v in bundle.items() if k not in exclude}
+    return bundle
+
+
+def _sid(prefixes: Iterable[str]) -> str:
+    return "".join(p[:1].upper() + p[1:] for part in sorted(set(prefixes)) for p in _NOT_NAME.split(part) if p)
+
+
+def generate_policy(events: Any, *, principal: str | None = None) -> GeneratedPolicy:
+    """The least-privilege identity policy for what an activity log shows was used.
+
+    Every authorized call of the principal becomes the action it needed
+    (``s3.amazonaws.com`` + ``GetObject`` → ``s3:GetObject``), granted on the resources the
+    log names for it — ``"*"`` only when the log names none, or when the action cannot be
+    limited to resources. Calls denied for lack of permission are not granted: the
+    principal never had them. Calls that failed for another reason were authorized, so
+    they are granted. Actions with the same resources share a statement.
+
+    Args:
+        events: an activity log in any form :func:`read_activity` reads.
+        principal: only calls of this user, role (its sessions included) or session; by
+            default every call in the log.
+
+    Returns:
+        A :class:`GeneratedPolicy`; unreadable records are skipped and listed in its
+        ``warnings``.
+
+    Raises:
+        ActivityError: when the log cannot be read at all, or the principal is not an ARN.
+    """
+    log = read_activity(events)
+    wanted = _principal_filter(principal)
+    cat = _catalog()
+    warnings: list[Problem] = [Problem(p.path, p.message, p.hint, p.line, p.column, "error") for p in log.problems]
+    mine = [e for e in log.events if wanted is None or _made_by(e, wanted)]
+    if wanted is not None and not mine:
+        warnings.append(_no_activity(wanted, log))
+    used: list[ActivityEvent] = []
+    denied: list[tuple[Grant, ActivityEvent]] = []
+    names: dict[str, str] = {}  # lowercase → canonical action name
+    shown: dict[str, set[str]] = {}  # action (lowercase) → ARNs the log names for it
+    unscoped: dict[str, list[ActivityEvent]] = {}  # action → calls that named none
+    anywhere: set[str] = set()  # actions that take only "*"
+    cache: dict[str, list[tuple[str, Any, int]]] = {}
+
+    def canonical(action: str, event: ActivityEvent) -> str:
+        key = action.lower()
+        if key not in names:
+            info = cat.action(action) if cat is not None else None
+            names[key] = info.name if info is not None else action
+            if info is not None and not info.resource_types:
+                anywhere.add(key)
+        return names[key]
+
+    for event in mine:
+        if not event.is_api_call:
+            continue
+        if not event.actions:
+            warnings.append(event.problem("eventName", f"`{event.name}` needs no permission, so the policy grants "
+                                          "nothing for it"))
+            continue
+        if event.denied:
+            for action in event.actions:
+                name = canonical(action, event)
+                fitting = () if name.lower() in anywhere else tuple(
+                    arn for arn in event.resources if _fits(cat, name, arn, cache))
+                denied.append((Grant(name, fitting or ("*",)), event))
+            continue
+        used.append(event)
+        for action in event.actions:
+            key = action.lower()
+            if key not in names:
+                _check_action(cat, action, event, warnings)
+            canonical(action, event)
+            if key in anywhere:
+                continue
+            scoped = [arn for arn in event.resources if _fits(cat, names[key], arn, cache)]
+            if scoped:
+                shown.setdefault(key, set()).update(scoped)
+            else:
+                unscoped.setdefault(key, []).append(event)
+    grants: list[Grant] = []
+    for key in sorted({a.lower() for e in used for a in e.actions}, key=lambda k: names[k].lower()):
+        arns = shown.get(key)
+        if key in anywhere or not arns:
+            grants.append(Grant(names[key], ("*",)))
+            if key not in anywhere:
+                first = unscoped[key][0]
+                warnings.append(first.problem(None, f"the log names no resource for `{names[key]}`, so it is granted "
+                                              "on `\"Resource\": \"*\"`",
+                                              "replace `*` with the ARNs the principal needs"))
+            continue
+        grants.append(Grant(names[key], tuple(sorted(arns))))
+        if key in unscoped:
+            n = len(unscoped[key])
+            first = unscoped[key][0]
+            warnings.append(first.problem(None, f"{n} call{'s' if n != 1 else ''} of `{names[key]}` named no resource; "
+                                          "the policy grants it only on the resources other calls named",
+                                          "check that those calls need no other resource"))
+    return GeneratedPolicy(
+        policy=_assemble(grants), principal=wanted, events_used=tuple(used),
+        denied=tuple(dict.fromkeys(e for _, e in denied)), warnings=tuple(warnings), grants=tuple(grants),
+        denied_grants=tuple(denied), is_complete=not log.problems,
+        catalog_version=cat.version if cat is not None else None,
+        _principals=tuple(log.principals()) if wanted is None else (wanted,),
+    )
+
+
+def _check_action(cat: Catalog | None, action: str, event: ActivityEvent, warnings: list[Problem]) -> None:
+    """Warn when the catalog does not know an action the log led to."""
+    if cat is None or cat.action(action) is not None:
+        return
+    prefix = action.partition(":")[0]
+    if cat.service(prefix) is None:
+        warnings.append(event.problem("eventSource", f"unknown service prefix `{prefix}` for `{event.source}`; "
+                                      f"`{action}` is granted as the log names it",
+                                      suggest(prefix, cat.services()) or "check the service's prefix in AWS's "
+                                      "Service Authorization Reference"))
+    else:
+        warnings.append(event.problem("eventName", f"unknown action `{action}` for the call `{event.name}`; it is "
+                                      "granted as the log names it",
+                                      cat.suggest(action) or "check the action the call needs in AWS's Service "
+                                      "Authorization Reference"))
+
+
+def _assemble(grants: Sequence[Grant]) -> dict[str, Any]:
+    by_resources: dict[tuple[str, ...], list[str]] = {}
+    for g in grants:
+        by_resources.setdefault(g.resources, []).append(g.action)
+    groups = sorted(by_resources.items(), key=lambda kv: (sorted(a.lower() for a in kv[1])[0], kv[0]))
+    bases = [_sid(a.partition(":")[0] for a in actions) + "Access" for _, actions in groups]
+    statements = []
+    seen: dict[str, int] = {}
+    for (resources, actions), base in zip(groups, bases, strict=True):
+        seen[base] = seen.get(base, 0) + 1
+        sid = base if bases.count(base) == 1 else f"{base}{seen[base]}"
+        ordered = sorted(actions, key=str.lower)
+        statements.append({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": ordered[0] if len(ordered) == 1 else ordered,
+            "Resource": _literal(resources[0]) if len(resources) == 1 else [_literal(r) for r in resources],
+        })
+    return {"Version": VERSION, "Statement": statements}
+
+
+# ── unused permissions ─────────────────────────────────────────────────────────────
+
+
+class StatementUsage(NamedTuple):
+    """What one ``Allow`` statement of an identity policy grants, and what of it was used.
+
+    Attributes:
+        policy: the policy's name.
+        origin: where the policy comes from in the account.
+        statement: the statement (Sid, path, line and column).
+        level: ``"action"`` when the catalog expanded the grants to actions; ``"pattern"``
+            when it was not available and the ``Action`` entries themselves are reported
+            (a ``NotAction`` statement then grants ``*``).
+        granted: the actions (or entries) it grants, sorted.
+        used: the actions the log shows were used through this statement.
+        unused: what it grants that was never used: actions, or entries no used action matches.
+    """
+
+    policy: str
+    origin: Origin | None
+    statement: Statement
+    level: str
+    granted: tuple[str, ...]
+    used: tuple[str, ...]
+    unused: tuple[str, ...]
+
+    @property
+    def where(self) -> str:
+        """``inline policy `S3Work` in user `dana`, Statement[1]``."""
+        return f"{self.origin or self.policy}, {self.statement.path}"
+
+    @property
+    def granted_services(self) -> tuple[str, ...]:
+        """The service prefixes it grants actions of (``*`` for every service)."""
+        return _services(self.granted)
+
+    @property
+    def unused_services(self) -> tuple[str, ...]:
+        """The services it grants of which no action was used."""
+        used = set(_services(self.used))
+        return tuple(s for s in self.granted_services if s not in used and s != "*")
+
+
+def _service(name: str) -> str:
+    return name.partition(":")[0].lower() if ":" in name else name
+
+
+def _services(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({_service(n) for n in names}))
+
+
+FRAME_COLUMNS = ("policy", "attached_to", "statement", "action", "service", "access_level", "used")
+
+
+@dataclass(frozen=True)
+class UnusedReport:
+    """A principal's granted-but-unused permissions, statement by statement.
+
+    Attributes:
+        principal: the principal's ARN.
+        statements: one :class:`StatementUsage` per ``Allow`` statement of its identity
+            policies, in the order AWS consults them.
+        used_actions: the actions the log shows the principal used (authorized calls).
+        not_in_policies: used actions no identity policy statement grants (granted by a
+            resource policy, for example).
+        events_used: how many of the principal's calls were counted.
+        expanded: True when wildcards were expanded through the action catalog.
+        notes: how uses were attributed where the engine could not say exactly.
+    """
+
+    principal: str
+    statements: tuple[StatementUsage, ...]
+    used_actions: tuple[str, ...]
+    not_in_policies: tuple[str, ...]
+    events_used: int
+    expanded: bool
+    notes: tuple[str, ...] = ()
+    _levels: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def unused_actions(self) -> list[str]:
+        """Every granted action (or entry, without the catalog) that no statement saw used, sorted."""
+        used = {a.lower() for a in self.used_actions}
+        return sorted({a for st in self.statements for a in st.unused if a.lower() not in used}, key=str.lower)
+
+    def unused_services(self) -> list[str]:
+        """The services granted of which nothing was used, sorted."""
+        used = set(_services(self.used_actions))
+        return sorted({s for st in self.statements for s in st.granted_services if s not in used and s != "*"})
+
+    def by_policy(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Per policy (named by its origin): ``granted``, ``used``, ``unused`` and ``unused_services``."""
+        out: dict[str, dict[str, set[str]]] = {}
+        for st in self.statements:
+            entry = out.setdefault(str(st.origin or st.policy), {"granted": set(), "used": set(), "unused": set()})
+            entry["granted"].update(st.granted)
+            entry["used"].update(st.used)
+            entry["unused"].update(st.unused)
+        result = {}
+        for key, entry in out.items():
+            used = {a.lower() for a in entry["used"]}
+            used_services = set(_services(entry["used"]))
+            result[key] = {
+                "granted": _sorted(entry["granted"]),
+                "used": _sorted(entry["used"]),
+                "unused": _sorted(a for a in entry["unused"] if a.lower() not in used),
+                "unused_services": _sorted(s for s in _services(entry["granted"]) if s not in used_services and s != "*"),
+            }
+        return result
+
+    def to_frame(self) -> pandas.DataFrame:
+        """One row per granted action (or entry) per statement, as a pandas DataFrame (pandas
+        is imported only here): policy, attached_to, statement, action, service, access_level, used."""
+        import pandas
+
+        rows = [(st.policy, st.origin.attached_to if st.origin else None, st.statement.label, action, _service(action),
+                 self._levels.get(action.lower()), action not in st.unused)
+                for st in self.statements for action in st.granted]
+        return pandas.DataFrame(rows, columns=list(FRAME_COLUMNS))
+
+    def __repr__(self) -> str:
+        granted = len({a.lower() for st in self.statements for a in st.granted})
+        what = "actions" if self.expanded else "action entries"
+        return (f"<UnusedReport {self.principal}: {len(self.unused_actions())} of {granted} granted {what} unused, "
+                f"{len(self.used_actions)} used>")
+
+    def explain(self, limit: int = 8) -> str:
+        """Statement by statement: what it grants, what was used, what was not."""
+        lines = [repr(self)[1:-1]]
+        for st in self.statements:
+            lines.append(f"  {st.statement.label} ({st.where}): grants {len(st.granted)} "
+                         f"{'actions' if st.level == 'action' else 'entries'}, {len(st.used)} used")
+            if st.used:
+                lines.append("    ✔ used: " + _listing(st.used, limit))
+            if st.unused:
+                lines.append("    ✘ unused: " + _listing(st.unused, limit))
+            if st.unused_services:
+                lines.append("    ✘ services never used: " + _listing(st.unused_services, limit))
+        if self.not_in_policies:
+            lines.append("  used but granted by no identity policy: " + _listing(self.not_in_policies, limit))
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        rows = "".join(
+            f"<tr><td>{html.escape(st.statement.label)}</td><td>{html.escape(str(st.origin or st.policy))}</td>"
+            f"<td>{len(st.granted)}</td><td>{html.escape(_listing(st.used, 20))}</td>"
+            f"<td>{html.escape(_listing(st.unused, 20))}</td><td>{html.escape(_listing(st.unused_services, 20))}</td></tr>"
+            for st in self.statements)
+        page = (f'<div class="iamkit-unused"><p><b>{html.escape(repr(self)[1:-1])}</b></p><table>'
+                "<tr><th>statement</th><th>policy</th><th>grants</th><th>used</th><th>unused</th>"
+                f"<th>services never used</th></tr>{rows}</table>"
+                + "".join(f"<p><small>note: {html.escape(n)}</small></p>" for n in self.notes) + "</div>")
+        return _bundle(self.explain(), page, include, exclude)
+
+
+def _sorted(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(items), key=lambda a: (a.lower(), a)))
+
+
+def _listing(items: Sequence[str], limit: int) -> str:
+    if not items:
+        return "—"
+    return ", ".join(items[:limit]) + (f" … and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _context(event: ActivityEvent) -> dict[str, str]:
+    """The request context a record tells: source IP, MFA, time, region."""
+    context: dict[str, str] = {}
+    record = event.record
+    ip = record.get("sourceIPAddress")
+    if isinstance(ip, str) and re.match(r"^[0-9a-fA-F:.]+$", ip) and any(c.isdigit() for c in ip):
+        context["aws:SourceIp"] = ip
+    identity = record.get("userIdentity")
+    session = identity.get("sessionContext") if isinstance(identity, Mapping) else None
+    attributes = session.get("attributes") if isinstance(session, Mapping) else None
+    if isinstance(attributes, Mapping) and attributes.get("mfaAuthenticated") in ("true", "false"):
+        context["aws:MultiFactorAuthPresent"] = attributes["mfaAuthenticated"]
+    if event.time is not None:
+        context["aws:CurrentTime"] = _iso(event.time)
+    if event.region:
+        context["aws:RequestedRegion"] = event.region
+    return context
+
+
+def unused_permissions(account: Account, principal: str | User | Role, events: Any) -> UnusedReport:
+    """The permissions a principal's identity policies grant that its activity never used.
+
+    Each authorized call of the principal (its sessions too, for a role) is evaluated with
+    the engine against the account's policies, with the context the record tells (source
+    IP, MFA, time, region); the ``Allow`` statements of identity policies whose ``Action``
+    and ``Resource`` matched are credited with the action. When the engine cannot re-create
+    the call (a condition on a key the log does not record), the statements whose ``Action``
+    covers the action are credited instead, and a note says so.
+
+    Args:
+        account: the account holding the principal and its policies.
+        principal: a user or role of the account (name, ``user/NAME``, ``role/NAME`` or ARN).
+        events: an activity log in any form :func:`read_activity` reads.
+
+    Returns:
+        An :class:`UnusedReport`. With the action catalog, wildcards are expanded to the
+        actions they grant; without it, ``Action`` entries are reported as written.
+
+    Raises:
+        AccountError: when the account has no such principal.
+        ActivityError: when the log cannot be read.
+    """
+    from .decision import Layer
+    from .scenario import CONCRETE_ACTION
+
+    p = account.principal(principal)
+    log = read_activity(events)
+    cat = _catalog()
+    policies = account.identity_policies(p)
+    mine = [e for e in log.events if _made_by(e, p.arn) and e.is_api_call and not e.denied and e.actions]
+    credited: dict[tuple[int, int], set[str]] = {}
+    used_names: dict[str, str] = {}
+    fallback = 0
+    cache: dict[str, list[tuple[str, Any, int]]] = {}
+    for event in mine:
+        caller = {"caller_arn": event.arn} if event.arn and event.arn != p.arn else {}
+        for action in event.actions:
+            info = cat.action(action) if cat is not None else None
+            name = info.name if info is not None else action
+            used_names.setdefault(name.lower(), name)
+            hits: set[tuple[int, int]] = set()
+            if CONCRETE_ACTION.match(name):
+                for resource in [r for r in event.resources if _fits(cat, name, r, cache)] or ["*"]:
+                    decision = account.evaluate(p, name, resource, context=_context(event), **caller)
+                    matched = [t for t in decision.trace if t.layer is Layer.IDENTITY and t.effect == "Allow"
+                               and t.action and t.resource is not False]
+                    met = [t for t in matched if t.conditions_met is not False]
+                    hits.update((t.policy, t.statement.number) for t in (met or matched))
+            if not hits:
+                hits = {(i, st.number) for i, pol in enumerate(policies) for st in pol.statements
+                        if st.effect == "Allow" and _covers(st, name)}
+                fallback += bool(hits)
+            for key in hits:
+                credited.setdefault(key, set()).add(name)
+    notes = []
+    if fallback:
+        notes.append(f"{fallback} use{'s' if fallback != 1 else ''} could not be re-created with the engine (a "
+                     "condition or resource the log does not record); the statements whose `Action` covers the "
+                     "action were credited")
+    expand = _expander(cat)
+    levels: dict[str, str] = {}
+    usages: list[StatementUsage] = []
+    for i, pol in enumerate(policies):
+        for st in pol.statements:
+            if st.effect != "Allow":
+                continue
+            used = _sorted(credited.get((i, st.number), ()))
+            if cat is None:
+                granted = ("*",) if st.not_action else _sorted(st.actions)
+                unused = tuple(g for g in granted if not any(action_matches(g, a) for a in used))
+                usages.append(StatementUsage(pol.name or f"identity policy {i}", pol.origin, st, "pattern",
+                                             granted, used, unused))
+                continue
+            grants = {a.lower(): a for entry in st.actions for a in expand(entry)}
+            if st.not_action:
+                grants = {a.lower(): a for a in expand("*") if a.lower() not in grants}
+            grants.update({a.lower(): a for a in used})  # the log knows an action the catalog does not
+            granted = _sorted(grants.values())
+            for a in granted:
+                if a.lower() not in levels:
+                    found = cat.action(a)
+                    levels[a.lower()] = found.access_level if found is not None else ""
+            used_lower = {a.lower() for a in used}
+            usages.append(StatementUsage(pol.name or f"identity policy {i}", pol.origin, st, "action", granted, used,
+                                         tuple(a for a in granted if a.lower() not in used_lower)))
+    credited_anywhere = {a.lower() for u in usages for a in u.used}
+    return UnusedReport(
+        principal=p.arn, statements=tuple(usages), used_actions=_sorted(used_names.values()),
+        not_in_policies=_sorted(n for k, n in used_names.items() if k not in credited_anywhere),
+        events_used=len(mine), expanded=cat is not None, notes=tuple(notes),
+        _levels={k: v for k, v in levels.items() if v},
+    )
+
+
+def _expander(cat: Catalog | None) -> Any:
+    """A cached ``Catalog.expand`` that gives nothing for entries AWS's grammar rejects."""
+    cache: dict[str, list[str]] = {}
+
+    def expand(entry: str) -> list[str]:
+        key = entry.lower()
+        if key not in cache:
+            try:
+                cache[key] = cat.expand(entry) if cat is not None else []
+            except ValueError:
+                cache[key] = []
+        return cache[key]
+
+    return expand
+
+
+def _covers(st: Statement, action: str) -> bool:
+    hit = any(action_matches(entry, action) for entry in st.actions)
+    return not hit if st.not_action else hit
+
+
+
+# ── linting ────────────────────────────────────────────────────────────────────────
+
+ESCALATION_ACTIONS = (
+    "iam:AddUserToGroup", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy",
+    "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreatePolicyVersion", "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteUserPermissionsBoundary", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy",
+    "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:UpdateLoginProfile",
+)
+"""Actions that let a principal give itself (or another) more permissions."""
+
+RULES: Mapping[str, tuple[str, str]] = {
+    "action-wildcard": ("high", "`\"Action\": \"*\"` allows every action of every service"),
+    "service-wildcard": ("medium", "a service wildcard such as `s3:*` allows every action of the service"),
+    "privilege-escalation": ("high", "permissions-management actions that can grant more permissions"),
+    "passrole-wildcard": ("high", "`iam:PassRole` on every role"),
+    "assume-any-role": ("high", "`sts:AssumeRole` on every role"),
+    "allow-not-action": ("high", "`NotAction` with `Allow` allows everything else, future actions included"),
+    "allow-not-resource": ("medium", "`NotResource` with `Allow` allows every other resource"),
+    "resource-wildcard": ("medium", "`\"Resource\": \"*\"` with actions that can be limited to resources"),
+    "public-principal": ("high", "`\"Principal\": \"*\"` without a condition"),
+}
+"""Every lint rule: id → (severity, what it finds)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LintFinding:
+    """One over-broad grant.
+
+    Attributes:
+        rule: the rule's id (see :data:`RULES`), such as ``service-wildcard``.
+        severity: ``high`` (broad or escalating access) or ``medium``.
+        path: JSON path of the element, ``Statement[0].Action[1]``.
+        message: what is granted and why it is risky (lowercase, input in backticks).
+        hint: how to narrow it.
+        line, column: where the element is in the policy text, when it came as text.
+        statement: the ``Sid`` or path of the statement.
+    """
+
+    rule: str
+    severity: str
+    path: str
+    message: str
+    hint: str
+    line: int | None = None
+    column: int | None = None
+    statement: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path + (f" (line {self.line}, column {self.column})" if self.line is not None else "")
+        return f"{where}: {self.severity}: {self.message} [{self.rule}] — hint: {self.hint}"
+
+    def __repr__(self) -> str:
+        return f"<LintFinding {self.severity} {self.rule} at {self.path}>"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready data."""
+        return {"rule": self.rule, "severity": self.severity, "path": self.path, "message": self.message,
+                "hint": self.hint, "line": self.line, "column": self.column, "statement": self.statement}
+
+
+_RULE_ORDER = {rule: i for i, rule in enumerate(RULES)}
+
+
+def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[LintFinding]:
+    """Over-broad grants in a policy, each with why it is risky and how to narrow it.
+
+    Only ``Allow`` statements are looked at: a broad ``Deny`` is a guardrail, not a grant.
+    With the action catalog, ``Resource: "*"`` is reported for actions that could be
+    limited to resources and service wildcards say how many actions they allow.
+
+    Args:
+        policy: a parsed :class:`~iamkit.Policy`, or JSON text (findings then carry line
+            and column) or a dict to parse as ``kind``.
+        kind: where the policy is attached; ``Principal "*"`` is checked in resource-based
+            policies and trust policies.
+
+    Returns:
+        The findings in document order (statement, element, entry).
+
+    Raises:
+        PolicyError: when the document is not a policy AWS would accept.
+    """
+    if not isinstance(policy, Policy):
+        policy = parse_policy(policy, kind)
+    cat = _catalog()
+    positions = locate(policy.source) if policy.source else None
+    listed = isinstance(policy.document.get("Statement"), list)
+    findings: list[tuple[int, int, int, LintFinding]] = []
+
+    def add(st: Statement, element: str | None, index: int | None, rule: str, message: str, hint: str,
+            severity: str | None = None) -> None:
+        path: tuple[str | int, ...] = ("Statement", st.number) if listed else ("Statement",)
+        if element is not None:
+            path += (element,)
+            if index is not None and isinstance(st.document.get(element), list):
+                path += (index,)
+        where = positions.of(path) if positions else None
+        line, column = where if where else (st.line, st.column) if element is None else (None, None)
+        order = ("Action", "NotAction", "Resource", "NotResource", "Principal", None).index(element)
+        findings.append((st.number, order, index or 0, LintFinding(
+            rule, severity or RULES[rule][0], format_path(path), message, hint, line, column, st.label)))
+
+    for st in policy.statements:
+        if st.effect != "Allow":
+            continue
+        resources = st.resources or ()
+        everywhere = (not st.not_resource and "*" in resources) or st.not_resource
+        element = "NotAction" if st.not_action else "Action"
+        if st.not_action:
+            add(st, "NotAction", None, "allow-not-action",
+                f"`Allow` with `NotAction` allows every action except {_names(st.actions)}, including actions AWS "
+                "adds later",
+                "list the actions to allow in `Action`; keep `NotAction` for `Deny` statements")
+        if st.not_resource:
+            add(st, "NotResource", None, "allow-not-resource",
+                f"`Allow` with `NotResource` allows every resource except {_names(resources)}, including ones "
+                "created later",
+                "list the resources to allow in `Resource`; keep `NotResource` for `Deny` statements")
+        star = not st.not_action and "*" in st.actions
+        for i, entry in enumerate(st.actions if not st.not_action else ()):
+            prefix, _, rest = entry.partition(":")
+            if entry == "*":
+                admin = " on every resource: this is administrator access" if "*" in resources else ""
+                add(st, element, i, "action-wildcard", f"`\"Action\": \"*\"` allows every action of every AWS "
+                    f"service{admin}", "list only the actions the task needs — `iamkit least-privilege` writes them "
+                    "from an activity log")
+                continue
+            if rest == "*":
+                count = ""
+                if cat is not None and cat.service(prefix) is not None:
+                    infos = [cat.action(a) for a in cat.expand(entry)]
+                    writes = sum(1 for x in infos if x is not None and x.access_level in ("Write", "Permissions management"))
+                    count = f" ({len(infos)} actions, {writes} of them write or permissions management)"
+                add(st, element, i, "service-wildcard", f"`{entry}` allows every `{prefix.lower()}` action{count}",
+                    f"list the `{prefix.lower()}` actions the task needs, or a narrower pattern such as "
+                    f"`{prefix.lower()}:Get*`")
+            escalating = [a for a in ESCALATION_ACTIONS if action_matches(entry, a)]
+            if escalating:
+                what = f"`{entry}`" if [entry.lower()] == [a.lower() for a in escalating] else \
+                    f"`{entry}` allows {_names(escalating, 3)}, which"
+                add(st, element, i, "privilege-escalation",
+                    f"{what} can let a principal give itself or others more permissions"
+                    f"{' on every resource' if everywhere else ''} (privilege escalation)",
+                    "grant permissions management only to administrators, limit `Resource` to the identities and "
+                    "policies it is for, and use a permissions boundary", None if everywhere else "medium")
+            if everywhere and action_matches(entry, "iam:PassRole"):
+                add(st, element, i, "passrole-wildcard",
+                    f"`{entry}` on every role lets the principal pass any role to a service, and so act with that "
+                    "role's permissions", "name the roles it may pass in `Resource`, and add an `iam:PassedToService` "
+                    "condition")
+            if everywhere and action_matches(entry, "sts:AssumeRole"):
+                add(st, element, i, "assume-any-role",
+                    f"`{entry}` on every role lets the principal take on any role that trusts its account",
+                    "name the roles it may assume in `Resource`")
+        if cat is not None and not star and not st.not_action and not st.not_resource and "*" in resources:
+            limitable: list[str] = []
+            example = ""
+            for entry in st.actions:
+                try:
+                    names = cat.expand(entry) if ("*" in entry or "?" in entry) else [entry]
+                except ValueError:
+                    continue
+                for name in names:
+                    info = cat.action(name)
+                    if info is not None and info.resource_types and info.name not in limitable:
+                        limitable.append(info.name)
+                        example = example or next((rt.arn for rt in info.resource_types if rt.arn), "")
+            if limitable:
+                index = list(resources).index("*")
+                add(st, "Resource", index, "resource-wildcard",
+                    f"`\"Resource\": \"*\"` applies {_names(limitable, 3)} to every resource, though "
+                    f"{'it' if len(limitable) == 1 else 'they'} can be limited to specific ARNs",
+                    "list the ARNs the task needs" + (f", in the form `{example}`" if example else ""))
+        if (PolicyKind(policy.kind).has_principal and policy.kind is not PolicyKind.RCP
+                and st.principal_element == "Principal" and not st.conditions
+                and (st.principals is None or "*" in (st.principals or {}).get("AWS", ()))):
+            who = "assume this role" if policy.kind is PolicyKind.TRUST else "use this resource"
+            add(st, "Principal", None, "public-principal",
+                f"`\"Principal\": \"*\"` without a condition lets anyone — every AWS account, and anonymous callers "
+                f"where the service allows them — {who}",
+                "name the accounts or roles in `Principal`, or add a condition such as `aws:PrincipalOrgID` or "
+                "`aws:SourceArn`")
+    findings.sort(key=lambda f: (f[0], f[1], f[2], _RULE_ORDER[f[3].rule]))
+    return [f for *_, f in findings]
+
+
+def _names(items: Sequence[str], limit: int = 3) -> str:
+    if not items:
+        return "nothing"
+    shown = ", ".join(f"`{x}`" for x in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+# ── the command line ───────────────────────────────────────────────────────────────
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _located(name: str, problem: Problem) -> str:
+    where = name + (f":{problem.line}:{problem.column}" if problem.line is not None else "")
+    text = f"{where}: {problem.severity}: {problem.path}: {problem.message}"
+    return text + (f" — hint: {problem.hint}" if problem.hint else "")
+
+
+def _input(path: str) -> Any:
+    """The bytes of a file, or standard input for ``-``."""
+    if path == "-":
+        return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ActivityError([Problem("$", f"cannot read `{path}`: {(exc.strerror or str(exc)).lower()}")]) from None
+
+
+def _least_privilege(args: argparse.Namespace) -> int:
+    name = "<stdin>" if args.log == "-" else args.log
+    try:
+        log = read_activity(_input(args.log))
+        result = generate_policy(log, principal=args.principal)
+    except ActivityError as exc:
+        for problem in exc.problems:
+            print(_located(name, problem), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for problem in result.warnings:
+        print(_located(name, problem), file=sys.stderr)
+    if not result.grants:
+        print(f"iamkit: no policy: {name} holds no authorized calls" + (f" of `{args.principal}`" if args.principal
+                                                                         else ""), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(result.to_json() if args.json else result.explain(warnings=False))
+    return EXIT_BAD_INPUT if log.problems else EXIT_OK
+
+
+def _lint(args: argparse.Namespace) -> int:
+    name = "<stdin>" if args.policy == "-" else args.policy
+    try:
+        raw = _input(args.policy)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except ActivityError as exc:
+        for problem in exc.problems:
+            print(_located(name, problem), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UnicodeDecodeError:
+        print(f"{name}: error: $: the policy is not UTF-8 text", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        findings = lint_policy(text, kind=args.kind)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(_located(name, problem), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for f in findings:
+        where = name + (f":{f.line}:{f.column}" if f.line is not None else "")
+        print(f"{where}: {f.severity}: {f.rule}: {f.path}: {f.message} — hint: {f.hint}")
+    if not findings:
+        print(f"{name}: no over-broad grants found")
+        return EXIT_OK
+    return EXIT_FINDINGS
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``least-privilege`` and ``lint`` to the ``iamkit`` command's subparsers.
+
+    Each sets ``run`` to a function taking the parsed arguments and returning the exit status.
+    """
+    lp = subparsers.add_parser(
+        "least-privilege", help="write the least-privilege policy for what an activity log shows was used",
+        description="Generate the identity policy that covers exactly the calls a CloudTrail activity log shows "
+                    "(a log file, a JSON list of records, or one record per line; gzip is fine). Denied calls are "
+                    "not granted. Exit status: 0 a policy was written, 2 bad input (unreadable records are reported "
+                    "by line and skipped; the policy covers the rest).")
+    lp.add_argument("log", metavar="LOG", help="CloudTrail activity log, or - for standard input")
+    lp.add_argument("--principal", metavar="ARN", help="only calls of this user, role (and its sessions) or session")
+    lp.add_argument("--json", action="store_true", help="print only the policy document as JSON")
+    lp.set_defaults(run=_least_privilege)
+
+    lint = subparsers.add_parser(
+        "lint", help="report over-broad grants in a policy",
+        description="Find over-broad grants (wildcards, NotAction with Allow, iam:PassRole on every role, "
+                    "privilege escalation, public principals), each with a hint. "
+                    "Exit status: 0 no findings, 1 findings, 2 bad input.")
+    lint.add_argument("policy", metavar="POLICY", help="policy JSON file, or - for standard input")
+    lint.add_argument("--kind", choices=[k.value for k in PolicyKind], default="identity",
+                      help="where the policy is attached (default: identity)")
+    lint.set_defaults(run=_lint)

