@@ -766,7 +766,7 @@ def effective_permissions(scenario_or_policies: Scenario | Policy | Sequence[Pol
     """Evaluate every catalog action for one principal and resource with the engine.
 
     Actions that match exactly the same statements, and that the engine's own rules treat
-    alike (see :func:`_engine_traits`), lead to the same evaluation: the engine evaluates
+    alike (see :func:`iamkit.evaluate.action_traits`), lead to the same evaluation: the engine evaluates
     one of them and the others share its outcome and determining statements. The result
     equals evaluating each action on its own (a test compares the two).
 

@@ -15,9 +15,11 @@ ALLOW = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Res
 
 def test_all_is_sorted_and_complete() -> None:
     assert iamkit.__all__ == sorted(iamkit.__all__)
-    public = {name for name, value in vars(iamkit).items()
-              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    public = {name for name in dir(iamkit)
+              if not name.startswith("_") and not isinstance(getattr(iamkit, name), types.ModuleType)}
     assert public == set(iamkit.__all__) - {"__version__"}
+    for name in iamkit.__all__:
+        assert getattr(iamkit, name) is not None
 
 
 def test_engine_imports_no_view_libraries() -> None:
