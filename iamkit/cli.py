@@ -188,8 +188,167 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``iamkit`` command."""
+def _context_arguments(pairs: Sequence[str]) -> dict[str, str | list[str]]:
+    """``KEY=VALUE`` options as a request context; a key given twice becomes a list."""
+    context: dict[str, str | list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _UsageError(f"`{pair}` is not KEY=VALUE — hint: write `--context aws:MultiFactorAuthPresent=true`")
+        if key in context:
+            previous = context[key]
+            context[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+        else:
+            context[key] = value
+    return context
+
+
+def _account(source: str) -> Any:
+    """An account from an export file, standard input, or the sandbox's local endpoint."""
+    from .account import Account, AccountError
+
+    try:
+        if source == "sandbox":
+            endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+            host = endpoint.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
+            if host not in ("127.0.0.1", "localhost", "[::1]"):
+                raise _UsageError("no sandbox endpoint in AWS_ENDPOINT_URL — hint: run `iamkit sandbox start` in "
+                                  "another terminal and paste the export lines it prints")
+            import boto3
+
+            return Account.from_client(boto3.client("iam", endpoint_url=endpoint))
+        if source == "-":
+            return Account.from_authorization_details(json.loads(sys.stdin.read()))
+        return Account.from_file(source)
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"<stdin> line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg.lower()}") from None
+    except AccountError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _can(args: argparse.Namespace) -> int:
+    from .account import AccountError
+
+    account = _account(args.account)
+    try:
+        decision = account.evaluate(args.principal, args.action, args.resource,
+                                    context=_context_arguments(args.context))
+    except (AccountError, ScenarioError) as exc:
+        raise _UsageError(str(exc)) from None
+    print(decision.to_json() if args.json else decision.explain())
+    return EXIT_OK if decision.allowed else EXIT_DENIED
+
+
+def _permissions(args: argparse.Namespace) -> int:
+    from .account import AccountError
+    from .catalog import CatalogError, effective_permissions
+
+    account = _account(args.account)
+    try:
+        scenario = account.scenario(args.principal, "sts:GetCallerIdentity", args.resource,
+                                    context=_context_arguments(args.context))
+        result = effective_permissions(scenario, resource=args.resource, service=args.service)
+    except (AccountError, ScenarioError, CatalogError) as exc:
+        raise _UsageError(str(exc)) from None
+    rows = [r for r in result.rows if args.all or r.allowed]
+    width = max((len(r.action) for r in rows), default=10)
+    for r in rows:
+        decided = f"{r.deciding_statement} ({r.where})" if r.deciding_statement else ""
+        print(f"{r.action:<{width}}  {r.access_level:<22}  {r.decision:<12}  {decided}")
+    allowed = sum(r.allowed for r in result.rows)
+    print(f"{allowed} of {len(result.rows)} actions allowed for {result.principal} on {result.resource}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def _who_can_assume(args: argparse.Namespace) -> int:
+    from .account import AccountError
+
+    account = _account(args.account)
+    try:
+        results = account.who_can_assume(args.role, context=_context_arguments(args.context), allowed_only=False)
+    except AccountError as exc:
+        raise _UsageError(str(exc)) from None
+    for who, decision in results:
+        mark = "✔" if decision.allowed else "✖"
+        why = decision.steps[-1].detail if decision.steps else ""
+        print(f"{mark} {who}: {decision.outcome.value} — {why}")
+    return EXIT_OK
+
+
+def _expand(args: argparse.Namespace) -> int:
+    from .catalog import CatalogError, catalog
+
+    try:
+        found = catalog()
+    except CatalogError as exc:
+        raise _UsageError(str(exc)) from None
+    status = EXIT_OK
+    for pattern in args.pattern:
+        actions = found.expand(pattern)
+        if not actions:
+            hint = found.suggest(pattern)
+            print(f"iamkit: `{pattern}` matches no action" + (f" — hint: {hint}" if hint else ""), file=sys.stderr)
+            status = EXIT_BAD_INPUT
+        for name in actions:
+            print(f"{name:<60}  {found.access_level(name)}")
+    return status
+
+
+def _add_account_commands(sub: Any) -> None:
+    account_help = ("an export of `aws iam get-account-authorization-details`, - for standard input, or `sandbox` "
+                    "for the running sandbox")
+    can = sub.add_parser("can", help="can a principal of an account do this, and why?",
+                         description="Evaluate a request of a user or role of an account and explain the decision, "
+                                     "naming the policy and what it is attached to. Exit status: 0 allowed, 1 denied, "
+                                     "2 bad input.")
+    can.add_argument("account", metavar="ACCOUNT", help=account_help)
+    can.add_argument("principal", metavar="PRINCIPAL", help="user or role: a name, role/NAME or an ARN")
+    can.add_argument("action", metavar="ACTION", help="one action, such as s3:GetObject")
+    can.add_argument("resource", metavar="RESOURCE", nargs="?", default="*", help="a resource ARN (default: *)")
+    can.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
+                     help="a request-context key (repeatable; a repeated key becomes a list)")
+    can.add_argument("--json", action="store_true", help="print the whole decision as JSON")
+    can.set_defaults(run=_can)
+
+    perms = sub.add_parser("permissions", help="a principal's effective permissions over the action catalog",
+                           description="Evaluate every action of the catalog (or of one service) for a principal "
+                                       "and a resource; print the allowed ones with their access level and the "
+                                       "statement that allowed them. Exit status: 0, or 2 bad input.")
+    perms.add_argument("account", metavar="ACCOUNT", help=account_help)
+    perms.add_argument("principal", metavar="PRINCIPAL", help="user or role: a name, role/NAME or an ARN")
+    perms.add_argument("--service", metavar="PREFIX", help="only this service, such as s3")
+    perms.add_argument("--resource", metavar="ARN", default="*", help="the resource (default: *)")
+    perms.add_argument("--context", action="append", default=[], metavar="KEY=VALUE", help="a request-context key")
+    perms.add_argument("--all", action="store_true", help="list denied actions too")
+    perms.set_defaults(run=_permissions)
+
+    who = sub.add_parser("who-can-assume", help="who may assume a role, and why",
+                         description="Evaluate sts:AssumeRole on the role for every user and role of the account "
+                                     "and every service or account its trust policy names.")
+    who.add_argument("account", metavar="ACCOUNT", help=account_help)
+    who.add_argument("role", metavar="ROLE", help="the role's name or ARN")
+    who.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
+                     help="the attempt's context, such as aws:MultiFactorAuthPresent=true or sts:ExternalId=…")
+    who.set_defaults(run=_who_can_assume)
+
+    expand = sub.add_parser("expand", help="list the actions a wildcard covers, with access levels",
+                            description="Expand action patterns such as s3:Get* with the action catalog. "
+                                        "Exit status: 0, or 2 when a pattern matches nothing.")
+    expand.add_argument("pattern", metavar="PATTERN", nargs="+", help="an action pattern, such as s3:Get*")
+    expand.set_defaults(run=_expand)
+
+
+_CORE_COMMANDS = ("simulate", "validate")
+
+
+def build_parser(*, core_only: bool = False) -> argparse.ArgumentParser:
+    """The argument parser of the ``iamkit`` command.
+
+    Args:
+        core_only: only the engine's commands (``simulate``, ``validate``), so a batch run
+            does not pay for importing the account, audit and sandbox modules.
+    """
     parser = argparse.ArgumentParser(
         prog="iamkit",
         description="Explain AWS IAM policy decisions, validate policies, and run scenarios.",
@@ -216,12 +375,24 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--kind", choices=[k.value for k in PolicyKind],
                      help="where the policy is attached (default: identity)")
     val.set_defaults(run=_validate)
+    if core_only:
+        return parser
+
+    _add_account_commands(sub)
+    from .audit import register_cli as register_audit
+    from .least_privilege import register_cli as register_least_privilege
+    from .sandbox import register_cli as register_sandbox
+
+    register_audit(sub)
+    register_least_privilege(sub)
+    register_sandbox(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(core_only=bool(argv) and argv[0] in _CORE_COMMANDS)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

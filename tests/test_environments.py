@@ -19,6 +19,12 @@ except ModuleNotFoundError:  # Python 3.10
 CONDA_NAME = {"graphviz": "python-graphviz"}
 
 
+def _split(spec: str) -> tuple[str, str]:
+    """``moto[server]>=5.1,<6`` → (``moto[server]``, ``>=5.1,<6``)."""
+    name, constraint = re.match(r"^([A-Za-z0-9_.-]+(?:\[[a-z,]+\])?)\s*(.*)$", spec).groups()
+    return name.lower(), constraint.replace(" ", "")
+
+
 def requirements(extra: str) -> dict[str, str]:
     """The pins of an extra of pyproject.toml ("core": the dependencies themselves)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -27,8 +33,8 @@ def requirements(extra: str) -> dict[str, str]:
     for spec in specs:
         if ";" in spec:  # only for some Pythons; conda pins one Python
             continue
-        name, constraint = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", spec).groups()
-        out[CONDA_NAME.get(name.lower(), name.lower())] = constraint.replace(" ", "")
+        name, constraint = _split(spec)
+        out[CONDA_NAME.get(name, name)] = constraint
     return out
 
 
@@ -40,8 +46,8 @@ def conda_dependencies(path) -> dict[str, str]:
         for item in dep["pip"] if isinstance(dep, dict) else [dep]:
             if item.startswith("-"):
                 continue
-            name, constraint = re.match(r"^([A-Za-z0-9_.-]+)\s*(.*)$", item).groups()
-            out[name.lower()] = constraint.replace(" ", "")
+            name, constraint = _split(item)
+            out[name] = constraint
     return out
 
 

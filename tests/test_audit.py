@@ -1,0 +1,493 @@
+"""The best-practice audit (iamkit.audit): every rule, its principal, severity and fix command.
+
+Cases live in tests/cases/audit/: a messy account that breaks every rule once or twice (with
+look-alikes that must not be flagged), a clean account, and a credential report with malformed
+rows. Sources: AWS's IAM security best practices
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html), the root user best
+practices (https://docs.aws.amazon.com/accounts/latest/reference/best-practices-root-user.html)
+and the credential report's format
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from conftest import CASES, ROOT
+from iamkit import IamkitError
+from iamkit.account import Account
+from iamkit.audit import (
+    KEY_MAX_AGE_DAYS,
+    NEW_KEY_GRACE_DAYS,
+    RULES,
+    SEVERITIES,
+    UNUSED_DAYS,
+    AuditError,
+    AuditReport,
+    Finding,
+    audit,
+    parse_credential_report,
+    register_cli,
+)
+
+AUDIT = CASES / "audit"
+EXPECTED = json.loads((AUDIT / "messy-expected.json").read_text())
+NOW = datetime.fromisoformat(EXPECTED["now"])
+HEADER = (AUDIT / "clean-credential-report.csv").read_text().splitlines()[0]
+ACCOUNT_ID = "111122223333"
+
+
+def _account(name: str) -> Account:
+    return Account.from_file(AUDIT / f"{name}-export.json")
+
+
+def _csv(name: str) -> str:
+    return (AUDIT / f"{name}-credential-report.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def messy() -> AuditReport:
+    return audit(_account("messy"), _csv("messy"), now=NOW)
+
+
+@pytest.fixture(scope="module")
+def clean() -> AuditReport:
+    return audit(_account("clean"), _csv("clean"), now=NOW)
+
+
+def _row(user: str, *, password: str = "false", password_last_used: str = "N/A", mfa: str = "false",
+         key1: tuple[str, str, str] = ("false", "N/A", "N/A"), key2: tuple[str, str, str] = ("false", "N/A", "N/A"),
+         created: str = "2023-01-10T09:00:00+00:00") -> str:
+    """One credential-report line in AWS's 22 columns."""
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:root" if user == "<root_account>" else f"arn:aws:iam::{ACCOUNT_ID}:user/{user}"
+    return ",".join([user, arn, created, password, password_last_used, "N/A", "N/A", mfa,
+                     key1[0], key1[1], key1[2], "N/A", "N/A", key2[0], key2[1], key2[2], "N/A", "N/A",
+                     "false", "N/A", "false", "N/A"])
+
+
+def _report(*rows: str) -> str:
+    return "\n".join([HEADER, *rows]) + "\n"
+
+
+def _ago(days: int) -> str:
+    return (NOW - timedelta(days=days)).isoformat()
+
+
+EMPTY = Account.from_authorization_details({"UserDetailList": []}, ACCOUNT_ID)
+
+
+# ── every rule, on the messy account ──────────────────────────────────────────
+
+
+def test_messy_account_yields_exactly_the_expected_findings(messy: AuditReport) -> None:
+    got = sorted((f.rule, f.principal) for f in messy)
+    want = sorted((f["rule"], f["principal"]) for f in EXPECTED["findings"])
+    assert got == want, messy.explain()
+    assert messy.problems == ()
+
+
+def test_every_rule_is_planted_in_the_messy_account() -> None:
+    assert {f["rule"] for f in EXPECTED["findings"]} == set(RULES)
+
+
+@pytest.mark.parametrize("case", EXPECTED["findings"], ids=lambda c: f"{c['rule']}:{c['principal'].rsplit('/', 1)[-1]}")
+def test_each_finding_has_its_principal_severity_and_fix(messy: AuditReport, case: dict[str, Any]) -> None:
+    matches = [f for f in messy if f.rule == case["rule"] and f.principal == case["principal"]]
+    assert len(matches) == 1, messy.explain()
+    finding = matches[0]
+    assert finding.severity == case["severity"] == RULES[case["rule"]].severity
+    for fragment in case["fix"]:
+        assert fragment in finding.fix, finding.fix
+    assert finding.why == RULES[finding.rule].why and finding.docs == RULES[finding.rule].docs
+    assert finding.docs.startswith("https://docs.aws.amazon.com/")
+    assert finding.title and finding.evidence
+    json.dumps(finding.evidence)  # JSON-ready
+
+
+def test_the_clean_account_yields_an_empty_report(clean: AuditReport) -> None:
+    assert len(clean) == 0 and list(clean) == [] and clean.findings == ()
+    assert clean.problems == () and clean.notes == ()
+    assert "no findings" in clean.explain()
+    assert clean.to_dict()["findings"] == []
+    assert clean.counts() == dict.fromkeys(SEVERITIES, 0)
+    assert repr(clean) == f"<AuditReport account {ACCOUNT_ID}: no findings>"
+
+
+def test_look_alikes_are_not_flagged(messy: AuditReport) -> None:
+    names = {f.name for f in messy}
+    # alice is fine; frank's key is 4 days old; grace's admin-shaped policy is only her permissions
+    # boundary; AWS managed AdministratorAccess is AWS's own; the service-linked role is AWS's;
+    # the trusts with sts:ExternalId / aws:PrincipalOrgID or the account's own root are fine.
+    for name in ("alice", "frank", "grace", "DeveloperBoundary", "AdministratorAccess", "AWSServiceRoleForSupport",
+                 "partner-audit", "org-readers", "same-account", "new-pipeline", "app-server"):
+        assert name not in names
+    # Inline policies on groups and roles are not `inline-policy` findings.
+    assert [f.name for f in messy if f.rule == "inline-policy"] == ["carol"]
+
+
+def test_findings_are_sorted_and_deterministic(messy: AuditReport) -> None:
+    order = [(SEVERITIES.index(f.severity), f.rule, f.principal, f.title) for f in messy]
+    assert order == sorted(order)
+    again = audit(_account("messy"), _csv("messy"), now=NOW)
+    assert again.to_json() == messy.to_json()
+
+
+def test_evidence_holds_the_facts_that_triggered_the_finding(messy: AuditReport) -> None:
+    old = next(f for f in messy if f.rule == "access-key-old" and f.name == "dave")
+    assert old.evidence["access_key"] == 1
+    assert old.evidence["last_rotated"] == "2023-01-10T09:00:00+00:00"
+    assert old.evidence["age_days"] == 507 and old.evidence["max_age_days"] == KEY_MAX_AGE_DAYS
+    unused = next(f for f in messy if f.rule == "access-key-unused" and f.name == "erin")
+    assert unused.evidence["unused_days"] == 120 and unused.evidence["last_used"] == "2024-02-01T09:00:00+00:00"
+    never = next(f for f in messy if f.rule == "access-key-unused" and f.name == "dave")
+    assert never.evidence["access_key"] == 2 and never.evidence["last_used"] == "N/A"
+    trust = next(f for f in messy if f.rule == "trust-account-no-condition")
+    assert trust.evidence["accounts"] == ["777788889999"]
+    admin = next(f for f in messy if f.rule == "admin-wildcard" and f.name == "EverythingPolicy")
+    assert admin.evidence["attached_to"] == ["group/admins"] and admin.evidence["statement"] == "Everything"
+    role = next(f for f in messy if f.rule == "role-unused" and f.name == "old-migration")
+    assert role.evidence["last_used"] is None and role.evidence["age_days"] == 516
+
+
+def test_trust_fixes_are_the_roles_own_policy_with_a_condition(messy: AuditReport) -> None:
+    finding = next(f for f in messy if f.rule == "trust-account-no-condition")
+    command = finding.fix.splitlines()[0]
+    document = json.loads(command.split("--policy-document ", 1)[1].strip("'"))
+    statement = document["Statement"][0]
+    assert statement["Principal"] == {"AWS": "777788889999"}
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "EXTERNAL_ID"}}
+
+
+# ── thresholds ─────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(("days", "flagged"), [(KEY_MAX_AGE_DAYS, False), (KEY_MAX_AGE_DAYS + 1, True)])
+def test_access_key_age_threshold(days: int, flagged: bool) -> None:
+    report = audit(EMPTY, _report(_row("kim", key1=("true", _ago(days), _ago(1)))), now=NOW)
+    assert ("access-key-old" in report.by_rule()) is flagged
+
+
+@pytest.mark.parametrize(("days", "flagged"), [(NEW_KEY_GRACE_DAYS, False), (NEW_KEY_GRACE_DAYS + 1, True)])
+def test_a_never_used_key_gets_a_grace_period(days: int, flagged: bool) -> None:
+    report = audit(EMPTY, _report(_row("kim", key1=("true", _ago(days), "N/A"))), now=NOW)
+    assert ("access-key-unused" in report.by_rule()) is flagged
+
+
+@pytest.mark.parametrize(("days", "flagged"), [(UNUSED_DAYS, False), (UNUSED_DAYS + 1, True)])
+def test_access_key_unused_threshold(days: int, flagged: bool) -> None:
+    report = audit(EMPTY, _report(_row("kim", key1=("true", _ago(60), _ago(days)))), now=NOW)
+    assert ("access-key-unused" in report.by_rule()) is flagged
+
+
+def test_inactive_keys_are_left_alone() -> None:
+    report = audit(EMPTY, _report(_row("kim", key1=("false", _ago(900), "N/A"), key2=("false", _ago(900), "N/A"))),
+                   now=NOW)
+    assert len(report) == 0
+
+
+def test_a_user_without_a_password_needs_no_mfa() -> None:
+    assert len(audit(EMPTY, _report(_row("svc")), now=NOW)) == 0
+
+
+def test_a_root_row_with_both_keys_active_is_one_finding_per_key() -> None:
+    row = _row("<root_account>", password="not_supported", mfa="true",
+               key1=("true", _ago(10), _ago(1)), key2=("true", _ago(5), "N/A"))
+    report = audit(EMPTY, _report(row), now=NOW)
+    assert [(f.rule, f.principal, f.evidence["access_key"]) for f in report] == [
+        ("root-access-keys", "<root_account>", 1), ("root-access-keys", "<root_account>", 2)]
+    assert all(f.name == "<root_account>" for f in report)
+
+
+def test_now_defaults_to_today_and_accepts_a_date() -> None:
+    from datetime import date
+
+    report = audit(EMPTY, now=date(2024, 6, 1))
+    assert report.now == NOW
+    assert audit(EMPTY).now.tzinfo is not None
+
+
+# ── without a credential report ────────────────────────────────────────────────
+
+
+def test_without_a_credential_report_the_credential_rules_are_skipped_and_said_so() -> None:
+    report = audit(_account("messy"), now=NOW)
+    rules = set(report.by_rule())
+    assert rules == {"admin-wildcard", "inline-policy", "policy-attached-to-user", "role-unused",
+                     "trust-account-no-condition", "trust-wildcard-principal"}
+    assert report.notes and "no credential report" in report.notes[0]
+    assert "note: no credential report" in report.explain()
+
+
+def test_a_report_without_a_root_row_says_the_root_user_was_not_checked() -> None:
+    report = audit(EMPTY, _report(_row("svc")), now=NOW)
+    assert any("<root_account>" in note for note in report.notes)
+
+
+# ── reading the credential report ──────────────────────────────────────────────
+
+
+def test_parse_credential_report_types_every_column() -> None:
+    rows = parse_credential_report(_csv("messy"))
+    assert [r.user for r in rows] == ["<root_account>", "alice", "bob", "carol", "dave", "erin", "frank", "grace"]
+    root, alice, bob = rows[0], rows[1], rows[2]
+    assert root.is_root and root.password_enabled is None and root.mfa_active is False and root.line == 2
+    assert root.access_keys[0].active and root.access_keys[0].last_used_service == "iam"
+    assert alice.password_enabled is True and alice.mfa_active is True
+    assert alice.password_last_used == datetime(2024, 5, 31, 9, tzinfo=timezone.utc)
+    assert alice.password_next_rotation is None
+    assert bob.password_last_used is None and bob.raw["password_last_used"] == "no_information"
+    assert bob.access_keys[1].last_rotated is None and bob.access_keys[1].last_used_region is None
+    assert [c.active for c in bob.certificates] == [False, False]
+    assert all(r.user_creation_time and r.user_creation_time.tzinfo for r in rows)
+
+
+def test_the_report_is_accepted_as_bytes_base64_or_the_clis_json() -> None:
+    text = _csv("clean")
+    encoded = base64.b64encode(text.encode()).decode()
+    cli_output = json.dumps({"Content": encoded, "ReportFormat": "text/csv", "GeneratedTime": "2024-06-01T00:00:00Z"})
+    want = parse_credential_report(text)
+    for given in (text.encode("utf-8-sig"), encoded, cli_output, text.replace("\n", "\r\n")):
+        assert parse_credential_report(given) == want
+
+
+def test_malformed_rows_are_reported_by_line_and_column_and_the_rest_is_audited() -> None:
+    text = _csv("malformed")
+    with pytest.raises(AuditError) as caught:
+        parse_credential_report(text)
+    error = caught.value
+    assert isinstance(error, IamkitError) and isinstance(error, ValueError)
+    located = [(p.line, p.path) for p in error.problems]
+    assert located == [(3, "mfa_active"), (4, "row"), (6, "access_key_1_last_rotated")]
+    bad = error.problems[0]
+    assert bad.column == text.splitlines()[2].index(",maybe,") + 2  # the field's first character
+    assert "`maybe` is not `true` or `false`" in bad.message
+    assert "mfa_active (line 3, column" in str(error)
+    assert [r.user for r in error.rows] == ["<root_account>", "erin"]
+
+    report = audit(_account("clean"), text, now=NOW)
+    assert [(p.line, p.path) for p in report.problems] == located
+    assert sorted((f.rule, f.name) for f in report) == [("password-never-used", "erin"), ("user-no-mfa", "erin")]
+    assert "not audited (could not be read):" in report.explain()
+    assert report.to_dict()["problems"][0]["line"] == 3
+
+
+def test_a_header_without_a_needed_column_is_fatal() -> None:
+    text = _csv("clean").replace("mfa_active", "mfa_actve", 1)
+    with pytest.raises(AuditError) as caught:
+        audit(EMPTY, text, now=NOW)
+    problem = caught.value.problems[0]
+    assert problem.line == 1 and "`mfa_active`" in problem.message
+    assert problem.hint == "did you mean `mfa_actve`?"
+    assert caught.value.rows == ()
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "{\"ReportFormat\": \"text/csv\"}", "{not json", b"\xff\xfe\x00"])
+def test_an_empty_or_foreign_report_is_fatal(text: str | bytes) -> None:
+    with pytest.raises(AuditError) as caught:
+        parse_credential_report(text)
+    assert caught.value.problems[0].line is not None
+
+
+# ── the report as an object ────────────────────────────────────────────────────
+
+
+def test_report_protocols(messy: AuditReport) -> None:
+    assert len(messy) == len(EXPECTED["findings"]) == len(list(messy))
+    assert all(isinstance(f, Finding) for f in messy)
+    groups = messy.by_rule()
+    assert sum(len(v) for v in groups.values()) == len(messy)
+    assert [f.name for f in groups["role-unused"]] == ["old-migration", "stale-reports"]
+    assert list(groups) == list(dict.fromkeys(f.rule for f in messy))
+    assert repr(messy) == (f"<AuditReport account {ACCOUNT_ID}: 17 findings "
+                           "(3 critical, 3 high, 8 medium, 3 low)>")
+    assert repr(messy.findings[0]) == "<Finding critical root-access-keys <root_account>>"
+    assert "\n" not in repr(messy)
+    assert hash(messy.findings[0]) == hash(messy.findings[0])
+
+
+def test_to_json_is_the_whole_report(messy: AuditReport) -> None:
+    data = json.loads(messy.to_json())
+    assert data["accountId"] == ACCOUNT_ID and data["now"] == "2024-06-01T00:00:00+00:00"
+    assert data["counts"] == {"critical": 3, "high": 3, "medium": 8, "low": 3}
+    assert [f["rule"] for f in data["findings"]] == [f.rule for f in messy]
+    assert set(data["findings"][0]) == {"rule", "severity", "principal", "name", "title", "why", "fix", "evidence",
+                                        "docs"}
+    assert data == messy.to_dict()
+
+
+def test_mimebundle_has_text_and_html(messy: AuditReport) -> None:
+    bundle = messy._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    text = bundle["text/plain"]
+    assert text.startswith(f"audit of account {ACCOUNT_ID} on 2024-06-01: 17 findings")
+    assert "severity  rule" in text and "aws iam delete-login-profile --user-name bob" in text
+    assert "docs: https://docs.aws.amazon.com/" in text
+    assert "<table>" in bundle["text/html"] and "aws iam delete-login-profile --user-name bob" in bundle["text/html"]
+    assert set(messy._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+    assert set(messy._repr_mimebundle_(exclude=["text/plain"])) == {"text/html"}
+
+
+def test_html_escapes_every_untrusted_string() -> None:
+    evil = "<img src=x onerror=alert(1)>"
+    script = "<script>alert(1)</script>"
+    details = {
+        "UserDetailList": [{
+            "UserName": evil, "UserId": "AIDAEVIL", "Arn": f"arn:aws:iam::{ACCOUNT_ID}:user/{evil}", "Path": "/",
+            "CreateDate": "2023-01-10T09:00:00+00:00",
+            "AttachedManagedPolicies": [{"PolicyName": script, "PolicyArn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{script}"}],
+            "UserPolicyList": [{"PolicyName": script, "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Sid": "x", "Effect": "Allow", "Action": "*", "Resource": "*"}]}}],
+        }],
+        "Policies": [],
+    }
+    account = Account.from_authorization_details(details)
+    report = audit(account, _report(_row(evil, password="true", password_last_used=_ago(1))), now=NOW)
+    assert {f.rule for f in report} >= {"user-no-mfa", "inline-policy", "policy-attached-to-user", "admin-wildcard"}
+    html = report._repr_html_()
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;script&gt;" in html
+    # In the fix commands the untrusted names are shell-quoted.
+    mfa = next(f for f in report if f.rule == "user-no-mfa")
+    assert f"--user-name '{evil}'" in mfa.fix
+
+
+def test_to_frame_imports_pandas_only_when_asked(messy: AuditReport) -> None:
+    pandas = pytest.importorskip("pandas")
+    frame = messy.to_frame()
+    assert isinstance(frame, pandas.DataFrame)
+    assert len(frame) == len(messy) and list(frame.columns)[:3] == ["severity", "rule", "principal"]
+    assert list(frame["rule"]) == [f.rule for f in messy]
+
+
+def test_importing_the_audit_does_not_import_pandas() -> None:
+    code = "import sys, iamkit.audit; print('pandas' in sys.modules, 'IPython' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"]
+
+
+# ── the command line ───────────────────────────────────────────────────────────
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="iamkit")
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["audit", *argv])
+    return int(args.run(args))
+
+
+def test_cli_exit_0_for_a_clean_account(capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli([str(AUDIT / "clean-export.json"), "--credential-report", str(AUDIT / "clean-credential-report.csv"),
+                 "--now", "2024-06-01"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "no findings" in out and err == ""
+
+
+def test_cli_exit_1_with_findings(capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli([str(AUDIT / "messy-export.json"), "--credential-report", str(AUDIT / "messy-credential-report.csv"),
+                 "--now", "2024-06-01"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "17 findings" in out and "aws iam delete-login-profile --user-name bob" in out and err == ""
+
+
+def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli([str(AUDIT / "messy-export.json"), "--json", "--now", "2024-06-01"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and data["now"] == "2024-06-01T00:00:00+00:00" and data["notes"]
+    assert {f["rule"] for f in data["findings"]} == {"admin-wildcard", "inline-policy", "policy-attached-to-user",
+                                                     "role-unused", "trust-account-no-condition",
+                                                     "trust-wildcard-principal"}
+
+
+def test_cli_exit_2_for_malformed_rows_after_auditing_the_rest(capsys: pytest.CaptureFixture[str]) -> None:
+    report = str(AUDIT / "malformed-credential-report.csv")
+    code = _cli([str(AUDIT / "clean-export.json"), "--credential-report", report, "--now", "2024-06-01"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "user-no-mfa" in out and "erin" in out
+    lines = err.splitlines()
+    assert len(lines) == 3 and lines[0].startswith(f"{report}:3:") and ": error: mfa_active: `maybe`" in lines[0]
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["missing-export.json"],
+    ["{export}", "--credential-report", "missing.csv"],
+    ["{csv}"],
+    ["{export}", "--credential-report", "{export}"],
+])
+def test_cli_exit_2_for_bad_input_without_a_traceback(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    given = [a.format(export=AUDIT / "clean-export.json", csv=AUDIT / "clean-credential-report.csv") for a in argv]
+    code = _cli(given)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err and "Traceback" not in err
+
+
+def test_cli_reads_the_export_from_standard_input(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO((AUDIT / "messy-export.json").read_text()))
+    assert _cli(["-", "--now", "2024-06-01"]) == 1
+    assert "trust-wildcard-principal" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "stdin", io.StringIO("{oops"))
+    assert _cli(["-"]) == 2
+    assert "<stdin> line 1, column 2: not valid JSON" in capsys.readouterr().err
+
+
+def test_cli_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        _cli([str(AUDIT / "clean-export.json"), "--now", "yesterday"])
+    assert caught.value.code == 2
+    assert "`yesterday` is not a date: use YYYY-MM-DD" in capsys.readouterr().err
+
+
+# ── the demo company ───────────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Any:
+    pytest.importorskip("iamkit.demo")
+    pytest.importorskip("moto")
+    from iamkit.sandbox import current_sandbox, start_sandbox
+
+    running = current_sandbox()
+    sb = start_sandbox()
+    yield sb
+    if running is None:
+        sb.stop()
+
+
+def _audit_seed(sandbox: Any, seed: str) -> AuditReport:
+    from iamkit import demo
+
+    sandbox.seed(seed)
+    iam = sandbox.client("iam")
+    details = demo.authorization_details(iam)
+    # moto lists AWS managed policies without `PolicyName` (AWS always includes it).
+    for policy in details["Policies"]:
+        policy.setdefault("PolicyName", policy["Arn"].rsplit("/", 1)[-1])
+    return audit(Account.from_authorization_details(details), demo.credential_report(iam), now=demo.DEMO_NOW)
+
+
+def test_the_demo_company_plants_every_mistake_the_audit_finds(sandbox: Any) -> None:
+    from iamkit.demo import PLANTED_MISTAKES
+
+    report = _audit_seed(sandbox, "demo")
+    found = {(f.rule, f.name) for f in report}
+    assert found >= set(PLANTED_MISTAKES), report.explain()
+    assert {rule for rule, _ in PLANTED_MISTAKES} == set(RULES)
+    assert report.problems == ()
+
+
+def test_the_clean_demo_company_has_no_findings(sandbox: Any) -> None:
+    report = _audit_seed(sandbox, "clean")
+    assert len(report) == 0, report.explain()
+    assert report.problems == () and report.notes == ()
