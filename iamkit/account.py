@@ -24,7 +24,7 @@ from .errors import IamkitError, Problem, format_path, suggest
 from .evaluate import evaluate
 from .policy import Origin, Policy, PolicyKind, build_policy
 from .principals import SERVICE_PRINCIPAL
-from .scenario import TRUST_ACTIONS, Request, Scenario
+from .scenario import TRUST_ACTIONS, Request, Scenario, load_request
 
 __all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session", "User",
            "load_account"]
@@ -386,7 +386,7 @@ class Account:
 
         Args:
             principal: a user or role of the account.
-            action, resource: the request.
+            action, resource: the request (validated like a scenario's: ScenarioError).
             context: request context; the principal's own keys are added where absent.
             resource_policy: the resource's policy; for ``sts:AssumeRole*`` on one of this
                 account's roles it defaults to that role's trust policy.
@@ -398,7 +398,8 @@ class Account:
         p = self.principal(principal)
         merged = self.context(p)
         merged.update(context or {})
-        request = Request(caller_arn or p.arn, action, resource, resource_account, merged)
+        request = load_request({"principal": caller_arn or p.arn, "action": action, "resource": resource,
+                                "resourceAccount": resource_account, "context": merged})
         trust = action.lower() in TRUST_ACTIONS
         rp: Policy | None
         if isinstance(resource_policy, Policy) or resource_policy is None:

@@ -15,7 +15,7 @@ from .errors import Problem, ScenarioError, format_path, suggest
 from .policy import Policy, PolicyKind, build_policy
 from .principals import ACCOUNT_ID, Caller, parse_caller
 
-__all__ = ["Request", "Scenario", "TRUST_ACTIONS", "load_scenario"]
+__all__ = ["Request", "Scenario", "TRUST_ACTIONS", "load_request", "load_scenario"]
 
 SCENARIO_FIELDS = (
     "id", "request", "identityPolicies", "resourcePolicy", "permissionsBoundary",
@@ -244,6 +244,19 @@ def _levels(raw: Any, field_name: str, kind: PolicyKind, out: _Problems) -> tupl
                 policies.append(policy)
         levels.append(tuple(policies))
     return tuple(levels)
+
+
+def load_request(source: Mapping[str, Any]) -> Request:
+    """Validate a request in the scenario format's ``request`` shape.
+
+    Raises:
+        ScenarioError: with every problem, located under ``request``.
+    """
+    out = _Problems()
+    request = _request(dict(source), out)
+    if out.items or request is None:
+        raise ScenarioError(out.items)
+    return request
 
 
 def load_scenario(source: str | Mapping[str, Any]) -> Scenario:

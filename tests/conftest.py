@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import pathlib
+import socket
+import sys
 from typing import Any, Iterator
 
 import pytest
@@ -11,6 +14,39 @@ import pytest
 CASES = pathlib.Path(__file__).parent / "cases"
 ROOT = pathlib.Path(__file__).parent.parent
 SHARED = ROOT.parent / "shared"
+
+
+OFF_MACHINE: list[str] = []
+"""Every connection or name lookup this test process attempted beyond loopback (see
+tests/test_zz_network.py, which runs last and fails if there is any)."""
+
+
+def _loopback(host: Any) -> bool:
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _refused_by_the_sandbox_guard() -> bool:
+    sandbox = sys.modules.get("iamkit.sandbox")
+    return bool(sandbox and sandbox.guard_active())
+
+
+def _record_network(event: str, args: tuple[Any, ...]) -> None:
+    if event not in ("socket.connect", "socket.getaddrinfo") or _refused_by_the_sandbox_guard():
+        return  # the guard raises before anything is sent (tests/test_no_network.py checks it does)
+    if event == "socket.connect":
+        sock, address = args
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+            OFF_MACHINE.append(f"connect {address}")
+    elif event == "socket.getaddrinfo" and not _loopback(args[0]):
+        OFF_MACHINE.append(f"lookup {args[0]}")
+
+
+sys.addaudithook(_record_network)
 
 
 def load_cases(folder: str) -> Iterator[tuple[pathlib.Path, dict[str, Any]]]:

@@ -317,7 +317,7 @@ def test_styled_tables_escape_every_user_string(account: Account) -> None:
         "trace": tables.trace_table(d),
         "account trace": tables.trace_table(evil.evaluate(user, "s3:GetObject", context={"aws:SourceVpc": XSS})),
         "matrix": tables.matrix([d]),
-        "account matrix": tables.account_matrix(evil, [user, "bob"], ["s3:GetObject", f"s3:{SCRIPT}"]),
+        "account matrix": tables.account_matrix(evil, [evil_arn, "bob"], ["s3:GetObject", "s3:PutObject"]),
     }
     assert SCRIPT in views["account trace"].to_string()  # the payloads really are in the tables
     for name, df in views.items():

