@@ -2,11 +2,18 @@
 
 Each checker compares a learner's answer with the engine's Decision and returns a
 :class:`Feedback`. Hints grow more specific with each attempt; the answer itself is only
-revealed when asked for (``reveal=True``) — never before the learner has tried.
+revealed when asked for (``reveal=True``) — never before the learner has tried. An answer
+left as ``None`` (not yet answered) gets an invitation, not a verdict.
+
+Grading: the notebooks' check cells carry nbgrader metadata (``grade: true``). When the
+environment variable ``IAMKIT_GRADING`` is ``1`` (set it while running ``nbgrader
+autograde``), a wrong or missing answer raises :class:`WrongAnswer`, so the grader scores
+the cell zero; learners never see that, they see feedback.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Mapping
@@ -17,7 +24,7 @@ from .evaluate import evaluate
 from .explain import what_would_change
 from .scenario import Scenario, load_scenario
 
-__all__ = ["ExerciseError", "Feedback", "check_deciding_statement", "check_fix", "check_prediction"]
+__all__ = ["ExerciseError", "Feedback", "WrongAnswer", "check_deciding_statement", "check_fix", "check_prediction"]
 
 _OUTCOME_WORDS = {
     "allowed": Outcome.ALLOWED, "allow": Outcome.ALLOWED,
@@ -28,6 +35,19 @@ _OUTCOME_WORDS = {
 
 class ExerciseError(IamkitError, ValueError):
     """An answer that cannot be checked (not one of the expected forms)."""
+
+
+class WrongAnswer(IamkitError, AssertionError):
+    """Raised only while grading (``IAMKIT_GRADING=1``) for a wrong or missing answer."""
+
+
+def _graded(feedback: "Feedback") -> "Feedback":
+    if not feedback.correct and os.environ.get("IAMKIT_GRADING") == "1":
+        raise WrongAnswer(feedback.message)
+    return feedback
+
+
+_NOT_ANSWERED = "not answered yet: write your answer in the cell above, run it, then run this cell again"
 
 
 @dataclass(frozen=True)
@@ -98,7 +118,7 @@ _HINTS = {
 }
 
 
-def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: str, *, attempt: int = 1,
+def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: str | None, *, attempt: int = 1,
                      reveal: bool = False) -> Feedback:
     """Check a predicted outcome: ``allowed``, ``explicitDeny`` or ``implicitDeny``.
 
@@ -111,6 +131,8 @@ def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: st
     Raises:
         ExerciseError: when ``predicted`` is not one of the three outcomes.
     """
+    if predicted is None:
+        return _graded(Feedback(False, _NOT_ANSWERED, "predict one of `allowed`, `explicitDeny`, `implicitDeny`"))
     guess = _OUTCOME_WORDS.get(" ".join(predicted.strip().lower().replace("_", " ").replace("-", " ").split()))
     if guess is None:
         raise ExerciseError(f"`{predicted}` is not an outcome — answer `allowed`, `explicitDeny` or `implicitDeny`")
@@ -120,19 +142,22 @@ def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: st
     hints = _HINTS[d.outcome]
     message = f"the request is not {guess.value}"
     hint = hints[min(attempt, len(hints)) - 1]
-    return Feedback(False, message, hint, _why(d) if reveal else None)
+    return _graded(Feedback(False, message, hint, _why(d) if reveal else None))
 
 
-def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, statement: str, *, attempt: int = 1,
-                             reveal: bool = False) -> Feedback:
-    """Check which statement decided, by its Sid (or its label such as ``Statement[1]``)."""
+def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, statement: str | None, *,
+                             attempt: int = 1, reveal: bool = False) -> Feedback:
+    """Check which statement decided, by its Sid (or its label such as ``Statement[1]``);
+    ``"none"`` when nothing decides (an implicit deny)."""
+    if statement is None:
+        return _graded(Feedback(False, _NOT_ANSWERED, "name the deciding statement's Sid, or `none`"))
     d = _decision(scenario)
     labels = [t.statement.label for t in d.determining]
     if not labels:
         correct = statement.strip().lower() in ("", "none", "no statement")
-        return Feedback(correct, "no statement decides: nothing allowed the request (implicit deny)" if correct else
-                        f"`{statement}` did not decide: no statement does", None if correct else
-                        "an implicit deny has no deciding statement", _why(d) if correct or reveal else None)
+        return _graded(Feedback(correct, "no statement decides: nothing allowed the request (implicit deny)" if correct
+                                else f"`{statement}` did not decide: no statement does", None if correct else
+                                "an implicit deny has no deciding statement", _why(d) if correct or reveal else None))
     if statement in labels:
         return Feedback(True, f"`{statement}` decides the request ({d.outcome.value})", answer=_why(d))
     traced = {t.statement.label: t for t in d.trace}
@@ -144,7 +169,7 @@ def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, state
         message = f"there is no statement `{statement}` in this scenario"
     hint = ("denies are checked first" if attempt == 1 else
             f"the deciding statement is a {d.determining[0].effect} in the {d.determining[0].layer.label}")
-    return Feedback(False, message, hint, _why(d) if reveal else None)
+    return _graded(Feedback(False, message, hint, _why(d) if reveal else None))
 
 
 def check_fix(scenario: Scenario | Mapping[str, Any] | str, goal: str, *, attempt: int = 1,
@@ -163,10 +188,10 @@ def check_fix(scenario: Scenario | Mapping[str, Any] | str, goal: str, *, attemp
         d = _decision(scenario)
     except (ScenarioError, PolicyError) as exc:
         first = exc.problems[0] if exc.problems else None
-        return Feedback(False, "the policy does not parse yet", str(first) if first else None)
+        return _graded(Feedback(False, "the policy does not parse yet", str(first) if first else None))
     met = d.allowed if goal == "allowed" else not d.allowed
     if met:
         return Feedback(True, f"the request is now {d.outcome.value}", answer=_why(d))
     hints = what_would_change(d)
     hint = hints[0] if hints and attempt > 1 else _HINTS[d.outcome][0]
-    return Feedback(False, f"the request is still {d.outcome.value}", hint, _why(d) if reveal else None)
+    return _graded(Feedback(False, f"the request is still {d.outcome.value}", hint, _why(d) if reveal else None))

@@ -77,3 +77,17 @@ def test_what_would_change_names_the_near_miss_and_the_layer() -> None:
     assert hints[0].startswith("`ReadReports` (identity policy 0, Statement[0]) allows the action but not this resource")
     assert hints[-1].startswith("nothing in the identity policy allows `s3:GetObject`")
     assert what_would_change(evaluate(scenario(READ)))[0].startswith("the request rests on `ReadReports`")
+
+
+def test_unanswered_is_an_invitation_and_grading_raises(monkeypatch) -> None:
+    from iamkit.exercises import WrongAnswer
+
+    waiting = check_prediction(scenario(READ, DENY), None)
+    assert not waiting.correct and waiting.message.startswith("not answered yet")
+    assert check_deciding_statement(scenario(READ, DENY), None).message.startswith("not answered yet")
+    monkeypatch.setenv("IAMKIT_GRADING", "1")
+    with pytest.raises(WrongAnswer):
+        check_prediction(scenario(READ, DENY), None)
+    with pytest.raises(WrongAnswer, match="the request is not allowed"):
+        check_prediction(scenario(READ, DENY), "allowed")
+    assert check_prediction(scenario(READ, DENY), "explicitDeny").correct
