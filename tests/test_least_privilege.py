@@ -25,7 +25,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.model import Shape
+from botocore_shapes import shape_errors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -409,42 +409,6 @@ def test_views_of_the_generated_policy() -> None:
 
 GET_GENERATED_POLICY = botocore.session.get_session().get_service_model("accessanalyzer").operation_model(
     "GetGeneratedPolicy")
-
-
-def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
-    """Every way ``value`` departs from a botocore output shape (timestamps as boto3 gives them)."""
-    import re
-    from datetime import datetime
-
-    kind, meta = shape.type_name, shape.metadata
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object, got {type(value).__name__}"]
-        errors = [f"{path}.{key}: not a member of {shape.name}" for key in value if key not in shape.members]
-        errors += [f"{path}.{key}: required by {shape.name}" for key in shape.required_members if key not in value]
-        for key, item in value.items():
-            if key in shape.members:
-                errors += shape_errors(item, shape.members[key], f"{path}.{key}")
-        return errors
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected a list, got {type(value).__name__}"]
-        return [e for i, item in enumerate(value) for e in shape_errors(item, shape.member, f"{path}[{i}]")]
-    if kind == "string":
-        if not isinstance(value, str):
-            return [f"{path}: expected a string, got {type(value).__name__}"]
-        errors = []
-        if shape.enum and value not in shape.enum:
-            errors.append(f"{path}: `{value}` is not one of {shape.name} {shape.enum}")
-        if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
-            errors.append(f"{path}: `{value}` does not match {shape.name}'s pattern {meta['pattern']}")
-        return errors
-    if kind == "boolean":
-        return [] if isinstance(value, bool) else [f"{path}: expected a boolean, got {value!r}"]
-    if kind == "timestamp":
-        ok = isinstance(value, datetime) and value.tzinfo is not None
-        return [] if ok else [f"{path}: expected an aware datetime, got {value!r}"]
-    return [f"{path}: the checker does not know {kind} shapes"]
 
 
 def test_access_analyzer_response_has_get_generated_policy_shape() -> None:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import botocore.session
+import botocore_shapes
 import pytest
 from botocore.model import Shape
 from botocore.validate import ParamValidator
@@ -31,45 +32,8 @@ OBJECT = BUCKET + "/reports/2024.csv"
 
 
 def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
-    """Every way ``value`` departs from a botocore output shape."""
-    kind = shape.type_name
-    meta = shape.metadata
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object, got {type(value).__name__}"]
-        errors = [f"{path}.{key}: not a member of {shape.name}" for key in value if key not in shape.members]
-        errors += [f"{path}.{key}: required by {shape.name}" for key in shape.required_members if key not in value]
-        for key, item in value.items():
-            if key in shape.members:
-                errors += shape_errors(item, shape.members[key], f"{path}.{key}")
-        return errors
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected a list, got {type(value).__name__}"]
-        return [e for i, item in enumerate(value) for e in shape_errors(item, shape.member, f"{path}[{i}]")]
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: expected a map, got {type(value).__name__}"]
-        return [e for key, item in value.items()
-                for e in shape_errors(key, shape.key, f"{path}<key {key!r}>")
-                + shape_errors(item, shape.value, f"{path}[{key!r}]")]
-    if kind == "string":
-        if not isinstance(value, str):
-            return [f"{path}: expected a string, got {type(value).__name__}"]
-        errors = []
-        allowed = set(shape.enum) | OFF_MODEL_ENUMS.get(shape.name, set())
-        if shape.enum and value not in allowed:
-            errors.append(f"{path}: `{value}` is not one of {shape.name} {shape.enum}")
-        if not meta.get("min", 0) <= len(value) <= meta.get("max", len(value)):
-            errors.append(f"{path}: length {len(value)} outside {shape.name} [{meta.get('min')}, {meta.get('max')}]")
-        return errors
-    if kind == "boolean":
-        return [] if isinstance(value, bool) else [f"{path}: expected a boolean, got {value!r}"]
-    if kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return [f"{path}: expected an integer, got {value!r}"]
-        return [] if meta.get("min", value) <= value <= meta.get("max", value) else [f"{path}: {value} out of range"]
-    return [f"{path}: the checker does not know {kind} shapes"]
+    """The shared strict check, allowing the source types the service returns off-model."""
+    return botocore_shapes.shape_errors(value, shape, path, extra_enums=OFF_MODEL_ENUMS)
 
 
 def simulate(**params: Any) -> dict[str, Any]:
