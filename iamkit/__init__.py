@@ -28,7 +28,7 @@ _LAZY = {
     "Account": "account", "AccountError": "account", "load_account": "account",
     "AuditReport": "audit", "Finding": "audit",
     "CatalogError": "catalog", "effective_permissions": "catalog",
-    "generate_policy": "least_privilege", "lint_policy": "least_privilege", "unused_permissions": "least_privilege",
+    "generate_policy": "least_privilege", "unused_permissions": "least_privilege", "lint_policy": "lint",
     "VirtualMfaDevice": "mfa", "totp": "mfa",
     "Sandbox": "sandbox", "SandboxError": "sandbox", "start_sandbox": "sandbox",
     "SimulationError": "simulator", "simulate_custom_policy": "simulator", "simulate_principal_policy": "simulator",

@@ -381,10 +381,12 @@ def build_parser(*, core_only: bool = False) -> argparse.ArgumentParser:
     _add_account_commands(sub)
     from .audit import register_cli as register_audit
     from .least_privilege import register_cli as register_least_privilege
+    from .lint import register_cli as register_lint
     from .sandbox import register_cli as register_sandbox
 
     register_audit(sub)
     register_least_privilege(sub)
+    register_lint(sub)
     register_sandbox(sub)
     return parser
 

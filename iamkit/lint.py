@@ -1,0 +1,274 @@
+"""Lint: over-broad grants in a policy, each with why it is risky and how to narrow it.
+
+:func:`lint_policy` looks at a policy's ``Allow`` statements and reports each grant that is
+broader than a task needs, as a :class:`LintFinding` located in the policy text: every
+action (``"Action": "*"``), every action of a service (``s3:*``), ``Allow`` with
+``NotAction`` or ``NotResource``, ``iam:PassRole`` or ``sts:AssumeRole`` on every role,
+privilege-escalation actions (:data:`ESCALATION_ACTIONS`), ``"Resource": "*"`` for actions
+that can be limited to resources, and a public ``Principal``. :data:`RULES` lists the rules.
+With the action catalog (:mod:`iamkit.catalog`) it also counts what service wildcards allow
+and finds actions that could be limited to resources.
+
+Sources:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
+    https://docs.aws.amazon.com/wellarchitected/latest/framework/sec_permissions_least_privileges.html
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from .activity import ActivityError
+from .errors import PolicyError, format_path
+from .jsonpos import locate
+from .least_privilege import _catalog, _input, _located
+from .matching import action_matches
+from .policy import Policy, PolicyKind, Statement, parse_policy
+
+__all__ = [
+    "ESCALATION_ACTIONS",
+    "LintFinding",
+    "RULES",
+    "lint_policy",
+    "register_cli",
+]
+
+ESCALATION_ACTIONS = (
+    "iam:AddUserToGroup", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy",
+    "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreatePolicyVersion", "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteUserPermissionsBoundary", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy",
+    "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:UpdateLoginProfile",
+)
+"""Actions that let a principal give itself (or another) more permissions."""
+
+RULES: Mapping[str, tuple[str, str]] = {
+    "action-wildcard": ("high", "`\"Action\": \"*\"` allows every action of every service"),
+    "service-wildcard": ("medium", "a service wildcard such as `s3:*` allows every action of the service"),
+    "privilege-escalation": ("high", "permissions-management actions that can grant more permissions"),
+    "passrole-wildcard": ("high", "`iam:PassRole` on every role"),
+    "assume-any-role": ("high", "`sts:AssumeRole` on every role"),
+    "allow-not-action": ("high", "`NotAction` with `Allow` allows everything else, future actions included"),
+    "allow-not-resource": ("medium", "`NotResource` with `Allow` allows every other resource"),
+    "resource-wildcard": ("medium", "`\"Resource\": \"*\"` with actions that can be limited to resources"),
+    "public-principal": ("high", "`\"Principal\": \"*\"` without a condition"),
+}
+"""Every lint rule: id → (severity, what it finds)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LintFinding:
+    """One over-broad grant.
+
+    Attributes:
+        rule: the rule's id (see :data:`RULES`), such as ``service-wildcard``.
+        severity: ``high`` (broad or escalating access) or ``medium``.
+        path: JSON path of the element, ``Statement[0].Action[1]``.
+        message: what is granted and why it is risky (lowercase, input in backticks).
+        hint: how to narrow it.
+        line, column: where the element is in the policy text, when it came as text.
+        statement: the ``Sid`` or path of the statement.
+    """
+
+    rule: str
+    severity: str
+    path: str
+    message: str
+    hint: str
+    line: int | None = None
+    column: int | None = None
+    statement: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path + (f" (line {self.line}, column {self.column})" if self.line is not None else "")
+        return f"{where}: {self.severity}: {self.message} [{self.rule}] — hint: {self.hint}"
+
+    def __repr__(self) -> str:
+        return f"<LintFinding {self.severity} {self.rule} at {self.path}>"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready data."""
+        return {"rule": self.rule, "severity": self.severity, "path": self.path, "message": self.message,
+                "hint": self.hint, "line": self.line, "column": self.column, "statement": self.statement}
+
+
+_RULE_ORDER = {rule: i for i, rule in enumerate(RULES)}
+
+
+def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[LintFinding]:
+    """Over-broad grants in a policy, each with why it is risky and how to narrow it.
+
+    Only ``Allow`` statements are looked at: a broad ``Deny`` is a guardrail, not a grant.
+    With the action catalog, ``Resource: "*"`` is reported for actions that could be
+    limited to resources and service wildcards say how many actions they allow.
+
+    Args:
+        policy: a parsed :class:`~iamkit.Policy`, or JSON text (findings then carry line
+            and column) or a dict to parse as ``kind``.
+        kind: where the policy is attached; ``Principal "*"`` is checked in resource-based
+            policies and trust policies.
+
+    Returns:
+        The findings in document order (statement, element, entry).
+
+    Raises:
+        PolicyError: when the document is not a policy AWS would accept.
+    """
+    if not isinstance(policy, Policy):
+        policy = parse_policy(policy, kind)
+    cat = _catalog()
+    positions = locate(policy.source) if policy.source else None
+    listed = isinstance(policy.document.get("Statement"), list)
+    findings: list[tuple[int, int, int, LintFinding]] = []
+
+    def add(st: Statement, element: str | None, index: int | None, rule: str, message: str, hint: str,
+            severity: str | None = None) -> None:
+        path: tuple[str | int, ...] = ("Statement", st.number) if listed else ("Statement",)
+        if element is not None:
+            path += (element,)
+            if index is not None and isinstance(st.document.get(element), list):
+                path += (index,)
+        where = positions.of(path) if positions else None
+        line, column = where if where else (st.line, st.column) if element is None else (None, None)
+        order = ("Action", "NotAction", "Resource", "NotResource", "Principal", None).index(element)
+        findings.append((st.number, order, index or 0, LintFinding(
+            rule, severity or RULES[rule][0], format_path(path), message, hint, line, column, st.label)))
+
+    for st in policy.statements:
+        if st.effect != "Allow":
+            continue
+        resources = st.resources or ()
+        everywhere = (not st.not_resource and "*" in resources) or st.not_resource
+        element = "NotAction" if st.not_action else "Action"
+        if st.not_action:
+            add(st, "NotAction", None, "allow-not-action",
+                f"`Allow` with `NotAction` allows every action except {_names(st.actions)}, including actions AWS "
+                "adds later",
+                "list the actions to allow in `Action`; keep `NotAction` for `Deny` statements")
+        if st.not_resource:
+            add(st, "NotResource", None, "allow-not-resource",
+                f"`Allow` with `NotResource` allows every resource except {_names(resources)}, including ones "
+                "created later",
+                "list the resources to allow in `Resource`; keep `NotResource` for `Deny` statements")
+        star = not st.not_action and "*" in st.actions
+        for i, entry in enumerate(st.actions if not st.not_action else ()):
+            prefix, _, rest = entry.partition(":")
+            if entry == "*":
+                admin = " on every resource: this is administrator access" if "*" in resources else ""
+                add(st, element, i, "action-wildcard", f"`\"Action\": \"*\"` allows every action of every AWS "
+                    f"service{admin}", "list only the actions the task needs — `iamkit least-privilege` writes them "
+                    "from an activity log")
+                continue
+            if rest == "*":
+                count = ""
+                if cat is not None and cat.service(prefix) is not None:
+                    infos = [cat.action(a) for a in cat.expand(entry)]
+                    writes = sum(1 for x in infos if x is not None and x.access_level in ("Write", "Permissions management"))
+                    count = f" ({len(infos)} actions, {writes} of them write or permissions management)"
+                add(st, element, i, "service-wildcard", f"`{entry}` allows every `{prefix.lower()}` action{count}",
+                    f"list the `{prefix.lower()}` actions the task needs, or a narrower pattern such as "
+                    f"`{prefix.lower()}:Get*`")
+            escalating = [a for a in ESCALATION_ACTIONS if action_matches(entry, a)]
+            if escalating:
+                what = f"`{entry}`" if [entry.lower()] == [a.lower() for a in escalating] else \
+                    f"`{entry}` allows {_names(escalating, 3)}, which"
+                add(st, element, i, "privilege-escalation",
+                    f"{what} can let a principal give itself or others more permissions"
+                    f"{' on every resource' if everywhere else ''} (privilege escalation)",
+                    "grant permissions management only to administrators, limit `Resource` to the identities and "
+                    "policies it is for, and use a permissions boundary", None if everywhere else "medium")
+            if everywhere and action_matches(entry, "iam:PassRole"):
+                add(st, element, i, "passrole-wildcard",
+                    f"`{entry}` on every role lets the principal pass any role to a service, and so act with that "
+                    "role's permissions", "name the roles it may pass in `Resource`, and add an `iam:PassedToService` "
+                    "condition")
+            if everywhere and action_matches(entry, "sts:AssumeRole"):
+                add(st, element, i, "assume-any-role",
+                    f"`{entry}` on every role lets the principal take on any role that trusts its account",
+                    "name the roles it may assume in `Resource`")
+        if cat is not None and not star and not st.not_action and not st.not_resource and "*" in resources:
+            limitable: list[str] = []
+            example = ""
+            for entry in st.actions:
+                try:
+                    names = cat.expand(entry) if ("*" in entry or "?" in entry) else [entry]
+                except ValueError:
+                    continue
+                for name in names:
+                    info = cat.action(name)
+                    if info is not None and info.resource_types and info.name not in limitable:
+                        limitable.append(info.name)
+                        example = example or next((rt.arn for rt in info.resource_types if rt.arn), "")
+            if limitable:
+                index = list(resources).index("*")
+                add(st, "Resource", index, "resource-wildcard",
+                    f"`\"Resource\": \"*\"` applies {_names(limitable, 3)} to every resource, though "
+                    f"{'it' if len(limitable) == 1 else 'they'} can be limited to specific ARNs",
+                    "list the ARNs the task needs" + (f", in the form `{example}`" if example else ""))
+        if (PolicyKind(policy.kind).has_principal and policy.kind is not PolicyKind.RCP
+                and st.principal_element == "Principal" and not st.conditions
+                and (st.principals is None or "*" in (st.principals or {}).get("AWS", ()))):
+            who = "assume this role" if policy.kind is PolicyKind.TRUST else "use this resource"
+            add(st, "Principal", None, "public-principal",
+                f"`\"Principal\": \"*\"` without a condition lets anyone — every AWS account, and anonymous callers "
+                f"where the service allows them — {who}",
+                "name the accounts or roles in `Principal`, or add a condition such as `aws:PrincipalOrgID` or "
+                "`aws:SourceArn`")
+    findings.sort(key=lambda f: (f[0], f[1], f[2], _RULE_ORDER[f[3].rule]))
+    return [f for *_, f in findings]
+
+
+def _names(items: Sequence[str], limit: int = 3) -> str:
+    if not items:
+        return "nothing"
+    shown = ", ".join(f"`{x}`" for x in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+# ── the command line ───────────────────────────────────────────────────────────────
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _lint(args: argparse.Namespace) -> int:
+    name = "<stdin>" if args.policy == "-" else args.policy
+    try:
+        raw = _input(args.policy)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except ActivityError as exc:
+        for problem in exc.problems:
+            print(_located(name, problem), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UnicodeDecodeError:
+        print(f"{name}: error: $: the policy is not UTF-8 text", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        findings = lint_policy(text, kind=args.kind)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(_located(name, problem), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for f in findings:
+        where = name + (f":{f.line}:{f.column}" if f.line is not None else "")
+        print(f"{where}: {f.severity}: {f.rule}: {f.path}: {f.message} — hint: {f.hint}")
+    if not findings:
+        print(f"{name}: no over-broad grants found")
+        return EXIT_OK
+    return EXIT_FINDINGS
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``lint`` to the ``iamkit`` command's subparsers.
+
+    It sets ``run`` to a function taking the parsed arguments and returning the exit status.
+    """
+    lint = subparsers.add_parser(
+        "lint", help="report over-broad grants in a policy",
+        description="Find over-broad grants (wildcards, NotAction with Allow, iam:PassRole on every role, "
+                    "privilege escalation, public principals), each with a hint. "
+                    "Exit status: 0 no findings, 1 findings, 2 bad input.")
+    lint.add_argument("policy", metavar="POLICY", help="policy JSON file, or - for standard input")
+    lint.add_argument("--kind", choices=[k.value for k in PolicyKind], default="identity",
+                      help="where the policy is attached (default: identity)")
+    lint.set_defaults(run=_lint)
