@@ -471,6 +471,10 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
             out.add(ppath, f"`{principal_element}` is not allowed in an {label}" if label[0] in "aeiou"
                     else f"`{principal_element}` is not allowed in a {label}",
                     "a policy attached to an identity applies to that identity; remove the element", at_key=True)
+        elif kind is PolicyKind.TRUST and has_np:
+            out.add(ppath, "IAM does not accept `NotPrincipal` in a role trust policy; iamkit evaluates it anyway",
+                    "name who may assume the role in `Principal`; narrow it with conditions", severity="warning",
+                    at_key=True)
         elif kind is PolicyKind.RCP and (has_np or raw["Principal"] != "*"):
             out.add(ppath, "a resource control policy must use `\"Principal\": \"*\"`",
                     "narrow who is affected with conditions such as `aws:PrincipalAccount`")
@@ -589,6 +593,8 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
             else:
                 seen[st.sid] = st.number
 
+    if positions is not None:  # report in reading order
+        out.items.sort(key=lambda p: (p.line is None, p.line or 0, p.column or 0))
     policy = Policy(
         kind=kind,
         statements=tuple(statements),

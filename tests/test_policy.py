@@ -179,6 +179,12 @@ def test_unknown_key_hint_suggests_the_global_key() -> None:
     assert warning.hint == "did you mean `aws:SourceIp`?"
 
 
+def test_notprincipal_in_a_trust_policy_warns() -> None:
+    policy = parse_policy(doc({"Effect": "Deny", "Action": "sts:AssumeRole", "NotPrincipal": {"AWS": "111122223333"}}),
+                          "trust")
+    assert any("does not accept `NotPrincipal` in a role trust policy" in w.message for w in policy.warnings)
+
+
 def test_notprincipal_with_allow_warns() -> None:
     policy = parse_policy(doc({**ALLOW_ALL, "NotPrincipal": {"AWS": "111122223333"}}), "resource")
     assert any("anonymous" in w.message for w in policy.warnings)
