@@ -297,6 +297,10 @@ def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
         for i, entry in enumerate(values):
             epath = ppath + (i,) if isinstance(entries, list) else ppath
             if ptype == "AWS":
+                if ":group/" in entry and _PRINCIPAL_ARN.match(entry):
+                    out.add(epath, f"`{entry}` is a group, and a group cannot be a principal",
+                            "name the users, or attach an identity policy to the group instead")
+                    continue
                 if entry == "*" or ACCOUNT_ID.match(entry) or _PRINCIPAL_ARN.match(entry):
                     if "*" in entry and entry != "*":
                         out.add(epath, f"principal `{entry}` uses a wildcard inside an ARN",

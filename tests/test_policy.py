@@ -148,6 +148,10 @@ def test_malformed_policy_document(source, path: str, fragment: str) -> None:
     ("resource", {**ALLOW_ALL, "Principal": {"AWS": "arn:aws:iam::111122223333:user/*"}},
      "Statement[0].Principal.AWS", "wildcard inside an ARN"),
     ("resource", {**ALLOW_ALL, "Principal": {"Aws": "111122223333"}}, "Statement[0].Principal.Aws", "unknown principal type"),
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html:
+    # "You cannot identify a user group as a principal in a policy".
+    ("resource", {**ALLOW_ALL, "Principal": {"AWS": "arn:aws:iam::111122223333:group/admins"}},
+     "Statement[0].Principal.AWS", "a group cannot be a principal"),
     ("resource", {**ALLOW_ALL, "Principal": "*", "NotPrincipal": "*"}, "Statement[0]", "both `Principal`"),
 ])
 def test_elements_depend_on_the_kind_of_policy(kind: str, statement: dict, path: str, fragment: str) -> None:
