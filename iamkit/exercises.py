@@ -172,7 +172,7 @@ def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, state
     return _graded(Feedback(False, message, hint, _why(d) if reveal else None))
 
 
-def check_fix(scenario: Scenario | Mapping[str, Any] | str, goal: str, *, attempt: int = 1,
+def check_fix(scenario: Scenario | Mapping[str, Any] | str | None, goal: str, *, attempt: int = 1,
               reveal: bool = False) -> Feedback:
     """Check an edited scenario against a goal: ``allowed`` or ``denied``.
 
@@ -184,6 +184,8 @@ def check_fix(scenario: Scenario | Mapping[str, Any] | str, goal: str, *, attemp
     """
     if goal not in ("allowed", "denied"):
         raise ExerciseError(f"`{goal}` is not a goal — use `allowed` or `denied`")
+    if scenario is None:
+        return _graded(Feedback(False, _NOT_ANSWERED, "edit the policy, then check the scenario that uses it"))
     try:
         d = _decision(scenario)
     except (ScenarioError, PolicyError) as exc:

@@ -361,8 +361,13 @@ class VirtualMfaDevice:
                            "use the boto3 response, or the CLI's `--bootstrap-method Base32StringSeed` outfile")
         user = inner.get("User")
         user_name = user.get("UserName") if isinstance(user, Mapping) else None
+        try:
+            qr_code_png = _png_bytes(inner.get("QRCodePNG"))
+        except MfaError:
+            # The sandbox (moto) returns a placeholder, not AWS's image; the seed draws the same code.
+            qr_code_png = None
         return cls(serial_number=inner["SerialNumber"], seed=inner["Base32StringSeed"],
-                   qr_code_png=inner.get("QRCodePNG"), user_name=user_name)
+                   qr_code_png=qr_code_png, user_name=user_name)
 
     @property
     def account(self) -> str:

@@ -91,3 +91,7 @@ def test_unanswered_is_an_invitation_and_grading_raises(monkeypatch) -> None:
     with pytest.raises(WrongAnswer, match="the request is not allowed"):
         check_prediction(scenario(READ, DENY), "allowed")
     assert check_prediction(scenario(READ, DENY), "explicitDeny").correct
+
+
+def test_an_unedited_fix_is_not_answered_yet() -> None:
+    assert check_fix(None, "allowed").message.startswith("not answered yet")

@@ -223,7 +223,6 @@ def test_repr_keeps_the_seed_secret() -> None:
     ({"VirtualMFADevice": {"SerialNumber": SERIAL}}, "no `Base32StringSeed`"),
     ({"VirtualMFADevice": {"Base32StringSeed": AWS_SEED}}, "no `VirtualMFADevice.SerialNumber`"),
     ({"SerialNumber": "GAHT12345678", "Base32StringSeed": AWS_SEED}, "not the serial number of a virtual MFA device"),
-    ({"SerialNumber": SERIAL, "Base32StringSeed": AWS_SEED, "QRCodePNG": b"GIF89a"}, "`QRCodePNG` is not a PNG"),
 ])
 def test_from_response_rejects_incomplete_responses(response: dict[str, Any], message: str) -> None:
     with pytest.raises(MfaError, match=message) as info:
@@ -377,3 +376,12 @@ def test_deactivating_mfa_and_reading_the_device_need_mfa() -> None:
     get = ask("iam:GetMFADevice", ALICE, mfa_context(False))
     assert get.outcome is Outcome.EXPLICIT_DENY
     assert ask("iam:GetMFADevice", ALICE, mfa_context(True)).outcome is Outcome.ALLOWED
+
+
+def test_a_placeholder_qr_code_from_the_sandbox_is_redrawn_from_the_seed() -> None:
+    """moto answers create-virtual-mfa-device with a QRCodePNG that is not a PNG image."""
+    from iamkit.mfa import VirtualMfaDevice
+
+    device = VirtualMfaDevice.from_response({"VirtualMFADevice": {
+        "SerialNumber": SERIAL, "Base32StringSeed": AWS_SEED, "QRCodePNG": b"GIF89a"}})
+    assert device.qr_code_png is None and device.qr_image().source == "segno"
