@@ -54,12 +54,18 @@ if [ -n "${IAMKIT_APT:-}" ]; then
     apt_install $IAMKIT_APT || say "continuing without: $IAMKIT_APT"
 fi
 
+# Re-install only when pyproject.toml changed or extras are wanted that are not installed yet;
+# the stamp remembers every extra installed, so switching commands does not re-install.
 STAMP="$VENV/.iamkit-installed"
-WANT="$(cat pyproject.toml; echo "extras=$IAMKIT_EXTRAS")"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    say "installing iamkit[$IAMKIT_EXTRAS] into .venv (first run only)"
+WANT_HASH="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+HAVE_HASH="$(sed -n 1p "$STAMP" 2>/dev/null || true)"
+HAVE_EXTRAS="$(sed -n 2p "$STAMP" 2>/dev/null || true)"
+[ "$HAVE_HASH" = "$WANT_HASH" ] || HAVE_EXTRAS=""
+EXTRAS="$(printf '%s\n' ${HAVE_EXTRAS//,/ } ${IAMKIT_EXTRAS//,/ } | sort -u | paste -sd, -)"
+if [ "$HAVE_HASH" != "$WANT_HASH" ] || [ "$EXTRAS" != "$HAVE_EXTRAS" ]; then
+    say "installing iamkit[$EXTRAS] into .venv (first run only)"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[$IAMKIT_EXTRAS]"
-    printf '%s' "$WANT" > "$STAMP"
+    "$VENV/bin/python" -m pip install --quiet -e ".[$EXTRAS]"
+    printf '%s\n%s\n' "$WANT_HASH" "$EXTRAS" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
