@@ -22,7 +22,7 @@ from .conditions import evaluate_condition
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
 from .matching import action_matches, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
-from .principals import Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
+from .principals import MATCH_RANK, Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
@@ -186,9 +186,6 @@ def _trace_policy(policy: Policy, layer: Layer, index: int, level: int | None, r
 
 def _allows(traces: list[StatementTrace]) -> list[StatementTrace]:
     return [t for t in traces if t.matched and t.effect == "Allow"]
-
-
-_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
 
 
 def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request | None = None) -> Decision:
@@ -384,7 +381,7 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
     """Does a resource-based policy or the identity side grant the request?"""
     allowed, denied = Outcome.ALLOWED, Outcome.IMPLICIT_DENY
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
-    how = max((t.principal for t in resource_allows if t.principal), key=_RANK.__getitem__, default=None)
+    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None)
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
     trust = request.action.lower() in TRUST_ACTIONS
     key_policy = kind is not None and request.action.lower().startswith("kms:")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
-__all__ = ["Caller", "CallerKind", "PrincipalMatch", "parse_caller", "principal_match", "not_principal_exempts"]
+__all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "parse_caller", "principal_match", "not_principal_exempts"]
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 _IAM = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):(root|user/.+|role/.+|federated-user/.+)$")
@@ -38,6 +38,10 @@ class PrincipalMatch(str, Enum):
     ACCOUNT = "account"  # the account id or its root ARN: delegates to the account
     ROLE = "role"  # the role ARN, for the role or one of its sessions
     EXACT = "exact"  # the caller's own ARN (user, session, federated user, root, service)
+
+
+MATCH_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
+"""How directly each kind of match names the caller (higher: more directly)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +92,6 @@ class Caller:
     def principal_arn(self) -> str:
         """The value AWS gives ``aws:PrincipalArn``: a session reports its role's ARN."""
         return self.role_arn if self.kind is CallerKind.ASSUMED_ROLE else self.arn
-
-    def is_session(self) -> bool:
-        """True for assumed-role and federated-user sessions."""
-        return self.kind in (CallerKind.ASSUMED_ROLE, CallerKind.FEDERATED_USER)
 
 
 @lru_cache(maxsize=4096)
@@ -159,12 +159,10 @@ def principal_match(entries: dict[str, tuple[str, ...]] | None, caller: Caller) 
                 how = PrincipalMatch.ACCOUNT
             else:
                 continue
-            if best is None or _RANK[how] > _RANK[best]:
+            if best is None or MATCH_RANK[how] > MATCH_RANK[best]:
                 best = how
     return best
 
-
-_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
 
 
 def not_principal_exempts(entries: dict[str, tuple[str, ...]] | None, caller: Caller) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from .errors import Problem, ScenarioError, format_path, suggest
@@ -113,10 +113,6 @@ class Scenario:
     scps: tuple[tuple[Policy, ...], ...] = ()
     rcps: tuple[tuple[Policy, ...], ...] = ()
     id: str | None = None
-
-    def with_request(self, request: Request) -> "Scenario":
-        """The same policies with another request (a prepared policy set)."""
-        return replace(self, request=request)
 
     def __repr__(self) -> str:
         r = self.request
