@@ -12,8 +12,10 @@ Sources: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAutho
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
+import sys
 import urllib.parse
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -516,10 +518,34 @@ def _parse_given(document: Mapping[str, Any] | Policy, kind: PolicyKind, name: s
 
 
 def load_account(source: str | pathlib.Path | Mapping[str, Any] | Iterable[Mapping[str, Any]] | Any) -> Account:
-    """An :class:`Account` from a file path, an export dict (or pages), or a boto3 IAM client."""
+    """An :class:`Account` from wherever a learner has one.
+
+    Args:
+        source: a file path; ``"-"`` for an export on standard input; ``"sandbox"`` for the
+            sandbox whose loopback endpoint ``AWS_ENDPOINT_URL`` names (never AWS itself);
+            an export dict, or its pages; or a boto3 IAM client.
+
+    Raises:
+        AccountError: when the source cannot be read, with where and why.
+    """
+    if source == "sandbox":
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        host = endpoint.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
+        if host not in ("127.0.0.1", "localhost", "[::1]"):
+            raise AccountError("no sandbox endpoint in AWS_ENDPOINT_URL — hint: run `iamkit sandbox start` in "
+                               "another terminal and paste the export lines it prints")
+        import boto3
+
+        return Account.from_client(boto3.client("iam", endpoint_url=endpoint))
+    if source == "-":
+        try:
+            return Account.from_authorization_details(json.loads(sys.stdin.read()))
+        except json.JSONDecodeError as exc:
+            raise AccountError(f"<stdin> line {exc.lineno}, column {exc.colno}: not valid JSON: "
+                               f"{exc.msg.lower()}") from None
     if isinstance(source, (str, pathlib.Path)):
         return Account.from_file(source)
-    if isinstance(source, Mapping) or isinstance(source, list):
+    if isinstance(source, (Mapping, list)):
         return Account.from_authorization_details(source)
     if hasattr(source, "get_paginator"):
         return Account.from_client(source)

@@ -81,7 +81,8 @@ from datetime import date, datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from .account import Account, AccountError, Group, Role, User
+from .account import Account, AccountError, Group, Role, User, load_account
+from .cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
 from .errors import IamkitError, Problem, suggest
 from .policy import Policy, PolicyKind, Statement, build_policy
 
@@ -1019,26 +1020,13 @@ def register_cli(subparsers: Any) -> None:
     parser.set_defaults(run=run_cli)
 
 
-def _located(name: str, problem: Problem) -> str:
-    where = name + (f":{problem.line}:{problem.column}" if problem.line is not None else "")
-    text = f"{where}: {problem.severity}: {problem.path}: {problem.message}"
-    return text + (f" — hint: {problem.hint}" if problem.hint else "")
-
-
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``iamkit audit`` on parsed arguments; returns the exit status."""
     try:
-        if args.export == "-":
-            try:
-                account = Account.from_authorization_details(json.loads(sys.stdin.read()))
-            except json.JSONDecodeError as exc:
-                raise AccountError(f"<stdin> line {exc.lineno}, column {exc.colno}: not valid JSON: "
-                                   f"{exc.msg.lower()}") from None
-        else:
-            account = Account.from_file(args.export)
+        account = load_account(args.export)
     except AccountError as exc:
         print(f"iamkit: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     report_text: bytes | None = None
     if args.credential_report is not None:
         try:
@@ -1047,18 +1035,18 @@ def run_cli(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"iamkit: cannot read `{args.credential_report}`: {(exc.strerror or str(exc)).lower()}",
                   file=sys.stderr)
-            return 2
+            return EXIT_BAD_INPUT
     try:
         report = audit(account, report_text, now=args.now)
     except AuditError as exc:
         for problem in exc.problems:
-            print(_located(args.credential_report, problem), file=sys.stderr)
-        return 2
+            print(problem.located(args.credential_report), file=sys.stderr)
+        return EXIT_BAD_INPUT
     print(report.to_json() if args.json else report.explain())
     errors = [p for p in report.problems if p.severity == "error"]
     for problem in report.problems:
-        print(_located(args.credential_report if problem.severity == "error" else args.export, problem),
+        print(problem.located(args.credential_report if problem.severity == "error" else args.export),
               file=sys.stderr)
     if errors:
-        return 2
-    return 1 if report.findings else 0
+        return EXIT_BAD_INPUT
+    return EXIT_FINDINGS if report.findings else EXIT_OK

@@ -17,7 +17,7 @@ from typing import IO, Any, Sequence
 
 from . import __version__
 from .decision import reason
-from .errors import IamkitError, PolicyError, Problem, ScenarioError
+from .errors import IamkitError, PolicyError, ScenarioError
 from .evaluate import evaluate
 from .policy import PolicyKind, validate_policy
 from .scenario import load_scenario
@@ -26,6 +26,7 @@ __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_DENIED = 1
+EXIT_FINDINGS = 1  # audit and lint: something to fix
 EXIT_BAD_INPUT = 2
 
 
@@ -43,14 +44,6 @@ def _read(path: str) -> str:
         raise _UsageError(f"cannot read `{path}`: {exc.strerror.lower() if exc.strerror else exc}") from None
     except UnicodeDecodeError:
         raise _UsageError(f"`{path}` is not UTF-8 text") from None
-
-
-def _located(name: str, problem: Problem) -> str:
-    where = name
-    if problem.line is not None:
-        where += f":{problem.line}:{problem.column}"
-    text = f"{where}: {problem.severity}: {problem.path}: {problem.message}"
-    return text + (f" — hint: {problem.hint}" if problem.hint else "")
 
 
 def _result_line(number: int, line: str) -> tuple[str, bool]:
@@ -154,7 +147,7 @@ def _simulate(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         name = "<stdin>" if args.file == "-" else args.file
         for problem in exc.problems:
-            print(_located(name, problem), file=sys.stderr)
+            print(problem.located(name), file=sys.stderr)
         return EXIT_BAD_INPUT
     print(decision.to_json() if args.json else decision.explain())
     return EXIT_OK if decision.allowed else EXIT_DENIED
@@ -172,14 +165,14 @@ def _validate(args: argparse.Namespace) -> int:
             load_scenario(document)
         except ScenarioError as exc:
             for problem in exc.problems:
-                print(_located(name, problem), file=sys.stderr)
+                print(problem.located(name), file=sys.stderr)
             return EXIT_BAD_INPUT
         print(f"{name}: a valid scenario")
         return EXIT_OK
     kind = PolicyKind(args.kind or "identity")
     problems = validate_policy(text, kind)
     for problem in problems:
-        print(_located(name, problem), file=sys.stderr)
+        print(problem.located(name), file=sys.stderr)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         return EXIT_BAD_INPUT
@@ -204,24 +197,11 @@ def _context_arguments(pairs: Sequence[str]) -> dict[str, str | list[str]]:
 
 
 def _account(source: str) -> Any:
-    """An account from an export file, standard input, or the sandbox's local endpoint."""
-    from .account import Account, AccountError
+    """An account from an export file, standard input, or the sandbox (see ``load_account``)."""
+    from .account import AccountError, load_account
 
     try:
-        if source == "sandbox":
-            endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-            host = endpoint.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
-            if host not in ("127.0.0.1", "localhost", "[::1]"):
-                raise _UsageError("no sandbox endpoint in AWS_ENDPOINT_URL — hint: run `iamkit sandbox start` in "
-                                  "another terminal and paste the export lines it prints")
-            import boto3
-
-            return Account.from_client(boto3.client("iam", endpoint_url=endpoint))
-        if source == "-":
-            return Account.from_authorization_details(json.loads(sys.stdin.read()))
-        return Account.from_file(source)
-    except json.JSONDecodeError as exc:
-        raise _UsageError(f"<stdin> line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg.lower()}") from None
+        return load_account(source)
     except AccountError as exc:
         raise _UsageError(str(exc)) from None
 

@@ -76,6 +76,12 @@ class Problem:
             text += f" — hint: {self.hint}"
         return text
 
+    def located(self, name: str) -> str:
+        """The problem as a command line prints it: ``file:line:column: error: path: message — hint``."""
+        where = name + (f":{self.line}:{self.column}" if self.line is not None else "")
+        text = f"{where}: {self.severity}: {self.path}: {self.message}"
+        return text + (f" — hint: {self.hint}" if self.hint else "")
+
     def to_dict(self) -> dict[str, object]:
         """The problem as plain JSON-ready data."""
         return {

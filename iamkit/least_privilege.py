@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .activity import ActivityError, ActivityEvent, _made_by, _no_activity, _principal_filter, _read_file, read_activity
+from .cli import EXIT_BAD_INPUT, EXIT_OK
 from .errors import Problem, suggest
 from .matching import action_matches, arn_matcher
 from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
@@ -751,15 +752,6 @@ def _covers(st: Statement, action: str) -> bool:
 
 # ── the command line ───────────────────────────────────────────────────────────────
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
-
-
-def _located(name: str, problem: Problem) -> str:
-    where = name + (f":{problem.line}:{problem.column}" if problem.line is not None else "")
-    text = f"{where}: {problem.severity}: {problem.path}: {problem.message}"
-    return text + (f" — hint: {problem.hint}" if problem.hint else "")
-
-
 def _input(path: str) -> Any:
     """The bytes of a file, or standard input for ``-``."""
     if path == "-":
@@ -774,10 +766,10 @@ def _least_privilege(args: argparse.Namespace) -> int:
         result = generate_policy(log, principal=args.principal)
     except ActivityError as exc:
         for problem in exc.problems:
-            print(_located(name, problem), file=sys.stderr)
+            print(problem.located(name), file=sys.stderr)
         return EXIT_BAD_INPUT
     for problem in result.warnings:
-        print(_located(name, problem), file=sys.stderr)
+        print(problem.located(name), file=sys.stderr)
     if not result.grants:
         print(f"iamkit: no policy: {name} holds no authorized calls" + (f" of `{args.principal}`" if args.principal
                                                                          else ""), file=sys.stderr)

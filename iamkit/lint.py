@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .activity import ActivityError
+from .cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
 from .errors import PolicyError, format_path
 from .jsonpos import locate
-from .least_privilege import _catalog, _input, _located
+from .least_privilege import _catalog, _input
 from .matching import action_matches
 from .policy import Policy, PolicyKind, Statement, parse_policy
 
@@ -228,7 +229,6 @@ def _names(items: Sequence[str], limit: int = 3) -> str:
 
 # ── the command line ───────────────────────────────────────────────────────────────
 
-EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -238,7 +238,7 @@ def _lint(args: argparse.Namespace) -> int:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except ActivityError as exc:
         for problem in exc.problems:
-            print(_located(name, problem), file=sys.stderr)
+            print(problem.located(name), file=sys.stderr)
         return EXIT_BAD_INPUT
     except UnicodeDecodeError:
         print(f"{name}: error: $: the policy is not UTF-8 text", file=sys.stderr)
@@ -247,7 +247,7 @@ def _lint(args: argparse.Namespace) -> int:
         findings = lint_policy(text, kind=args.kind)
     except PolicyError as exc:
         for problem in exc.problems:
-            print(_located(name, problem), file=sys.stderr)
+            print(problem.located(name), file=sys.stderr)
         return EXIT_BAD_INPUT
     for f in findings:
         where = name + (f":{f.line}:{f.column}" if f.line is not None else "")
