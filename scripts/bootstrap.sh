@@ -1,12 +1,19 @@
-# Shared set-up for scripts/workbook and scripts/test: sourced, not run.
+# Shared set-up for scripts/workbook, scripts/test and the other scripts: sourced, not run.
 #
-# Creates .venv with Python 3.10 or newer, installs iamkit with the extras named in
-# IAMKIT_EXTRAS, and installs system packages (Debian/Ubuntu, as root) listed in
-# IAMKIT_APT. It re-installs only when pyproject.toml or the extras change.
+# Creates a virtual environment (.venv, or IAMKIT_VENV) with Python 3.10 or newer and makes it
+# hold exactly what uv.lock pins for the extras named in IAMKIT_EXTRAS, plus iamkit itself
+# (editable). With IAMKIT_RESOLUTION=latest it installs instead the newest releases that
+# pyproject.toml's ranges allow (the `latest` test lane), ignoring the lock. System packages
+# listed in IAMKIT_APT are installed on Debian/Ubuntu when run as root.
+#
+# The installer is uv, at the version pinned in pyproject.toml ([tool.uv] required-version);
+# it is installed into the environment itself with pip. Nothing is re-installed unless uv.lock,
+# pyproject.toml or the extras changed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+VENV="${IAMKIT_VENV:-$ROOT/.venv}"
+RESOLUTION="${IAMKIT_RESOLUTION:-locked}"
 cd "$ROOT"
 
 say() { printf '\033[1m[iamkit]\033[0m %s\n' "$*" >&2; }
@@ -32,7 +39,7 @@ apt_install() {
 find_python() {
     for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3.10 python3; do
         [ -n "$candidate" ] || continue
-        if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+        if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
             echo "$candidate"
             return 0
         fi
@@ -54,18 +61,39 @@ if [ -n "${IAMKIT_APT:-}" ]; then
     apt_install $IAMKIT_APT || say "continuing without: $IAMKIT_APT"
 fi
 
-# Re-install only when pyproject.toml changed or extras are wanted that are not installed yet;
-# the stamp remembers every extra installed, so switching commands does not re-install.
+# uv, at the pinned version, inside the environment.
+UV_VERSION="$(sed -n 's/^required-version *= *"==\(.*\)"/\1/p' pyproject.toml)"
+[ -n "$UV_VERSION" ] || die "pyproject.toml names no [tool.uv] required-version"
+UV="$VENV/bin/uv"
+if [ "$("$UV" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION" >"$VENV/.pip.log" 2>&1 \
+        || { cat "$VENV/.pip.log" >&2; die "cannot install uv $UV_VERSION with pip"; }
+fi
+export UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy UV_NO_PROGRESS=1
+export UV_PROJECT_ENVIRONMENT="$VENV"
+
+# From the lock, install only when the lock, pyproject.toml or the extras changed; the stamp remembers every
+# extra installed, so switching commands does not re-install.
 STAMP="$VENV/.iamkit-installed"
-WANT_HASH="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+WANT_HASH="$(cat pyproject.toml uv.lock | sha256sum | cut -d' ' -f1) $RESOLUTION"
 HAVE_HASH="$(sed -n 1p "$STAMP" 2>/dev/null || true)"
 HAVE_EXTRAS="$(sed -n 2p "$STAMP" 2>/dev/null || true)"
 [ "$HAVE_HASH" = "$WANT_HASH" ] || HAVE_EXTRAS=""
+# shellcheck disable=SC2086
 EXTRAS="$(printf '%s\n' ${HAVE_EXTRAS//,/ } ${IAMKIT_EXTRAS//,/ } | sort -u | paste -sd, -)"
-if [ "$HAVE_HASH" != "$WANT_HASH" ] || [ "$EXTRAS" != "$HAVE_EXTRAS" ]; then
-    say "installing iamkit[$EXTRAS] into .venv (first run only)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[$EXTRAS]"
+if [ "$RESOLUTION" = latest ] || [ "$HAVE_HASH" != "$WANT_HASH" ] || [ "$EXTRAS" != "$HAVE_EXTRAS" ]; then
+    if [ "$RESOLUTION" = latest ]; then  # every time: the point is to see today's releases
+        say "installing the newest iamkit[$EXTRAS] that pyproject.toml allows into $VENV"
+        "$UV" pip install --quiet --python "$VENV/bin/python" --upgrade --refresh -e ".[$EXTRAS]"
+    else
+        say "installing iamkit[$EXTRAS] into $VENV from uv.lock"
+        extra_args=()
+        for extra in ${EXTRAS//,/ }; do extra_args+=(--extra "$extra"); done
+        # --locked: fail if uv.lock is out of date with pyproject.toml (run scripts/lock);
+        # --inexact: keep uv itself, which the lock does not list.
+        "$UV" sync --quiet --locked --inexact "${extra_args[@]}" \
+            || die "cannot install from uv.lock; if pyproject.toml changed, run ./scripts/lock"
+    fi
     printf '%s\n%s\n' "$WANT_HASH" "$EXTRAS" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
