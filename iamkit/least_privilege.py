@@ -774,7 +774,16 @@ def _least_privilege(args: argparse.Namespace) -> int:
         print(f"iamkit: no policy: {name} holds no authorized calls" + (f" of `{args.principal}`" if args.principal
                                                                          else ""), file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(result.to_json() if args.json else result.explain(warnings=False))
+    if args.access_analyzer:
+        try:
+            response = result.access_analyzer_response()
+        except ActivityError as exc:
+            for problem in exc.problems:
+                print(problem.located(name), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        print(json.dumps(response, indent=2, default=lambda when: when.isoformat()))
+    else:
+        print(result.to_json() if args.json else result.explain(warnings=False))
     return EXIT_BAD_INPUT if log.problems else EXIT_OK
 
 
@@ -791,6 +800,10 @@ def register_cli(subparsers: Any) -> None:
                     "by line and skipped; the policy covers the rest).")
     lp.add_argument("log", metavar="LOG", help="CloudTrail activity log, or - for standard input")
     lp.add_argument("--principal", metavar="ARN", help="only calls of this user, role (and its sessions) or session")
-    lp.add_argument("--json", action="store_true", help="print only the policy document as JSON")
+    output = lp.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print only the policy document as JSON")
+    output.add_argument("--access-analyzer", action="store_true",
+                        help="print what `aws accessanalyzer get-generated-policy` prints for the policy "
+                             "(the response of IAM Access Analyzer's GetGeneratedPolicy), as JSON")
     lp.set_defaults(run=_least_privilege)
 

@@ -402,6 +402,23 @@ def test_cli_least_privilege_prints_the_policy(capsys: pytest.CaptureFixture[str
     assert status == 0 and out.startswith(f"GeneratedPolicy for {DANA}") and "✘ s3:DeleteObject" in out
 
 
+def test_cli_least_privilege_prints_what_get_generated_policy_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    # The AWS CLI runs Access Analyzer's policy generation as two commands, start-policy-generation and
+    # get-generated-policy: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html
+    status, out, _ = run(["least-privilege", str(LOG), "--principal", DANA, "--access-analyzer"], capsys)
+    response = json.loads(out)
+    assert status == 0 and response["jobDetails"]["status"] == "SUCCEEDED"
+    properties = response["generatedPolicyResult"]["properties"]
+    assert properties["principalArn"] == DANA
+    assert properties["cloudTrailProperties"]["startTime"].endswith("+00:00")
+    assert json.loads(response["generatedPolicyResult"]["generatedPolicies"][0]["policy"]) == EXPECTED["policy"]
+
+
+def test_cli_least_privilege_access_analyzer_needs_one_principal(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(["least-privilege", str(LOG), "--access-analyzer"], capsys)
+    assert status == 2 and out == "" and "several users or roles" in err
+
+
 def test_cli_least_privilege_skips_a_broken_line_and_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run(["least-privilege", str(LINES), "--principal", DANA, "--json"], capsys)
     assert status == 2
