@@ -12,7 +12,9 @@ value?". Everything else AWS documents is applied uniformly by :func:`evaluate_c
 - ``Null`` tests only whether the key is present;
 - policy variables are substituted in the values of the operators that support them,
   only in policies with ``Version`` ``2012-10-17``; a variable with no value matches
-  nothing, so a negated operator against it is true.
+  nothing, so a negated operator against it is true;
+- a substituted value that is not a value of the operator's family (``Bool`` against
+  ``maybe``) matches nothing, and makes a negated operator false: it fails closed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -76,20 +77,24 @@ def policy_value_text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+# ASCII only: Python's float() and int() also read "٣", "1_000" and "nan", which AWS does not.
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)
+_EPOCH = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
 def _number(text: str) -> float:
-    value = float(text.strip())
-    if math.isnan(value):
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
         raise ValueError(text)
-    return value
-
-
-_EPOCH = re.compile(r"^-?\d+(\.\d+)?$")
+    return float(text)
 
 
 def _date(text: str) -> float:
     text = text.strip()
-    if _EPOCH.match(text):
+    if _EPOCH.fullmatch(text):
         return float(text)
+    if not text.isascii():
+        raise ValueError(text)
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     moment = datetime.fromisoformat(iso)
     if moment.tzinfo is None:
@@ -294,11 +299,10 @@ def _prepared(op: Operator, text: str) -> Any:
     return op.prepare(text)
 
 
-def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> tuple[str, Any]:
-    text = "".join(t for t, _ in pieces)
+def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
     if op.pattern:
-        return text, pieces_matcher(tuple(pieces), op.pattern == "arn")
-    return text, op.prepare(text)
+        return pieces_matcher(tuple(pieces), op.pattern == "arn")
+    return op.prepare("".join(t for t, _ in pieces))
 
 
 def evaluate_condition(
@@ -336,26 +340,32 @@ def evaluate_condition(
     texts: list[str | None] = []
     prepared: list[Any] = []
     unresolved: list[str] = []
-    note = ""
+    invalid: str | None = None
     for raw in raw_values:
         text = policy_value_text(raw)
         template = parse_template(text) if (substitute and op.variables) else None
-        try:
-            if template is None:
-                prepared.append(_prepared(op, text))
-                texts.append(text)
-                continue
-            pieces = resolve(template, context)
-            if isinstance(pieces, Unresolved):
-                unresolved.append(str(pieces))
+        pieces: list[tuple[str, bool]] | None = None
+        if template is not None:
+            resolved = resolve(template, context)
+            if isinstance(resolved, Unresolved):
+                unresolved.append(str(resolved))
                 texts.append(None)
                 continue
-            shown, value = _prepare_resolved(op, pieces)
-            texts.append(shown)
-            prepared.append(value)
+            pieces = resolved
+            text = "".join(t for t, _ in pieces)
+        texts.append(text)
+        try:
+            prepared.append(_prepared(op, text) if pieces is None else _prepare_resolved(op, pieces))
         except ValueError:
-            texts.append(text)
-            note = f"`{text}` is not a valid {op.family} value, so it matches nothing"
+            invalid = invalid or text
+    note = ""
+    if invalid is not None:
+        # Validation rejects such values as written, so this is a substituted value (or one
+        # handed to this function unvalidated). It must not make a negated operator true —
+        # that would fail open — so the condition fails closed instead.
+        note = f"`{invalid}` is not a valid {op.family} value, so it matches nothing"
+        if op.negated:
+            note += f", and `{spec.text}` is false rather than true"
 
     if empty:
         if spec.if_exists or spec.qualifier == "ForAllValues":
@@ -363,7 +373,7 @@ def evaluate_condition(
         elif spec.qualifier == "ForAnyValue":
             result = False
         else:
-            result = op.negated
+            result = op.negated and invalid is None
         return ConditionResult(spec.text, key, tuple(texts), context_values, result, missing, tuple(unresolved), note)
 
     compare = op.compare
@@ -381,6 +391,8 @@ def evaluate_condition(
         if len(context_values) > 1 and not note:
             note = (f"`{key}` has several values but `{spec.text}` compares one value; iamkit matches when any "
                     "value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
+    if invalid is not None and op.negated:
+        result = False
     if not note and op.family in _CONTEXT_PARSERS:
         note = _context_note(op, context_values)
     return ConditionResult(spec.text, key, tuple(texts), context_values, result, False, tuple(unresolved), note)

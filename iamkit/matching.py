@@ -4,14 +4,17 @@
 - Resource ARNs match case-sensitively and segment by segment: in the first five
   colon-separated segments (partition, service, region, account) a wildcard stays inside its
   segment; in the resource segment ``*`` spans everything, ``/`` and ``:`` included.
+- Text that came from a policy variable, and the ``${*}``, ``${?}``, ``${$}`` specials, is
+  literal: its ``*`` and ``?`` are plain characters.
 
-Each pattern is turned once into the cheapest test that is exact for it — equality, a
-prefix test, or a compiled regular expression — and cached.
+Each pattern is turned once into the cheapest test that is exact for it — equality, or a
+glob that takes each wildcard-free part at its leftmost fit — and cached. No pattern is
+turned into a regular expression, so no pattern can make matching backtrack: a glob costs
+at most O(len(pattern) × len(string)).
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Callable, Iterable
 
@@ -21,80 +24,99 @@ Matcher = Callable[[str], object]
 """A compiled pattern: called with a string, returns something truthy when it matches."""
 
 Pieces = tuple[tuple[str, bool], ...]  # (text, wildcards active)
+_Token = tuple[str, bool]  # one character, and whether it is a wildcard
 
 
 def _anything(_: str) -> bool:
     return True
 
 
-def _glob_body(pieces: Iterable[tuple[str, bool]], arn: bool) -> str:
-    out: list[str] = []
-    colons = 0 if arn else 5
-    for text, active in pieces:
-        for c in text:
-            if c == ":":
-                colons += 1
-                out.append(":")
-            elif active and c == "*":
-                out.append(".*" if colons >= 5 else "[^:]*")
-            elif active and c == "?":
-                out.append("." if colons >= 5 else "[^:]")
-            else:
-                out.append(re.escape(c))
-    return "".join(out)
+class _Part:
+    """A wildcard-free stretch of a glob between two ``*``: literal characters and ``?``.
 
-
-def _fits(s: str, pos: int, part: str) -> bool:
-    """Whether ``part`` (where ``?`` is any one character) matches ``s`` at ``pos``."""
-    window = s[pos : pos + len(part)]
-    return len(window) == len(part) and all(p == "?" or p == c for p, c in zip(part, window, strict=True))
-
-
-def _find(s: str, part: str, pos: int, end: int) -> int:
-    if "?" not in part:
-        return s.find(part, pos, end)
-    for start in range(pos, end - len(part) + 1):
-        if _fits(s, start, part):
-            return start
-    return -1
-
-
-def _star_glob(pattern: str) -> Matcher:
-    """Match a ``*``/``?`` glob without compiling a regular expression.
-
-    The pattern splits at ``*`` into literal parts (``?`` standing for one character);
-    taking each middle part at its leftmost place is always right for such globs.
+    Attributes:
+        size: how many characters it covers.
+        text: the part with any character standing at the ``?`` places.
+        fixed: ``(offset, character)`` of each literal character, or None when there is no
+            ``?`` and ``text`` can be compared whole.
     """
-    if "*" not in pattern:  # '?' only
-        return lambda s: len(s) == len(pattern) and _fits(s, 0, pattern)
-    first, *middle, last = pattern.split("*")
-    least = len(first) + len(last) + sum(map(len, middle))
-    simple_ends = "?" not in first and "?" not in last
+
+    __slots__ = ("fixed", "size", "text")
+
+    def __init__(self, tokens: list[_Token]):
+        self.size = len(tokens)
+        self.text = "".join(c for c, _ in tokens)
+        holes = any(wild for _, wild in tokens)
+        self.fixed = tuple((i, c) for i, (c, wild) in enumerate(tokens) if not wild) if holes else None
+
+    def fits(self, s: str, pos: int) -> bool:
+        """Whether the part matches ``s`` at ``pos`` (which leaves room for it)."""
+        if self.fixed is None:
+            return s.startswith(self.text, pos)
+        return all(s[pos + i] == c for i, c in self.fixed)
+
+    def find(self, s: str, pos: int, end: int) -> int:
+        """The leftmost place in ``s[pos:end]`` where the part fits, or -1."""
+        if self.fixed is None:
+            return s.find(self.text, pos, end)
+        for start in range(pos, end - self.size + 1):
+            if self.fits(s, start):
+                return start
+        return -1
+
+
+def _glob(tokens: list[_Token]) -> Matcher:
+    """Match ``*``/``?`` globs given as tokens, in at most O(len(tokens) × len(s)).
+
+    The glob splits at its ``*`` into parts. The first part must fit at the start and the
+    last at the end; each middle part is taken at its leftmost fit after the one before.
+    Leftmost is always right: a later fit leaves less room for the parts that follow and
+    gains nothing, since the ``*`` around a part absorb whatever it skipped. This is the
+    two-pointer glob algorithm, with each part searched by ``str.find`` where it can be.
+    """
+    if not any(wild for _, wild in tokens):
+        return "".join(c for c, _ in tokens).__eq__
+    if tokens == [("*", True)]:
+        return _anything
+    parts: list[list[_Token]] = [[]]
+    for token in tokens:
+        if token == ("*", True):
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    if len(parts) == 1:  # '?' only
+        whole = _Part(parts[0])
+        return lambda s: len(s) == whole.size and whole.fits(s, 0)
+    first, *middle, last = (_Part(p) for p in parts)
+    least = first.size + last.size + sum(p.size for p in middle)
 
     def match(s: str) -> bool:
-        if len(s) < least:
+        if len(s) < least or not (first.fits(s, 0) and last.fits(s, len(s) - last.size)):
             return False
-        if simple_ends:
-            if not (s.startswith(first) and s.endswith(last)):
-                return False
-        elif not (_fits(s, 0, first) and _fits(s, len(s) - len(last), last)):
-            return False
-        pos, end = len(first), len(s) - len(last)
+        pos, end = first.size, len(s) - last.size
         for part in middle:
-            pos = _find(s, part, pos, end)
+            pos = part.find(s, pos, end)
             if pos < 0:
                 return False
-            pos += len(part)
+            pos += part.size
         return True
 
     return match
 
 
-def _star_arn(pattern: str) -> Matcher:
-    """Segment-wise ARN match for a ``*``-only pattern: the wildcard of one of the first five
-    segments stays inside it."""
-    segments = pattern.split(":", 5)
-    tests = [_star_glob(seg) if "*" in seg or "?" in seg else seg.__eq__ for seg in segments]
+def _tokens(pieces: Iterable[tuple[str, bool]]) -> list[_Token]:
+    return [(c, active and c in "*?") for text, active in pieces for c in text]
+
+
+def _arn(tokens: list[_Token]) -> Matcher:
+    """Segment-wise ARN match: the wildcards of the first five segments stay inside them."""
+    segments: list[list[_Token]] = [[]]
+    for token in tokens:
+        if token[0] == ":" and len(segments) < 6:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    tests = [_glob(seg) for seg in segments]
     count = len(segments)
 
     def match(s: str) -> bool:
@@ -108,20 +130,14 @@ def _compile(pieces: Pieces, arn: bool, ignore_case: bool) -> Matcher:
     """The cheapest exact test for a pattern given as pieces."""
     if pieces == (("*", True),):
         return _anything
-    text = "".join(t for t, _ in pieces)
-    literal_wildcards = any(not active and ("*" in t or "?" in t) for t, active in pieces)
-    if not any(active and ("*" in t or "?" in t) for t, active in pieces):
-        if ignore_case:
-            folded = text.lower()
-            return lambda s: s.lower() == folded
-        return text.__eq__
-    if not literal_wildcards:
-        if ignore_case:
-            inner = _star_glob(text.lower())
-            return lambda s: inner(s.lower())
-        return _star_arn(text) if arn else _star_glob(text)
-    regex = re.compile(_glob_body(pieces, arn), re.S | (re.I if ignore_case else 0))
-    return regex.fullmatch
+    if ignore_case:
+        pieces = tuple((text.lower(), active) for text, active in pieces)
+    tokens = _tokens(pieces)
+    if not any(wild for _, wild in tokens):
+        text = "".join(t for t, _ in pieces)
+        return (lambda s: s.lower() == text) if ignore_case else text.__eq__
+    inner = _arn(tokens) if arn else _glob(tokens)
+    return (lambda s: inner(s.lower())) if ignore_case else inner
 
 
 @lru_cache(maxsize=32768)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
@@ -36,12 +37,12 @@ ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _ELEMENT_SET = frozenset(ELEMENTS)
 
-_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?_-]*$")
+_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?_-]*\Z")
 _ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+", re.S)
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:.+$")
-_CANONICAL = re.compile(r"^[0-9a-f]{64}$")
-_CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:.+$")
-_SID = re.compile(r"^[A-Za-z0-9]*$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:.+\Z")
+_CANONICAL = re.compile(r"^[0-9a-f]{64}\Z")
+_CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:.+\Z")
+_SID = re.compile(r"^[A-Za-z0-9]*\Z")
 
 
 class PolicyKind(str, Enum):
@@ -356,23 +357,37 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tup
     return tuple(result)
 
 
+_EXPECTED = {
+    "Numeric": "a number written with ASCII digits, such as `10`, `-2.5` or `1e3`",
+    "Date": "a date such as `2025-01-31` or `2025-01-31T12:00:00Z`, or epoch seconds",
+    "Bool": "`true` or `false`",
+    "Null": "`true` or `false`",
+    "Binary": "base64-encoded bytes",
+    "IpAddress": "an IP address or CIDR range such as `203.0.113.0/24`",
+}
+_YYYYMMDD = re.compile(r"^(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])\Z")
+
+
 def _check_condition_value(spec: OperatorSpec, text: str, path: tuple[str | int, ...], out: _Collector) -> None:
+    """Reject a typed value that cannot be one of its family's values, as AWS does: read as
+    "never matches", it would make a negated operator such as ``NotIpAddress`` always true."""
     op = spec.base
     if op.family in ("String", "Arn") or (op.variables and "${" in text):
         return
     try:
         op.prepare(text)
     except ValueError:
-        expected = {
-            "Numeric": "a number",
-            "Date": "a date such as `2025-01-31T12:00:00Z` or epoch seconds",
-            "Bool": "`true` or `false`",
-            "Null": "`true` or `false`",
-            "Binary": "base64-encoded bytes",
-            "IpAddress": "an IP address or CIDR range such as `203.0.113.0/24`",
-        }[op.family]
-        out.add(path, f"`{text}` is not a valid value for `{spec.text}`, so it never matches", f"use {expected}",
-                severity="warning")
+        hint = f"use {_EXPECTED[op.family]}"
+        if "${" in text:
+            hint = f"`{op.name}` does not substitute policy variables; {hint}"
+        out.add(path, f"`{text}` is not a valid value for `{spec.text}`", hint)
+        return
+    digits = text.strip()
+    if op.family == "Date" and _YYYYMMDD.match(digits):
+        meant = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+        read = datetime.fromtimestamp(int(digits), timezone.utc).strftime("%Y-%m-%d")
+        out.add(path, f"`{text}` is read as epoch seconds ({read}), not as the date {meant}",
+                f"write `{meant}` for that date", severity="warning")
 
 
 _COMMON_KEYS = (

@@ -14,10 +14,10 @@ from functools import lru_cache
 
 __all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "parse_caller", "principal_match", "not_principal_exempts"]
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-_IAM = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):(root|user/.+|role/.+|federated-user/.+)$")
-_STS = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):(assumed-role/([^/]+)/(.+)|federated-user/(.+))$")
-SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
+_IAM = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(root|user/.+|role/.+|federated-user/.+)\Z")
+_STS = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):(assumed-role/([^/]+)/(.+)|federated-user/(.+))\Z")
+SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?\Z")
 
 
 class CallerKind(str, Enum):

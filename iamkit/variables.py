@@ -16,8 +16,9 @@ from typing import Mapping, Union
 
 __all__ = ["Template", "Unresolved", "parse_template", "resolve"]
 
-# ${key} or ${key, 'default'}; '' inside the default stands for one quote.
-_VARIABLE = re.compile(r"\$\{\s*([^\s,}']+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?\}")
+# ${key} or ${key, 'default'}; '' inside the default stands for one quote. A key holds no
+# `$` or `{` (``${$}`` aside), so a failed match never rescans the text after the next `${`.
+_VARIABLE = re.compile(r"\$\{\s*([^\s,{}'$]+|\$)\s*(?:,\s*'((?:[^']|'')*)'\s*)?\}", re.ASCII)
 _SPECIAL = {"*": "*", "?": "?", "$": "$"}
 
 # A part is ("text", s): policy text (wildcards keep their meaning), ("literal", s): text that

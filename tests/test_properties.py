@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import json
 import random
-import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iamkit import IamkitError, Outcome, evaluate, load_scenario, parse_policy, validate_policy
-from iamkit.matching import _compile, _glob_body
 
 ACCOUNTS = ("111122223333", "444455556666")
 PRINCIPALS = [f"arn:aws:iam::{a}:user/alice" for a in ACCOUNTS] + [
@@ -196,16 +194,6 @@ def test_malformed_scenarios_raise_only_iamkit_errors(junk, scenario) -> None:
     except IamkitError:
         return
     assert decision.outcome in tuple(Outcome)
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="ab:/*?", min_size=1, max_size=10), st.text(alphabet="ab:/A", max_size=10),
-       st.booleans(), st.booleans())
-def test_compiled_matchers_agree_with_a_regular_expression(pattern, subject, arn, ignore_case) -> None:
-    if pattern == "*" or (arn and ignore_case):
-        return
-    oracle = re.compile(_glob_body([(pattern, True)], arn), re.S | (re.I if ignore_case else 0))
-    assert bool(_compile(((pattern, True),), arn, ignore_case)(subject)) == bool(oracle.fullmatch(subject))
 
 
 def test_load_scenario_rejects_what_it_cannot_read() -> None:
