@@ -15,6 +15,10 @@ While a sandbox runs, :func:`loopback_only` is on: any connection this process t
 to an address that is not on this machine raises :class:`SandboxError` before a packet is
 sent. Child processes (the ``aws`` command) inherit the environment, not the guard.
 
+The sandbox's files (an empty AWS config, and :attr:`Sandbox.workdir` for a lesson's policy
+documents and MFA seeds) live in a temporary folder that goes when the sandbox stops, when the
+process exits, or, for a process killed outright, right after: a small watcher process removes it.
+
 The account is moto's default, ``123456789012``. AWS managed policies
 (``arn:aws:iam::aws:policy/ReadOnlyAccess`` …) are loaded, as in a real account.
 
@@ -42,15 +46,18 @@ import argparse
 import ipaddress
 import json
 import os
+import pathlib
 import shlex
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -125,54 +132,77 @@ _guard_depth = 0
 _guard_lock = threading.Lock()
 _hook_installed = False
 
+# The socket events that can put a packet on a wire (the address is their last argument), and
+# those that can make the resolver send a DNS query (the host is their first).
+_SENDS = ("socket.connect", "socket.sendto", "socket.sendmsg")
+_REVERSE_LOOKUPS = ("socket.gethostbyaddr", "socket.getnameinfo")
+_LOOKUPS = ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", *_REVERSE_LOOKUPS)
+_AF_UNIX = getattr(socket, "AF_UNIX", None)  # not on Windows
+_TYPE_MASK = ~(getattr(socket, "SOCK_NONBLOCK", 0) | getattr(socket, "SOCK_CLOEXEC", 0))
 
-def _is_loopback(family: int, address: Any) -> bool:
-    """Whether a socket address stays on this machine (loopback, or not an IP socket)."""
-    if family not in (socket.AF_INET, socket.AF_INET6):
-        return True  # Unix sockets, netlink: never leave the machine
-    if not isinstance(address, tuple) or not address:
-        return False
-    host = address[0]
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if not isinstance(host, str):
-        return False
-    if host.lower() == "localhost":
-        return True
+
+def _host_text(host: Any) -> str | None:
+    if isinstance(host, (bytes, bytearray)):
+        host = bytes(host).decode("ascii", "replace")
+    return host if isinstance(host, str) else None
+
+
+def _ip_literal(host: Any, *, brackets: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = _host_text(host)
+    if text is None:
+        return None
+    if brackets and text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
     try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return False  # a host name: resolving it is already a question for the network
+        return None  # a host name: only the network could say where it is
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+        return ip.ipv4_mapped
+    return ip
 
 
-_LOOKUPS = ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex")
-_own_names: frozenset[str] = frozenset()
+def _is_ip_literal(host: Any) -> bool:
+    """Whether ``host`` is an address the resolver reads as such, without asking DNS (no brackets)."""
+    return _ip_literal(host, brackets=False) is not None
 
 
-def _is_local_name(host: Any) -> bool:
-    """Whether looking ``host`` up stays on this machine (no DNS query)."""
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if host is None or host == "":
+def _is_loopback_literal(host: Any) -> bool:
+    """Whether ``host`` is written as a loopback address: ``127.0.0.0/8``, ``::1``, ``[::1]``."""
+    ip = _ip_literal(host, brackets=True)
+    return ip is not None and ip.is_loopback
+
+
+def _is_localhost(host: Any) -> bool:
+    text = _host_text(host)
+    return text is not None and text.lower().rstrip(".") == "localhost"
+
+
+def _stays_here(family: int, address: Any) -> bool:
+    """Whether a socket address is on this machine: a Unix socket, or a loopback IP literal."""
+    if family == _AF_UNIX:
         return True
-    if not isinstance(host, str):
-        return False
-    name = host.lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost") or name in _own_names:
-        return True
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return False  # packet, raw, Bluetooth, CAN…: refused, whatever the address
+    return isinstance(address, tuple) and bool(address) and _is_loopback_literal(address[0])
+
+
+def _enum_name(kind: Any, value: int) -> str:
     try:
-        ipaddress.ip_address(name.split("%", 1)[0])  # a literal address: nothing to look up
+        return str(kind(value).name)
     except ValueError:
-        return False
-    return True
+        return str(value)
 
 
-def _refuse(where: str) -> SandboxError:
+def _where(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) > 1:
+        return f"{_host_text(address[0]) or address[0]}:{address[1]}"
+    return str(_host_text(address) or address)
+
+
+def _refuse(where: str, what: str = "a connection to") -> SandboxError:
     return SandboxError(
-        f"refused a connection to `{where}`: the iamkit sandbox is running, and only connections "
+        f"refused {what} `{where}`: the iamkit sandbox is running, and only connections "
         "to this machine are allowed",
         "boto3 and the aws command reach the sandbox through AWS_ENDPOINT_URL; stop the sandbox "
         "(`sandbox.stop()`) to use the network again",
@@ -182,23 +212,121 @@ def _refuse(where: str) -> SandboxError:
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     if _guard_depth <= 0:
         return
-    if event == "socket.connect" or event == "socket.sendto":
+    if event == "socket.__new__":
+        _sock, family, kind, _proto = args
+        if family not in (socket.AF_INET, socket.AF_INET6, _AF_UNIX) or (kind & _TYPE_MASK) == socket.SOCK_RAW:
+            names = (_enum_name(socket.AddressFamily, family), _enum_name(socket.SocketKind, kind & _TYPE_MASK))
+            raise _refuse(" ".join(names), "a new socket")  # raw frames would skip every check below
+    elif event in _SENDS:
         sock, address = args[0], args[-1]
-        if not _is_loopback(getattr(sock, "family", socket.AF_INET), address):
-            many = isinstance(address, tuple) and len(address) > 1
-            raise _refuse(f"{address[0]}:{address[1]}" if many else str(address))
-    elif event in _LOOKUPS and not _is_local_name(args[0]):
-        # a name lookup asks a DNS server, off this machine: refuse it before it is sent
-        host = args[0].decode("ascii", "replace") if isinstance(args[0], bytes) else args[0]
-        raise _refuse(f"{host}:{args[1]}" if event == "socket.getaddrinfo" and args[1] else str(host))
+        if address is None and event == "socket.sendmsg":
+            return  # a connected socket: its connect was checked
+        if not _stays_here(getattr(sock, "family", -1), address):
+            raise _refuse(_where(address))
+    elif event in _LOOKUPS:
+        host = args[0][0] if event == "socket.getnameinfo" else args[0]
+        if event in _REVERSE_LOOKUPS:
+            allowed = _is_loopback_literal(host)  # any other address is a PTR query
+        else:
+            allowed = host in (None, "", b"") or _is_ip_literal(host)  # an address is read, not looked up
+        if not allowed:
+            # a name to look up asks a DNS server, off this machine: refuse it before it is sent
+            port = args[1] if event == "socket.getaddrinfo" else None
+            raise _refuse(f"{_host_text(host)}:{port}" if port else str(_host_text(host) or host), "a name lookup of")
+
+
+_resolver: dict[str, Callable[..., Any]] = {}
+
+
+def _local_getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0,  # noqa: A002 - socket's names
+                       proto: int = 0, flags: int = 0) -> list[Any]:
+    text = _host_text(host)
+    bracketed = text is not None and text.startswith("[") and _is_loopback_literal(text)
+    if _guard_depth <= 0 or not (_is_localhost(host) or bracketed):
+        return _resolver["getaddrinfo"](host, port, family, type, proto, flags)  # type: ignore[no-any-return]
+    assert text is not None
+    found: list[Any] = []
+    # answered here, with numeric lookups only: the resolver would ask DNS about `[::1]`, and may about `localhost`
+    for literal in [text[1:-1]] if bracketed else ["127.0.0.1", "::1"]:
+        try:
+            found += _resolver["getaddrinfo"](literal, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        except socket.gaierror:  # the other family
+            continue
+    if not found:
+        raise socket.gaierror(socket.EAI_FAMILY, "no loopback address of that family")
+    return found
+
+
+def _local_gethostbyname(host: Any) -> str:
+    if _guard_depth > 0 and _is_localhost(host):
+        return "127.0.0.1"
+    return _resolver["gethostbyname"](host)  # type: ignore[no-any-return]
+
+
+def _local_gethostbyname_ex(host: Any) -> tuple[str, list[str], list[str]]:
+    if _guard_depth > 0 and _is_localhost(host):
+        return "localhost", [], ["127.0.0.1"]
+    return _resolver["gethostbyname_ex"](host)  # type: ignore[no-any-return]
+
+
+_socket_methods: dict[str, Callable[..., Any]] = {}
+
+
+def _unnamed(sock: Any, address: Any) -> Any:
+    """``address`` for a guarded IP socket, without a name CPython would resolve before its audit event.
+
+    ``localhost`` becomes the family's loopback address, ``[::1]`` loses its brackets, and any
+    other name is refused here, before the resolver could ask DNS about it.
+    """
+    if _guard_depth <= 0 or getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6):
+        return address
+    if not isinstance(address, tuple) or not address or _is_ip_literal(address[0]):
+        return address  # the audit hook judges addresses
+    host = _host_text(address[0])
+    if host is not None and _is_localhost(host):
+        return ("127.0.0.1" if sock.family == socket.AF_INET else "::1", *address[1:])
+    if host is not None and _is_loopback_literal(host):
+        return (host[1:-1], *address[1:])
+    raise _refuse(_where(address))
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    _socket_methods["connect"](self, _unnamed(self, address))
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    return _socket_methods["connect_ex"](self, _unnamed(self, address))  # type: ignore[no-any-return]
+
+
+def _guarded_sendto(self: socket.socket, data: Any, *flags_address: Any) -> int:
+    if flags_address:  # sendto(data, address) or sendto(data, flags, address)
+        flags_address = (*flags_address[:-1], _unnamed(self, flags_address[-1]))
+    return _socket_methods["sendto"](self, data, *flags_address)  # type: ignore[no-any-return]
+
+
+def _guarded_sendmsg(self: socket.socket, *args: Any) -> int:
+    if len(args) > 3:  # sendmsg(buffers, ancdata, flags, address)
+        args = (*args[:3], _unnamed(self, args[3]), *args[4:])
+    return _socket_methods["sendmsg"](self, *args)  # type: ignore[no-any-return]
 
 
 def _install_hook() -> None:
-    global _hook_installed, _own_names
+    global _hook_installed
     with _guard_lock:
         if not _hook_installed:
-            _own_names = frozenset({socket.gethostname().lower()})
             sys.addaudithook(_audit)  # audit hooks cannot be removed: the depth switches it
+            # `localhost` is answered without the system resolver, which may ask DNS; the wrappers
+            # do what the originals do outside every guarded block.
+            for name, local in (("getaddrinfo", _local_getaddrinfo), ("gethostbyname", _local_gethostbyname),
+                                ("gethostbyname_ex", _local_gethostbyname_ex)):
+                _resolver[name] = getattr(socket, name)
+                setattr(socket, name, local)
+            # A name in `sock.connect((name, port))` is resolved inside CPython before the audit
+            # event: these check it first.
+            for name, guarded in (("connect", _guarded_connect), ("connect_ex", _guarded_connect_ex),
+                                  ("sendto", _guarded_sendto), ("sendmsg", _guarded_sendmsg)):
+                _socket_methods[name] = getattr(socket.socket, name)
+                setattr(socket.socket, name, guarded)
             _hook_installed = True
 
 
@@ -206,20 +334,26 @@ def _install_hook() -> None:
 def loopback_only() -> Iterator[None]:
     """Refuse, inside the block, every connection that would leave this machine.
 
-    An audit hook raises :class:`SandboxError` before anything is sent: on ``socket.connect``
-    and ``socket.sendto`` to an address that is not loopback (``127.0.0.0/8``, ``::1``), and on
-    ``socket.getaddrinfo`` / ``gethostbyname`` of a name that would need DNS (anything but
-    ``localhost``, this machine's own name and literal addresses). Unix sockets are allowed.
-    ``sock.connect(("host.example", 443))`` with a name resolves inside CPython before its
-    audit event, so that lookup cannot be stopped; boto3, urllib3 and urllib look names up
-    with ``getaddrinfo`` first. Blocks nest; the hook is installed once per process and does
-    nothing outside every block. A running sandbox holds one block.
+    Everything is refused but what is known to stay here. An audit hook raises
+    :class:`SandboxError` before anything is sent: on ``connect`` / ``connect_ex``, ``sendto``
+    and ``sendmsg`` (so ``socket.create_connection`` too) to anything but a loopback literal
+    (``127.0.0.0/8``, ``::1``, ``[::1]``) or a Unix socket; on creating a socket of any other
+    family, or a raw one (``AF_PACKET``, ``SOCK_RAW``); and on every lookup of a name
+    (``getaddrinfo``, ``gethostbyname``) and every reverse lookup (``gethostbyaddr``,
+    ``getnameinfo``) of an address that is not loopback, before the resolver could send a DNS
+    query; an address given to ``getaddrinfo`` is read, not looked up. ``localhost`` is answered
+    here, as ``127.0.0.1`` and ``::1``, without the resolver. CPython resolves a name given to
+    ``sock.connect((name, port))`` (or ``sendto``, ``sendmsg``) before the audit event: the
+    methods of ``socket.socket`` check the name first (``localhost`` is made ``127.0.0.1`` or
+    ``::1``), so only a socket made with ``_socket.socket`` itself could still resolve one.
+    Blocks nest; the hook and the wrappers are installed once per process and do what the
+    originals do outside every block. A running sandbox holds one block.
 
     Yields:
         None.
 
     Raises:
-        SandboxError: from the offending ``connect``, inside the block.
+        SandboxError: from the offending call, inside the block.
     """
     global _guard_depth
     _install_hook()
@@ -445,6 +579,17 @@ def _port_free(port: int) -> bool:
     return True
 
 
+# Run beside the sandbox's process, in a session of its own: the read ends when that process closes
+# the pipe, exits, or is killed outright (SIGKILL, a kernel shut down "now"), where no clean-up code runs.
+_WATCHER = "import shutil, sys; sys.stdin.buffer.read(); shutil.rmtree(sys.argv[1], ignore_errors=True)"
+
+
+def _watch(folder: str) -> subprocess.Popen[bytes]:
+    """A process that removes ``folder`` once this one is gone, however it goes."""
+    return subprocess.Popen([sys.executable, "-I", "-S", "-c", _WATCHER, folder], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 _current: Sandbox | None = None
 _current_lock = threading.RLock()
 
@@ -465,10 +610,14 @@ class Sandbox:
         Args:
             port: the local port to listen on; None picks a free one.
         """
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+            raise SandboxError(f"`{port}` is not a port", "give a number from 1 to 65535, or 0 for a free one")
         self.port = port
         self._server: Any = None
         self._endpoint_url: str | None = None
         self._tmp: str | None = None
+        self._tmp_cleanup: weakref.finalize | None = None
+        self._watcher: subprocess.Popen[bytes] | None = None
         self._saved_env: dict[str, str | None] = {}
         self._env: dict[str, str] = {}
         self._guard: Any = None
@@ -517,6 +666,9 @@ class Sandbox:
             self._server = server
             self._endpoint_url = f"http://{host}:{port}"
             self._tmp = tempfile.mkdtemp(prefix="iamkit-sandbox-")
+            self._tmp_cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)  # also at exit
+            self._watcher = _watch(self._tmp)  # and when this process is killed
+            os.mkdir(os.path.join(self._tmp, "work"))
             self._env = self._environment()
             self._saved_env = {**saved_server_env, **{k: os.environ.get(k) for k in self._env}}
             for name in (*_UNSET, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))):
@@ -557,9 +709,11 @@ class Sandbox:
             _restore(self._saved_env)
             self._saved_env = {}
             self._restore_boto3_session()
-            if self._tmp:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+            if self._tmp_cleanup is not None:
+                self._tmp_cleanup()
+            if self._watcher is not None:
+                self._watcher.communicate(timeout=10)  # closes its pipe: it finds the folder gone, and exits
+            self._tmp = self._tmp_cleanup = self._watcher = None
             self.seeded = None
             if _current is self:
                 _current = None
@@ -593,6 +747,19 @@ class Sandbox:
     def account_id(self) -> str:
         """The sandbox account, ``123456789012``."""
         return ACCOUNT_ID
+
+    @property
+    def workdir(self) -> pathlib.Path:
+        """A private folder for a lesson's files (policy documents, MFA seeds).
+
+        It is removed, with everything in it, when the sandbox stops or this process exits.
+
+        Raises:
+            SandboxError: the sandbox is not running.
+        """
+        if self._tmp is None or not self.running:
+            raise SandboxError("the sandbox is not running", "start it with `start_sandbox()`")
+        return pathlib.Path(self._tmp, "work")
 
     @property
     def env(self) -> dict[str, str]:
@@ -816,40 +983,52 @@ def register_cli(subparsers: Any) -> None:
                     "terminal at it. Exit status: 0 after Ctrl+C, 2 when it cannot start.")
     start.add_argument("--seed", choices=list(COMPANIES), default=None,
                        help="load the demo company: `demo` (with planted mistakes) or `clean`")
-    start.add_argument("--port", type=int, default=None, metavar="N", help="local port (default: a free one)")
+    start.add_argument("--port", type=_port, default=None, metavar="N",
+                       help="local port, 1 to 65535 (default, or 0: a free one)")
     start.set_defaults(run=_run_start)
 
 
 def _run_start(args: argparse.Namespace, *, out: Any = None, wait: Callable[[], None] | None = None) -> int:
     out = out or sys.stdout
+    try:  # from the start: `kill` while the company is loaded stops it cleanly too, files removed
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread
+        previous = None
     try:
-        sandbox = start_sandbox(seed=args.seed, port=args.port)
-    except SandboxError as exc:
-        print(f"iamkit: {exc}", file=sys.stderr)
-        return 2
-    try:
-        seeded = f", company {args.seed}" if args.seed else ", empty account"
-        print(f"# iamkit sandbox: IAM and STS on {sandbox.endpoint_url} (account {sandbox.account_id}{seeded})",
-              file=out)
-        print("# paste these lines into another terminal, then type aws commands there:", file=out)
-        for line in sandbox.export_lines():
-            print(line, file=out)
-        print("# press Ctrl+C to stop", file=out, flush=True)
         try:
-            previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it cleanly too
-        except ValueError:  # not the main thread
-            previous = None
+            sandbox = start_sandbox(seed=args.seed, port=args.port or None)
+        except SandboxError as exc:
+            print(f"iamkit: {exc}", file=sys.stderr)
+            return 2
         try:
+            seeded = f", company {args.seed}" if args.seed else ", empty account"
+            print(f"# iamkit sandbox: IAM and STS on {sandbox.endpoint_url} (account {sandbox.account_id}{seeded})",
+                  file=out)
+            print("# paste these lines into another terminal, then type aws commands there:", file=out)
+            for line in sandbox.export_lines():
+                print(line, file=out)
+            print("# press Ctrl+C to stop", file=out, flush=True)
             (wait or _forever)()
-        except KeyboardInterrupt:
-            pass
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            sandbox.stop()
+    except KeyboardInterrupt:
+        pass
     finally:
-        sandbox.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     print("# sandbox stopped", file=out)
     return 0
+
+
+def _port(text: str) -> int:
+    """``--port``: 0 to 65535, or a clear argparse error (exit status 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a port: give a number from 1 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a port: give a number from 1 to 65535, or 0 for a free one")
+    return port
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -17,9 +17,11 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
@@ -458,3 +460,92 @@ def test_stop_restores_the_environment_exactly(environment_before: dict[str, str
     assert current_sandbox() is None and not guard_active()
     with pytest.raises(SandboxError, match="not running"):
         sb.endpoint_url  # noqa: B018
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_a_port_that_is_not_one_is_a_clear_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="iamkit")
+    register_cli(parser.add_subparsers(dest="command"))
+    with pytest.raises(SystemExit) as exited:
+        parser.parse_args(["sandbox", "start", "--port", port])
+    assert exited.value.code == 2
+    assert f"argument --port: `{port}` is not a port: give a number from 1 to 65535" in capsys.readouterr().err
+    with pytest.raises(SandboxError, match="`70000` is not a port") as caught:
+        Sandbox(port=70000)
+    assert caught.value.hint == "give a number from 1 to 65535, or 0 for a free one"
+
+
+# ---------------------------------------------------------------------------------------------
+# Its files: removed on every way out
+
+
+def _sandbox_folders(tmp: pathlib.Path) -> list[pathlib.Path]:
+    return sorted(tmp.glob("iamkit-sandbox-*"))
+
+
+def _start_child(tmp: pathlib.Path, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, *argv], env={**os.environ, "TMPDIR": str(tmp)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _until_a_folder(tmp: pathlib.Path, child: subprocess.Popen[str]) -> pathlib.Path:
+    for _ in range(1200):
+        found = _sandbox_folders(tmp)
+        if found:
+            return found[0]
+        assert child.poll() is None, child.communicate()
+        time.sleep(0.05)
+    pytest.fail("the sandbox made no folder within a minute")
+
+
+def test_a_sandbox_killed_before_its_banner_removes_its_folder(tmp_path: pathlib.Path) -> None:
+    child = _start_child(tmp_path, "-m", "iamkit", "sandbox", "start", "--seed", "demo")
+    _until_a_folder(tmp_path, child)
+    child.send_signal(signal.SIGTERM)  # while the demo company loads: no banner yet
+    out, err = child.communicate(timeout=60)
+    assert "# iamkit sandbox:" not in out and "# sandbox stopped" in out
+    assert child.returncode == 0, err
+    assert _sandbox_folders(tmp_path) == []
+
+
+def test_the_folder_of_a_sandbox_killed_outright_is_removed_by_its_watcher(tmp_path: pathlib.Path) -> None:
+    child = _start_child(tmp_path, "-m", "iamkit", "sandbox", "start")
+    _until_a_folder(tmp_path, child)
+    child.kill()  # SIGKILL, as a kernel shut down "now": no clean-up code runs in it
+    child.communicate(timeout=60)
+    for _ in range(200):
+        if not _sandbox_folders(tmp_path):
+            break
+        time.sleep(0.05)
+    assert _sandbox_folders(tmp_path) == []
+
+
+def test_the_workdir_is_removed_when_the_sandbox_stops_or_the_process_exits(tmp_path: pathlib.Path) -> None:
+    running = current_sandbox()
+    if running is not None:
+        running.stop()
+    with Sandbox() as sb:
+        seed = sb.workdir / "carol.seed"
+        seed.write_text("JBSWY3DPEHPK3PXP")
+        folder = sb.workdir.parent
+    assert not folder.exists()
+    with pytest.raises(SandboxError, match="not running"):
+        sb.workdir  # noqa: B018
+    lesson = ("import iamkit\n"
+              "sandbox = iamkit.start_sandbox()\n"
+              "(sandbox.workdir / 'carol.seed').write_text('JBSWY3DPEHPK3PXP')\n"
+              "print(sandbox.workdir)\n")  # and the kernel exits without stopping the sandbox
+    done = subprocess.run([sys.executable, "-c", lesson], env={**os.environ, "TMPDIR": str(tmp_path)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path))
+    assert _sandbox_folders(tmp_path) == []
+
+
+@pytest.mark.parametrize("lesson", ["10-mfa.ipynb", "11-capstone.ipynb"])
+def test_the_lessons_keep_their_files_in_the_sandbox_workdir(lesson: str) -> None:
+    cells = json.loads((pathlib.Path(__file__).parent.parent / "notebooks" / lesson).read_text())["cells"]
+    code = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    assert any(line.startswith("workdir = sandbox.workdir") for line in code[0].splitlines())
+    for made_here in ("mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile"):
+        assert not any(made_here in source for source in code), made_here  # a folder the sandbox would not remove
