@@ -17,7 +17,7 @@ from typing import Any as _Any
 
 from .conditions import ConditionResult
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
-from .errors import IamkitError, PolicyError, Problem, ScenarioError
+from .errors import IamkitError, InputError, PolicyError, Problem, ScenarioError
 from .evaluate import evaluate
 from .policy import Condition, Origin, Policy, PolicyKind, Statement, parse_policy, validate_policy
 from .scenario import Request, Scenario, load_scenario
@@ -44,6 +44,7 @@ __all__ = [
     "Decision",
     "Finding",
     "IamkitError",
+    "InputError",
     "Layer",
     "Origin",
     "Outcome",

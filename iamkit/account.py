@@ -11,21 +11,22 @@ Sources: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAutho
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import os
 import pathlib
 import re
-import sys
 import urllib.parse
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from .decision import Decision
-from .errors import IamkitError, Problem, format_path, suggest
+from .errors import IamkitError, InputError, Problem, format_path, suggest
 from .evaluate import evaluate
-from .policy import Origin, Policy, PolicyKind, build_policy
+from .jsonpos import Positions
+from .policy import Origin, Policy, PolicyKind, _type, build_policy
 from .principals import SERVICE_PRINCIPAL
+from .reading import MAX_EXPORT_BYTES, load_json, read_text
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_request
 
 __all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session", "User",
@@ -35,7 +36,15 @@ _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
 
 
 class AccountError(IamkitError, ValueError):
-    """An account export cannot be read, or a principal is not in the account."""
+    """An account export cannot be read, or a principal is not in the account.
+
+    Attributes:
+        problems: the located problems of an export that is not in AWS's shape, else empty.
+    """
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -126,8 +135,73 @@ def _document(raw: Any) -> Any:
     """A policy document as the API (URL-encoded JSON), the CLI or boto3 (a dict) give it."""
     if isinstance(raw, str):
         text = raw if raw.lstrip().startswith("{") else urllib.parse.unquote(raw)
-        return json.loads(text)
+        return load_json(text)[0]
     return raw
+
+
+def _joined(name: str, problems: Sequence[Problem]) -> str:
+    """Problems of one export as one message: ``name line 3, column 5: path: message — hint``."""
+    return "; ".join(name + (f" line {p.line}, column {p.column}" if p.line is not None else "")
+                     + ("" if p.path == "$" else f": {p.path}") + f": {p.message}"
+                     + (f" — hint: {p.hint}" if p.hint else "") for p in problems)
+
+
+@dataclass(frozen=True)
+class _Object:
+    """The shape of an object of the export: its fields' shapes, and which it must have."""
+
+    fields: Mapping[str, Any]
+    required: tuple[str, ...] = ()
+
+
+_DOCUMENT = (str, Mapping)  # a policy document: URL-encoded JSON text, or decoded
+_DATE = (str, datetime)
+_SHAPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", _DOCUMENT: "a policy document", _DATE: "a date"}
+_INLINE = [_Object({"PolicyName": str, "PolicyDocument": _DOCUMENT}, ("PolicyName", "PolicyDocument"))]
+_ATTACHED = [_Object({"PolicyArn": str, "PolicyName": str}, ("PolicyArn",))]
+_BOUNDARY = _Object({"PermissionsBoundaryArn": str, "PermissionsBoundaryType": str})
+_TAGS = [_Object({"Key": str, "Value": str}, ("Key",))]
+_IDENTITY = {"Arn": str, "Path": str, "CreateDate": _DATE, "AttachedManagedPolicies": _ATTACHED, "Tags": _TAGS,
+             "PermissionsBoundary": _BOUNDARY}
+_EXPORT = _Object({
+    "UserDetailList": [_Object({**_IDENTITY, "UserName": str, "UserId": str, "UserPolicyList": _INLINE,
+                                "GroupList": [str]}, ("UserName", "Arn"))],
+    "GroupDetailList": [_Object({**_IDENTITY, "GroupName": str, "GroupId": str, "GroupPolicyList": _INLINE},
+                                ("GroupName", "Arn"))],
+    "RoleDetailList": [_Object({
+        **_IDENTITY, "RoleName": str, "RoleId": str, "RolePolicyList": _INLINE, "AssumeRolePolicyDocument": _DOCUMENT,
+        "RoleLastUsed": _Object({"LastUsedDate": _DATE, "Region": str}),
+        "InstanceProfileList": [_Object({"InstanceProfileName": str, "Arn": str,
+                                         "Roles": [_Object({"RoleName": str}, ("RoleName",))]},
+                                        ("InstanceProfileName", "Arn"))],
+    }, ("RoleName", "Arn"))],
+    "Policies": [_Object({"PolicyName": str, "Arn": str, "DefaultVersionId": str, "AttachmentCount": int,
+                          "PolicyVersionList": [_Object({"Document": _DOCUMENT, "VersionId": str,
+                                                         "IsDefaultVersion": bool}, ("Document",))]},
+                         ("Arn",))],
+})
+
+
+def _shape_problems(value: Any, shape: Any, path: tuple[str | int, ...], out: list[tuple[tuple[str | int, ...], str]]
+                    ) -> None:
+    """Append (path, message) for each place where ``value`` is not of ``shape``; None counts as absent."""
+    what = f"`{path[-1]}`" if path and isinstance(path[-1], str) else "each item"
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            out.append((path, f"{what} must be a list, not {_type(value)}"))
+            return
+        for i, item in enumerate(value):
+            _shape_problems(item, shape[0], path + (i,), out)
+    elif isinstance(shape, _Object):
+        if not isinstance(value, Mapping):
+            out.append((path, f"{what} must be an object, not {_type(value)}"))
+            return
+        out.extend((path, f"`{key}` is missing") for key in shape.required if value.get(key) is None)
+        for key, inner in shape.fields.items():
+            if value.get(key) is not None:
+                _shape_problems(value[key], inner, path + (key,), out)
+    elif not isinstance(value, shape) or (shape is int and isinstance(value, bool)):
+        out.append((path, f"{what} must be {_SHAPE_NAMES[shape]}, not {_type(value)}"))
 
 
 def _date(raw: Any) -> datetime | None:
@@ -192,12 +266,25 @@ class Account:
         Raises:
             AccountError: when the export is not in AWS's shape.
         """
+        return cls._from_pages(details, account_id, None)
+
+    @classmethod
+    def _from_pages(cls, details: Any, account_id: str | None, positions: Positions | None) -> "Account":
         pages = [details] if isinstance(details, Mapping) else list(details)
         merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-        for page in pages:
+        shape: list[tuple[tuple[str | int, ...], str]] = []
+        for number, page in enumerate(pages):
             if not isinstance(page, Mapping) or not any(k in page for k in merged):
                 raise AccountError("not a get-account-authorization-details export: expected `UserDetailList`, "
                                    "`GroupDetailList`, `RoleDetailList` or `Policies`")
+            _shape_problems(page, _EXPORT, () if isinstance(details, Mapping) else (number,), shape)
+        if shape:
+            problems = [Problem(format_path(path), message, "the export is not what "
+                                "`aws iam get-account-authorization-details` writes: export it again",
+                                *(positions.of(path) or (None, None) if positions else (None, None)))
+                        for path, message in shape]
+            raise AccountError(_joined("the export", problems), problems)
+        for page in pages:
             for key in merged:
                 merged[key].extend(page.get(key) or ())
         try:
@@ -253,18 +340,23 @@ class Account:
     def from_file(cls, path: str | pathlib.Path, account_id: str | None = None) -> "Account":
         """Load an export written by ``aws iam get-account-authorization-details > FILE``.
 
+        Args:
+            path: the file, or ``"-"`` for standard input; at most
+                :data:`~iamkit.reading.MAX_EXPORT_BYTES` are read, gzip-compressed too.
+
         Raises:
-            AccountError: when the file cannot be read or is not such an export.
+            AccountError: when the file cannot be read or is not such an export; its
+                ``problems`` are located in the file.
         """
+        name = "<stdin>" if path == "-" else f"`{path}`"
         try:
-            text = pathlib.Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise AccountError(f"cannot read `{path}`: {exc.strerror}") from None
+            data, positions = load_json(read_text(path, limit=MAX_EXPORT_BYTES), limit=MAX_EXPORT_BYTES)
+        except InputError as exc:
+            raise AccountError(_joined(name, exc.problems), exc.problems) from None
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise AccountError(f"`{path}` line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg.lower()}") from None
-        return cls.from_authorization_details(data, account_id)
+            return cls._from_pages(data, account_id, positions)
+        except AccountError as exc:
+            raise AccountError(_joined(name, exc.problems) if exc.problems else str(exc), exc.problems) from None
 
     @classmethod
     def from_client(cls, iam: Any, account_id: str | None = None) -> "Account":
@@ -529,20 +621,7 @@ def load_account(source: str | pathlib.Path | Mapping[str, Any] | Iterable[Mappi
         AccountError: when the source cannot be read, with where and why.
     """
     if source == "sandbox":
-        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-        host = endpoint.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
-        if host not in ("127.0.0.1", "localhost", "[::1]"):
-            raise AccountError("no sandbox endpoint in AWS_ENDPOINT_URL — hint: run `iamkit sandbox start` in "
-                               "another terminal and paste the export lines it prints")
-        import boto3
-
-        return Account.from_client(boto3.client("iam", endpoint_url=endpoint))
-    if source == "-":
-        try:
-            return Account.from_authorization_details(json.loads(sys.stdin.read()))
-        except json.JSONDecodeError as exc:
-            raise AccountError(f"<stdin> line {exc.lineno}, column {exc.colno}: not valid JSON: "
-                               f"{exc.msg.lower()}") from None
+        return _from_sandbox(os.environ.get("AWS_ENDPOINT_URL", ""))
     if isinstance(source, (str, pathlib.Path)):
         return Account.from_file(source)
     if isinstance(source, (Mapping, list)):
@@ -551,3 +630,47 @@ def load_account(source: str | pathlib.Path | Mapping[str, Any] | Iterable[Mappi
         return Account.from_client(source)
     raise AccountError(f"cannot load an account from {type(source).__name__}: give a file path, an export dict, "
                        "or a boto3 IAM client")
+
+
+def _loopback(endpoint: str) -> bool:
+    """True when ``endpoint`` is an http(s) URL of this machine: ``localhost``, 127.0.0.0/8 or ``::1``,
+    with no user name or password (``http://127.0.0.1:1@example.com`` is example.com)."""
+    try:
+        url = urllib.parse.urlsplit(endpoint)
+        url.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    if url.scheme not in ("http", "https") or "@" in url.netloc or not url.hostname:
+        return False
+    if url.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(url.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _from_sandbox(endpoint: str) -> Account:
+    """The sandbox's account, read with the sandbox's own fake credentials, never the user's."""
+    if not _loopback(endpoint):
+        raise AccountError("no sandbox endpoint in AWS_ENDPOINT_URL (it must be http://127.0.0.1:PORT, "
+                           "http://localhost:PORT or http://[::1]:PORT) — hint: run `iamkit sandbox start` in "
+                           "another terminal and paste the export lines it prints")
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise AccountError("reading the sandbox needs boto3 — hint: install the workbook extras: "
+                           "pip install 'iamkit[workbook]'") from None
+    from .sandbox import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY_ID,
+                       aws_secret_access_key=SECRET_ACCESS_KEY, aws_session_token=None,
+                       config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60))
+    try:
+        return Account.from_client(iam)
+    except (BotoCoreError, ClientError) as exc:
+        raise AccountError(f"cannot read the sandbox at `{endpoint}`: {str(exc)[:1].lower() + str(exc)[1:]} — hint: "
+                           "is `iamkit sandbox start` still running? Start it again and paste the export lines "
+                           "it prints") from None

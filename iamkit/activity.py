@@ -21,19 +21,18 @@ Sources:
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .errors import IamkitError, Problem, format_path, suggest
+from .errors import IamkitError, InputError, Problem, format_path, suggest
 from .evaluate import ALWAYS_ALLOWED
-from .jsonpos import Positions, locate
+from .jsonpos import Positions
 from .policy import _type
 from .principals import CallerKind, parse_caller
+from .reading import MAX_EXPORT_BYTES, decode, expand, load_json, read_bytes
 
 __all__ = [
     "ActivityError",
@@ -213,13 +212,12 @@ class ActivityLog:
 
 
 def _read_file(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of a file; raises :class:`ActivityError` when it cannot be read."""
+    """The bytes of a file (``-``: standard input), expanded when gzip-compressed, at most
+    :data:`~iamkit.reading.MAX_EXPORT_BYTES`; raises :class:`ActivityError` when it cannot be read."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise ActivityError([Problem("$", f"cannot read `{os.fspath(path)}`: "
-                                     f"{(exc.strerror or str(exc)).lower()}")]) from None
+        return read_bytes(path, limit=MAX_EXPORT_BYTES)
+    except InputError as exc:
+        raise ActivityError(exc.problems) from None
 
 
 def _text_of(source: Any) -> str | None:
@@ -227,17 +225,15 @@ def _text_of(source: Any) -> str | None:
     if isinstance(source, os.PathLike):
         source = _read_file(source)
     if isinstance(source, bytes):
-        if source[:2] == b"\x1f\x8b":
-            try:
-                source = gzip.decompress(source)
-            except (OSError, EOFError) as exc:
-                raise ActivityError([Problem("$", f"the gzip-compressed log cannot be read: {str(exc).lower()}",
-                                             "the file may be cut short; download it again")]) from None
         try:
-            return source.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ActivityError([Problem("$", "the log is not UTF-8 text",
-                                         "CloudTrail writes JSON log files, gzip-compressed")]) from None
+            source = expand(source, limit=MAX_EXPORT_BYTES, name="the log")
+        except InputError as exc:
+            raise ActivityError(exc.problems) from None
+        try:
+            return decode(source)
+        except InputError as exc:
+            raise ActivityError([replace(p, hint="CloudTrail writes JSON log files, gzip-compressed")
+                                 for p in exc.problems]) from None
     return source if isinstance(source, str) else None
 
 
@@ -263,22 +259,20 @@ def read_activity(source: Any) -> ActivityLog:
     if text is None:
         return _read_document(source, None)
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as whole:
+        document, positions = load_json(text, limit=MAX_EXPORT_BYTES)
+    except InputError as whole:
         first = next((line for line in text.splitlines() if line.strip()), "")
-        try:
-            json.loads(first)
-        except json.JSONDecodeError:
-            hint = _LOG_HINT
-            if "\n" not in text.strip() and os.path.exists(text.strip()):
-                hint = f"`{text.strip()}` is a file name: to read the file, pass `pathlib.Path({text.strip()!r})`"
-            raise ActivityError([Problem("$", f"not valid JSON: {whole.msg.lower()}", hint,
-                                         whole.lineno, whole.colno)]) from None
-        return _read_lines(text)
-    try:
-        positions = locate(text)
-    except (AssertionError, IndexError):  # pragma: no cover - json accepted it
-        positions = None
+        problem = whole.problems[0]
+        if problem.message.startswith("not valid JSON"):
+            try:
+                load_json(first)
+            except InputError:
+                hint = _LOG_HINT
+                if "\n" not in text.strip() and os.path.exists(text.strip()):
+                    hint = f"`{text.strip()}` is a file name: to read the file, pass `pathlib.Path({text.strip()!r})`"
+                raise ActivityError([replace(problem, hint=hint)]) from None
+            return _read_lines(text)
+        raise ActivityError(whole.problems) from None
     return _read_document(document, positions)
 
 
@@ -312,10 +306,12 @@ def _read_lines(text: str) -> ActivityLog:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem("$", f"line {number} is not valid JSON: {exc.msg.lower()}; the record is skipped",
-                                    "write one CloudTrail record per line", number, exc.colno))
+            raw, _ = load_json(line)
+        except InputError as exc:
+            first = exc.problems[0]
+            message = first.message if first.message.startswith("not valid JSON") else f"not readable: {first.message}"
+            problems.append(Problem(first.path, f"line {number} is {message}; the record is skipped",
+                                    "write one CloudTrail record per line", number, first.column))
             continue
         column = len(line) - len(line.lstrip()) + 1
         if isinstance(raw, Mapping) and isinstance(raw.get("Records"), list):
@@ -333,10 +329,11 @@ def _add_record(raw: Any, index: int, path: tuple[str | int, ...], line: int | N
     where = format_path(path) if path else "$"
     if isinstance(raw, Mapping) and isinstance(raw.get("CloudTrailEvent"), str) and "eventName" not in raw:
         try:
-            raw = json.loads(raw["CloudTrailEvent"])
-        except json.JSONDecodeError as exc:
+            raw, _ = load_json(raw["CloudTrailEvent"])
+        except InputError as exc:
+            message = exc.problems[0].message.removeprefix("not valid JSON: ")
             problems.append(Problem(format_path(path + ("CloudTrailEvent",)),
-                                    f"`CloudTrailEvent` is not valid JSON: {exc.msg.lower()}; the record is skipped",
+                                    f"`CloudTrailEvent` is not valid JSON: {message}; the record is skipped",
                                     None, line, column))
             return
     if not isinstance(raw, Mapping):
@@ -347,6 +344,12 @@ def _add_record(raw: Any, index: int, path: tuple[str | int, ...], line: int | N
         names = " and ".join(f"`{k}`" for k in missing)
         problems.append(Problem(where, f"the record has no {names}; it is skipped",
                                 "every CloudTrail record names the service (`eventSource`) and the call (`eventName`)",
+                                line, column))
+        return
+    if raw.get("resources") is not None and not isinstance(raw["resources"], list):
+        problems.append(Problem(format_path(path + ("resources",)),
+                                f"`resources` must be a list of objects, not {_type(raw['resources'])}; "
+                                "the record is skipped", 'CloudTrail writes `"resources": [{"ARN": "arn:…"}]`',
                                 line, column))
         return
     events.append(_event(raw, index, path, line, column))

@@ -83,8 +83,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from .account import Account, AccountError, Group, Role, User, load_account
 from .cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
-from .errors import IamkitError, Problem, suggest
+from .errors import IamkitError, InputError, Problem, printable, suggest
 from .policy import Policy, PolicyKind, Statement, build_policy
+from .reading import load_json, read_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -519,10 +520,11 @@ def _decode_report(text: str | bytes) -> str:
     text = text.lstrip("\ufeff")
     if text.lstrip().startswith("{"):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise AuditError([Problem("$", f"not a credential report, and not valid JSON: {exc.msg.lower()}", _HINT,
-                                      line=exc.lineno, column=exc.colno)]) from None
+            data, _ = load_json(text)
+        except InputError as exc:
+            raise AuditError([replace(p, message=f"not a credential report, and not readable JSON: "
+                                      f"{p.message.removeprefix('not valid JSON: ')}", hint=_HINT)
+                              for p in exc.problems]) from None
         content = data.get("Content") if isinstance(data, dict) else None
         if not isinstance(content, str):
             raise AuditError([Problem("$", "JSON without a `Content` string: not the output of "
@@ -1025,16 +1027,14 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         account = load_account(args.export)
     except AccountError as exc:
-        print(f"iamkit: {exc}", file=sys.stderr)
+        print(printable(f"iamkit: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     report_text: bytes | None = None
     if args.credential_report is not None:
         try:
-            with open(args.credential_report, "rb") as f:
-                report_text = f.read()
-        except OSError as exc:
-            print(f"iamkit: cannot read `{args.credential_report}`: {(exc.strerror or str(exc)).lower()}",
-                  file=sys.stderr)
+            report_text = read_bytes(args.credential_report)
+        except InputError as exc:
+            print(printable(f"iamkit: {exc.problems[0].message}"), file=sys.stderr)
             return EXIT_BAD_INPUT
     try:
         report = audit(account, report_text, now=args.now)
@@ -1042,7 +1042,7 @@ def run_cli(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem.located(args.credential_report), file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(report.to_json() if args.json else report.explain())
+    print(report.to_json() if args.json else printable(report.explain()))
     errors = [p for p in report.problems if p.severity == "error"]
     for problem in report.problems:
         print(problem.located(args.credential_report if problem.severity == "error" else args.export),

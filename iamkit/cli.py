@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import itertools
 import json
 import multiprocessing
 import os
 import sys
-from typing import IO, Any, Sequence
+from dataclasses import replace
+from typing import IO, Any, Iterator, Sequence
 
 from . import __version__
 from .decision import reason
-from .errors import IamkitError, PolicyError, ScenarioError
+from .errors import IamkitError, InputError, PolicyError, Problem, ScenarioError, format_path, printable
 from .evaluate import evaluate
+from .jsonpos import Positions
 from .policy import PolicyKind, validate_policy
+from .reading import MAX_DOCUMENT_BYTES, aws_size_problem, load_json, read_text
 from .scenario import load_scenario
 
 __all__ = ["main"]
@@ -34,33 +38,79 @@ class _UsageError(IamkitError):
     pass
 
 
+class _BadInput(IamkitError):
+    """Located problems of one input, printed as ``name:line:column: error: …``."""
+
+    def __init__(self, name: str, problems: Sequence[Problem]):
+        self.name = name
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
 def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except OSError as exc:
-        raise _UsageError(f"cannot read `{path}`: {exc.strerror.lower() if exc.strerror else exc}") from None
-    except UnicodeDecodeError:
-        raise _UsageError(f"`{path}` is not UTF-8 text") from None
+        return read_text(path)
+    except InputError as exc:
+        problem = exc.problems[0]
+        if problem.line is None:  # the file as a whole: it names itself
+            raise _UsageError(problem.message + (f" — hint: {problem.hint}" if problem.hint else "")) from None
+        raise _BadInput(_name(path), exc.problems) from None
 
 
-def _result_line(number: int, line: str) -> tuple[str, bool]:
-    """Evaluate one JSON line; returns the output line and whether it failed."""
+def _document(path: str, text: str | None = None) -> tuple[Any, Positions]:
+    """The strict JSON of a file (or of ``text`` read from it), and where its values are."""
+    try:
+        return load_json(_read(path) if text is None else text)
+    except InputError as exc:
+        raise _BadInput(_name(path), exc.problems) from None
+
+
+def _with_lines(problems: Sequence[Problem], positions: Positions) -> list[Problem]:
+    """``problems`` located by line and column in the text their paths point into."""
+    by_path = {format_path(path): where for path, where in positions.values.items()}
+    return [p if p.line is not None or p.path not in by_path else replace(p, line=by_path[p.path][0],
+                                                                          column=by_path[p.path][1])
+            for p in problems]
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print text for a person, control characters escaped (see :func:`~iamkit.errors.printable`)."""
+    print(printable(text), file=sys.stderr if err else sys.stdout)
+
+
+def _error_line(error: str, problems: Sequence[Problem] = (), scenario_id: str | None = None) -> str:
+    result: dict[str, Any] = {"id": scenario_id, "decision": None, "reasons": [], "error": error}
+    if problems:
+        result["problems"] = [p.to_dict() for p in problems]
+    return json.dumps(result)
+
+
+def _result_line(number: int, line: str | None) -> tuple[str, bool]:
+    """Evaluate one JSON line (None: a line too long to read); returns the output line and whether it failed."""
+    if line is None:
+        return _error_line(f"line {number}: longer than {MAX_DOCUMENT_BYTES:,} characters, the most iamkit reads"), True
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return _error_line(f"line {number}, column {exc.start + 1}: not UTF-8 text"), True
     scenario_id = None
     try:
-        data = json.loads(line)
+        data, _ = load_json(line)
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             scenario_id = data["id"]
         decision = evaluate(load_scenario(data))
-    except json.JSONDecodeError as exc:
-        error = f"line {number}, column {exc.colno}: not valid JSON: {exc.msg.lower()}"
-        return json.dumps({"id": None, "decision": None, "reasons": [], "error": error}), True
+    except InputError as exc:
+        problem = exc.problems[0]
+        error = f"line {number}, column {problem.column}: {problem.message}" if problem.column else \
+            f"line {number}: {problem.message}"
+        return _error_line(error, [replace(p, line=number) for p in exc.problems]), True
     except ScenarioError as exc:
         error = f"line {number}: " + "; ".join(str(p) for p in exc.problems)
-        return json.dumps({"id": scenario_id, "decision": None, "reasons": [], "error": error,
-                           "problems": [p.to_dict() for p in exc.problems]}), True
+        return _error_line(error, exc.problems, scenario_id), True
     return json.dumps({
         "id": decision.scenario_id,
         "decision": decision.outcome.value,
@@ -71,7 +121,23 @@ def _result_line(number: int, line: str) -> tuple[str, bool]:
     }), False
 
 
-_BLOCK: list[tuple[int, str]] = []  # the block being evaluated, inherited by forked workers
+def _lines(stdin: IO[str]) -> Iterator[tuple[int, str | None]]:
+    """Numbered non-blank lines, each read up to the bound; a longer one is None, the rest of it skipped."""
+    number = 0
+    while True:
+        line = stdin.readline(MAX_DOCUMENT_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_DOCUMENT_BYTES and not line.endswith("\n"):
+            while (rest := stdin.readline(MAX_DOCUMENT_BYTES)) and not rest.endswith("\n"):
+                pass
+            yield number, None
+        elif line.strip():
+            yield number, line
+
+
+_BLOCK: list[tuple[int, str | None]] = []  # the block being evaluated, inherited by forked workers
 _CHUNK = 128
 _BLOCK_LINES = 16384
 
@@ -88,9 +154,11 @@ def _evaluate_chunk(bounds: tuple[int, int]) -> tuple[str, int]:
 def batch(stdin: IO[str], stdout: IO[str], jobs: int | None = None) -> int:
     """Evaluate scenarios from JSON lines; one result line per input line, in order.
 
-    Blank lines are skipped. A line that fails yields ``"decision": null`` and an error
-    naming the line and the JSON path; the run continues. With ``jobs`` > 1 (default: one
-    per CPU) large inputs are evaluated in forked worker processes, in order.
+    Blank lines are skipped. A line that fails (not UTF-8, longer than
+    :data:`~iamkit.reading.MAX_DOCUMENT_BYTES`, not strict JSON, not a valid scenario)
+    yields ``"decision": null`` and an error naming the line and the JSON path; the run
+    continues. With ``jobs`` > 1 (default: one per CPU; never more than the CPUs, nor than
+    the chunks of 128 lines) large inputs are evaluated in forked worker processes, in order.
 
     Returns:
         0 when every line was evaluated, 2 when some lines failed.
@@ -109,17 +177,18 @@ def batch(stdin: IO[str], stdout: IO[str], jobs: int | None = None) -> int:
 
 def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
     global _BLOCK
-    jobs = jobs or os.cpu_count() or 1
+    cpus = os.cpu_count() or 1
+    jobs = min(jobs or cpus, cpus)  # more workers than CPUs only add start-up time
     parallel = jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and not stdin.isatty()
     failed = 0
-    numbered = ((n, line) for n, line in enumerate(stdin, 1) if line.strip())
+    numbered = _lines(stdin)
     while True:
         _BLOCK = list(itertools.islice(numbered, 1 if not parallel else _BLOCK_LINES))
         if not _BLOCK:
             break
         if parallel and len(_BLOCK) >= 4 * _CHUNK:
             chunks = [(i, i + _CHUNK) for i in range(0, len(_BLOCK), _CHUNK)]
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(chunks))) as pool:
                 for text, bad in pool.imap(_evaluate_chunk, chunks):
                     stdout.write(text)
                     failed += bad
@@ -136,49 +205,63 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.jsonl:
         if args.file != "-":
             try:
-                with open(args.file, encoding="utf-8") as f:
+                with open(args.file, encoding="utf-8", errors="surrogateescape") as f:
                     return batch(f, sys.stdout, args.jobs)
             except OSError as exc:
-                raise _UsageError(f"cannot read `{args.file}`: {exc.strerror}") from None
-        return batch(sys.stdin, sys.stdout, args.jobs)
-    text = _read(args.file)
+                raise _UsageError(f"cannot read `{args.file}`: {(exc.strerror or str(exc)).lower()}") from None
+        stdin = sys.stdin
+        if hasattr(stdin, "buffer"):
+            stdin = io.TextIOWrapper(stdin.buffer, encoding="utf-8", errors="surrogateescape")
+        return batch(stdin, sys.stdout, args.jobs)
+    document, positions = _document(args.file)
     try:
-        decision = evaluate(load_scenario(text))
+        decision = evaluate(load_scenario(document))
     except ScenarioError as exc:
-        name = "<stdin>" if args.file == "-" else args.file
-        for problem in exc.problems:
-            print(problem.located(name), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(decision.to_json() if args.json else decision.explain())
+        raise _BadInput(_name(args.file), _with_lines(exc.problems, positions)) from None
+    _say(decision.to_json() if args.json else decision.explain())
     return EXIT_OK if decision.allowed else EXIT_DENIED
+
+
+# IAM's quota for each kind of policy a file can hold; resource and session policies have none of IAM's.
+_QUOTAS = {
+    PolicyKind.IDENTITY: "managed policy",
+    PolicyKind.BOUNDARY: "managed policy",
+    PolicyKind.TRUST: "role trust policy",
+    PolicyKind.SCP: "service control policy",
+    PolicyKind.RCP: "resource control policy",
+}
 
 
 def _validate(args: argparse.Namespace) -> int:
     text = _read(args.file)
-    name = "<stdin>" if args.file == "-" else args.file
-    try:
-        document: Any = json.loads(text)
-    except json.JSONDecodeError:
-        document = None
+    name = _name(args.file)
+    document, positions = _document(args.file, text)
     if isinstance(document, dict) and "request" in document and args.kind is None:
+        warnings: list[Problem] = []
         try:
-            load_scenario(document)
+            load_scenario(document, warnings=warnings)
         except ScenarioError as exc:
-            for problem in exc.problems:
-                print(problem.located(name), file=sys.stderr)
-            return EXIT_BAD_INPUT
-        print(f"{name}: a valid scenario")
+            raise _BadInput(name, _with_lines(exc.problems, positions)) from None
+        for problem in _with_lines(warnings, positions):
+            _say(problem.located(name), err=True)
+        _say(f"{name}: a valid scenario{_warned(warnings)}")
         return EXIT_OK
     kind = PolicyKind(args.kind or "identity")
     problems = validate_policy(text, kind)
+    too_large = aws_size_problem(document, _QUOTAS[kind]) if kind in _QUOTAS else None
+    if too_large is not None:
+        problems.append(too_large)
     for problem in problems:
-        print(problem.located(name), file=sys.stderr)
+        _say(problem.located(name), err=True)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         return EXIT_BAD_INPUT
-    warned = f" ({len(problems)} warning{'s' if len(problems) != 1 else ''})" if problems else ""
-    print(f"{name}: a valid {kind.label}{warned}")
+    _say(f"{name}: a valid {kind.label}{_warned(problems)}")
     return EXIT_OK
+
+
+def _warned(problems: Sequence[Problem]) -> str:
+    return f" ({len(problems)} warning{'s' if len(problems) != 1 else ''})" if problems else ""
 
 
 def _context_arguments(pairs: Sequence[str]) -> dict[str, str | list[str]]:
@@ -203,6 +286,8 @@ def _account(source: str) -> Any:
     try:
         return load_account(source)
     except AccountError as exc:
+        if exc.problems:
+            raise _BadInput(_name(source), exc.problems) from None
         raise _UsageError(str(exc)) from None
 
 
@@ -215,7 +300,7 @@ def _can(args: argparse.Namespace) -> int:
                                     context=_context_arguments(args.context))
     except (AccountError, ScenarioError) as exc:
         raise _UsageError(str(exc)) from None
-    print(decision.to_json() if args.json else decision.explain())
+    _say(decision.to_json() if args.json else decision.explain())
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
 
@@ -234,10 +319,9 @@ def _permissions(args: argparse.Namespace) -> int:
     width = max((len(r.action) for r in rows), default=10)
     for r in rows:
         decided = f"{r.deciding_statement} ({r.where})" if r.deciding_statement else ""
-        print(f"{r.action:<{width}}  {r.access_level:<22}  {r.decision:<12}  {decided}")
+        _say(f"{r.action:<{width}}  {r.access_level:<22}  {r.decision:<12}  {decided}")
     allowed = sum(r.allowed for r in result.rows)
-    print(f"{allowed} of {len(result.rows)} actions allowed for {result.principal} on {result.resource}",
-          file=sys.stderr)
+    _say(f"{allowed} of {len(result.rows)} actions allowed for {result.principal} on {result.resource}", err=True)
     return EXIT_OK
 
 
@@ -252,7 +336,7 @@ def _who_can_assume(args: argparse.Namespace) -> int:
     for who, decision in results:
         mark = "✔" if decision.allowed else "✖"
         why = decision.steps[-1].detail if decision.steps else ""
-        print(f"{mark} {who}: {decision.outcome.value} — {why}")
+        _say(f"{mark} {who}: {decision.outcome.value} — {why}")
     return EXIT_OK
 
 
@@ -268,10 +352,10 @@ def _expand(args: argparse.Namespace) -> int:
         actions = found.expand(pattern)
         if not actions:
             hint = found.suggest(pattern)
-            print(f"iamkit: `{pattern}` matches no action" + (f" — hint: {hint}" if hint else ""), file=sys.stderr)
+            _say(f"iamkit: `{pattern}` matches no action" + (f" — hint: {hint}" if hint else ""), err=True)
             status = EXIT_BAD_INPUT
         for name in actions:
-            print(f"{name:<60}  {found.access_level(name)}")
+            _say(f"{name:<60}  {found.access_level(name)}")
     return status
 
 
@@ -345,7 +429,7 @@ def build_parser(*, core_only: bool = False) -> argparse.ArgumentParser:
                       help="batch mode: one scenario per line in, one result per line out")
     mode.add_argument("--json", action="store_true", help="print the whole decision as JSON")
     sim.add_argument("--jobs", type=int, default=None, metavar="N",
-                     help="with --jsonl: worker processes for large inputs (default: one per CPU; 1 = none)")
+                     help="with --jsonl: worker processes for large inputs (default and most: one per CPU; 1 = none)")
     sim.set_defaults(run=_simulate)
 
     val = sub.add_parser("validate", help="report every problem in a policy or scenario",
@@ -378,8 +462,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except _BadInput as exc:
+        for problem in exc.problems:
+            _say(problem.located(exc.name), err=True)
+        return EXIT_BAD_INPUT
     except (_UsageError, PolicyError) as exc:
-        print(f"iamkit: {exc}", file=sys.stderr)
+        _say(f"iamkit: {exc}", err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

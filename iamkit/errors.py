@@ -3,19 +3,37 @@
 Hierarchy::
 
     IamkitError(Exception)
+    ├── InputError(IamkitError, ValueError)      a file or text cannot be read as JSON at all
     ├── PolicyError(IamkitError, ValueError)     a policy document is malformed
     └── ScenarioError(IamkitError, ValueError)   a scenario or request is malformed
 
-Both carry ``problems``: every :class:`Problem` found, not just the first one.
+All three carry ``problems``: every :class:`Problem` found, not just the first one.
+Text printed for a person goes through :func:`printable`, so no input can drive the terminal.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-__all__ = ["IamkitError", "PolicyError", "Problem", "ScenarioError", "format_path", "suggest"]
+__all__ = ["IamkitError", "InputError", "PolicyError", "Problem", "ScenarioError", "format_path", "printable",
+           "suggest"]
+
+# C0 and C1 controls but newline and tab, bidirectional overrides, and lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: control characters (ESC, CR, bidirectional
+    overrides, …) and lone surrogates become escapes such as ``\\x1b``; newlines and tabs stay.
+
+    Every text output of the command line goes through it.
+    """
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                            else f"\\u{ord(m.group()):04x}", text)
+
 
 def format_path(path: Sequence[str | int]) -> str:
     """Render a JSON path as ``Statement[1].Condition.StringEquals``.
@@ -80,7 +98,7 @@ class Problem:
         """The problem as a command line prints it: ``file:line:column: error: path: message — hint``."""
         where = name + (f":{self.line}:{self.column}" if self.line is not None else "")
         text = f"{where}: {self.severity}: {self.path}: {self.message}"
-        return text + (f" — hint: {self.hint}" if self.hint else "")
+        return printable(text + (f" — hint: {self.hint}" if self.hint else ""))
 
     def to_dict(self) -> dict[str, object]:
         """The problem as plain JSON-ready data."""
@@ -106,6 +124,13 @@ class _ProblemsError(IamkitError, ValueError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in the {self.what}"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class InputError(_ProblemsError):
+    """A file or text cannot be read as JSON: too large, not UTF-8, malformed, nested too
+    deep, or holding what JSON readers disagree on; ``problems`` locates each."""
+
+    what = "input"
 
 
 class PolicyError(_ProblemsError):

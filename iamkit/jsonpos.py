@@ -1,31 +1,51 @@
 """Find where each value of a JSON text starts, so problems can name a line and column.
 
-Only used for documents that arrive as text; it runs after :func:`json.loads` has
-accepted the text, so it assumes valid JSON and stays small.
+It runs after :func:`json.loads` has accepted the text, so it assumes valid JSON. While it
+walks the text it also notes what :func:`json.loads` lets through but a policy reader must
+not: a key given twice in one object, ``NaN`` and ``Infinity``, numbers too long or too
+large to mean anything, and lone surrogates (``"\\ud800"``), which no terminal can print.
+The walk keeps its own stack and finds the end of a string by searching for quotes, so
+memory grows with the text, not with its depth or with the length of one string.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import math
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
-__all__ = ["Positions", "locate"]
+from .errors import Problem, format_path
+
+__all__ = ["MAX_NUMBER_CHARS", "Positions", "locate", "string_end"]
+
+MAX_NUMBER_CHARS = 100
+"""The longest number iamkit reads, in characters; no IAM value comes near it."""
 
 Path = tuple["str | int", ...]
+_Report = Callable[[Path, int, str, str], None]
 
 _WS = re.compile(r"[ \t\r\n]*")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_SCALAR = re.compile(r"-?[0-9][0-9eE+\-.]*|true|false|null")
+_SCALAR = re.compile(r"-?[0-9][0-9eE+\-.]*|true|false|null|NaN|-?Infinity")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
 
 
 @dataclass
 class Positions:
-    """Where values and object keys start in a JSON text, by JSON path."""
+    """Where values and object keys start in a JSON text, by JSON path.
+
+    Attributes:
+        values, keys: (line, column) by JSON path.
+        problems: what the text holds that :func:`json.loads` accepts but iamkit refuses,
+            each located (see the module's docstring).
+    """
 
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
 
     def of(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """The (line, column) of the value at ``path`` (or of its key), else of the
@@ -40,55 +60,128 @@ class Positions:
         return None
 
 
-def locate(text: str) -> Positions:
+@dataclass
+class _Container:
+    path: Path
+    is_object: bool
+    index: int = 0
+    seen: dict[str, int] = field(default_factory=dict)
+
+
+def locate(text: str, prefix: Path = ()) -> Positions:
     """Map every JSON path in ``text`` to the (line, column) where it starts.
 
     Args:
         text: a JSON document that :func:`json.loads` accepts.
+        prefix: the JSON path of the document inside a larger one; problems name it.
 
     Returns:
         :class:`Positions` with 1-based lines and columns.
     """
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    values: dict[Path, int] = {}
-    keys: dict[Path, int] = {}
-
-    def skip(i: int) -> int:
-        return _WS.match(text, i).end()  # type: ignore[union-attr]
-
-    def value(i: int, path: Path) -> int:
-        i = skip(i)
-        values[path] = i
-        c = text[i]
-        if c in "{[":
-            close = "}" if c == "{" else "]"
-            i = skip(i + 1)
-            index = 0
-            while text[i] != close:
-                if c == "{":
-                    m = _STRING.match(text, i)
-                    assert m is not None
-                    child = path + (json.loads(m.group()),)
-                    keys[child] = i
-                    i = skip(m.end()) + 1  # past ':'
-                else:
-                    child = path + (index,)
-                    index += 1
-                i = skip(value(i, child))
-                if text[i] == ",":
-                    i = skip(i + 1)
-            return i + 1
-        m = (_STRING if c == '"' else _SCALAR).match(text, i)
-        assert m is not None
-        return m.end()
-
-    value(0, ())
 
     def line_col(offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(line_starts, offset)
         return line, offset - line_starts[line - 1] + 1
 
+    values: dict[Path, int] = {}
+    keys: dict[Path, int] = {}
+    problems: list[Problem] = []
+
+    def problem(path: Path, offset: int, message: str, hint: str) -> None:
+        problems.append(Problem(format_path(prefix + path), message, hint, *line_col(offset)))
+
+    def skip(i: int) -> int:
+        return _WS.match(text, i).end()  # type: ignore[union-attr]
+
+    stack: list[_Container] = []
+    path: Path = ()
+    i = 0
+    while True:
+        i = skip(i)
+        values[path] = i
+        c = text[i]
+        if c in "{[":
+            stack.append(_Container(path, c == "{"))
+            i += 1
+        elif c == '"':
+            end = string_end(text, i)
+            _check_string(text, i, end, path, problem)
+            i = end
+        else:
+            m = _SCALAR.match(text, i)
+            assert m is not None
+            _check_number(m.group(), path, i, problem)
+            i = m.end()
+        while stack:  # the next value's path, closing every container that ends here
+            top = stack[-1]
+            i = skip(i)
+            if text[i] == ",":
+                i = skip(i + 1)
+            if text[i] in "}]":
+                stack.pop()
+                i += 1
+                continue
+            if top.is_object:
+                end = string_end(text, i)
+                key = json.loads(text[i:end])
+                _check_string(text, i, end, top.path + (key,), problem)
+                if key in top.seen:
+                    first = line_col(top.seen[key])
+                    problem(top.path + (key,), i,
+                            f"duplicate key `{key}`: it is also at line {first[0]}, column {first[1]}",
+                            "JSON readers disagree on which one counts: keep one of them")
+                else:
+                    top.seen[key] = i
+                path = top.path + (key,)
+                keys[path] = i
+                i = skip(end) + 1  # past ':'
+            else:
+                path = top.path + (top.index,)
+                top.index += 1
+            break
+        else:
+            break
+
     return Positions(
         values={p: line_col(o) for p, o in values.items()},
         keys={p: line_col(o) for p, o in keys.items()},
+        problems=problems,
     )
+
+
+def string_end(text: str, start: int) -> int:
+    """The offset just past the JSON string that starts with the quote at ``start``.
+
+    A search for quotes, not a regular expression: one long string costs no memory.
+
+    Raises:
+        ValueError: when the string is not closed.
+    """
+    i = start + 1
+    while True:
+        quote = text.index('"', i)
+        backslash = quote
+        while text[backslash - 1] == "\\":
+            backslash -= 1
+        if (quote - backslash) % 2 == 0:  # an even run of backslashes escapes itself, not the quote
+            return quote + 1
+        i = quote + 1
+
+
+def _check_string(text: str, start: int, end: int, path: Path, problem: _Report) -> None:
+    if _MAYBE_SURROGATE.search(text, start, end) and _SURROGATE.search(json.loads(text[start:end])):
+        problem(path, start, "the string holds a lone surrogate (`\\ud800`–`\\udfff`), which is no character",
+                "write the character itself, or both halves of its UTF-16 pair")
+
+
+def _check_number(token: str, path: Path, offset: int, problem: _Report) -> None:
+    if token in ("true", "false", "null"):
+        return
+    if token in ("NaN", "Infinity", "-Infinity"):
+        problem(path, offset, f"`{token}` is not a JSON number", "write the value as a string or a finite number")
+    elif len(token) > MAX_NUMBER_CHARS:
+        problem(path, offset, f"a number of {len(token):,} characters: more than iamkit reads ({MAX_NUMBER_CHARS})",
+                "write such a value as a string")
+    elif math.isinf(float(token)):
+        problem(path, offset, f"`{token}` is too large for a number", "write such a value as a string")

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .activity import ActivityError, ActivityEvent, _made_by, _no_activity, _principal_filter, _read_file, read_activity
 from .cli import EXIT_BAD_INPUT, EXIT_OK
-from .errors import Problem, suggest
+from .errors import Problem, printable, suggest
 from .matching import action_matches, arn_matcher
 from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
 from .principals import CallerKind, parse_caller
@@ -752,17 +752,10 @@ def _covers(st: Statement, action: str) -> bool:
 
 # ── the command line ───────────────────────────────────────────────────────────────
 
-def _input(path: str) -> Any:
-    """The bytes of a file, or standard input for ``-``."""
-    if path == "-":
-        return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-    return _read_file(path)
-
-
 def _least_privilege(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.log == "-" else args.log
     try:
-        log = read_activity(_input(args.log))
+        log = read_activity(_read_file(args.log))
         result = generate_policy(log, principal=args.principal)
     except ActivityError as exc:
         for problem in exc.problems:
@@ -771,8 +764,8 @@ def _least_privilege(args: argparse.Namespace) -> int:
     for problem in result.warnings:
         print(problem.located(name), file=sys.stderr)
     if not result.grants:
-        print(f"iamkit: no policy: {name} holds no authorized calls" + (f" of `{args.principal}`" if args.principal
-                                                                         else ""), file=sys.stderr)
+        print(printable(f"iamkit: no policy: {name} holds no authorized calls"
+                        + (f" of `{args.principal}`" if args.principal else "")), file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.access_analyzer:
         try:
@@ -783,7 +776,7 @@ def _least_privilege(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
         print(json.dumps(response, indent=2, default=lambda when: when.isoformat()))
     else:
-        print(result.to_json() if args.json else result.explain(warnings=False))
+        print(result.to_json() if args.json else printable(result.explain(warnings=False)))
     return EXIT_BAD_INPUT if log.problems else EXIT_OK
 
 

@@ -21,13 +21,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .activity import ActivityError
 from .cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
-from .errors import PolicyError, format_path
+from .errors import InputError, PolicyError, format_path, printable
 from .jsonpos import locate
-from .least_privilege import _catalog, _input
+from .least_privilege import _catalog
 from .matching import action_matches
 from .policy import Policy, PolicyKind, Statement, parse_policy
+from .reading import load_json, read_text
 
 __all__ = [
     "ESCALATION_ACTIONS",
@@ -234,26 +234,18 @@ def _names(items: Sequence[str], limit: int = 3) -> str:
 def _lint(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.policy == "-" else args.policy
     try:
-        raw = _input(args.policy)
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except ActivityError as exc:
-        for problem in exc.problems:
-            print(problem.located(name), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UnicodeDecodeError:
-        print(f"{name}: error: $: the policy is not UTF-8 text", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
+        text = read_text(args.policy)
+        load_json(text)  # refuses what json.loads lets through: duplicate keys, NaN, lone surrogates, …
         findings = lint_policy(text, kind=args.kind)
-    except PolicyError as exc:
+    except (InputError, PolicyError) as exc:
         for problem in exc.problems:
             print(problem.located(name), file=sys.stderr)
         return EXIT_BAD_INPUT
     for f in findings:
         where = name + (f":{f.line}:{f.column}" if f.line is not None else "")
-        print(f"{where}: {f.severity}: {f.rule}: {f.path}: {f.message} — hint: {f.hint}")
+        print(printable(f"{where}: {f.severity}: {f.rule}: {f.path}: {f.message} — hint: {f.hint}"))
     if not findings:
-        print(f"{name}: no over-broad grants found")
+        print(printable(f"{name}: no over-broad grants found"))
         return EXIT_OK
     return EXIT_FINDINGS
 

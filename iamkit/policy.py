@@ -15,9 +15,10 @@ from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from .conditions import OPERATORS, OperatorSpec, parse_operator, policy_value_text
-from .errors import PolicyError, Problem, format_path, suggest
-from .jsonpos import Positions, locate
+from .errors import InputError, PolicyError, Problem, format_path, suggest
+from .jsonpos import Positions
 from .principals import ACCOUNT_ID
+from .reading import decode, load_json
 
 __all__ = [
     "Condition",
@@ -528,31 +529,18 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     )
 
 
-def _load(source: str | Mapping[str, Any], out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
+def _load(source: str | bytes | Mapping[str, Any],
+          out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
+    """The document and where its values stand, or the located problems of reading it (bounded
+    size and depth, no duplicate keys, strict numbers and strings: see :mod:`iamkit.reading`)."""
     if isinstance(source, (str, bytes)):
-        text = source.decode() if isinstance(source, bytes) else source
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem = Problem(format_path(out_prefix), f"not valid JSON: {exc.msg.lower()}",
-                              _json_hint(exc), exc.lineno, exc.colno)
-            return None, None, [problem]
-        try:
-            positions = locate(text)
-        except (AssertionError, IndexError):  # pragma: no cover - json accepted it, so this is only a guard
-            positions = None
+            text = decode(source) if isinstance(source, bytes) else source
+            document, positions = load_json(text, prefix=out_prefix)
+        except InputError as exc:
+            return None, None, list(exc.problems)
         return document, positions, []
     return source, None, []
-
-
-def _json_hint(exc: json.JSONDecodeError) -> str | None:
-    if "Expecting property name" in exc.msg:
-        return "JSON keys need double quotes, and a trailing comma before `}` is not allowed"
-    if "Expecting ',' delimiter" in exc.msg:
-        return "a comma is missing between two values"
-    if "Expecting value" in exc.msg:
-        return "a value is missing here, or there is a trailing comma before `]`"
-    return None
 
 
 def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | None,

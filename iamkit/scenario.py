@@ -6,14 +6,14 @@ accepts it as text or as a dict and reports every problem with its JSON path.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from .errors import Problem, ScenarioError, format_path, suggest
-from .policy import Policy, PolicyKind, build_policy
+from .errors import InputError, Problem, ScenarioError, format_path, suggest
+from .policy import Policy, PolicyKind, build_policy, validate_policy
 from .principals import ACCOUNT_ID, Caller, parse_caller
+from .reading import decode, load_json
 
 __all__ = ["Request", "Scenario", "TRUST_ACTIONS", "load_request", "load_scenario"]
 
@@ -120,8 +120,9 @@ class Scenario:
 
 
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, warnings: list[Problem] | None = None) -> None:
         self.items: list[Problem] = []
+        self.warnings = warnings
 
     def add(self, path: Sequence[str | int], message: str, hint: str | None = None) -> None:
         self.items.append(Problem(format_path(path), message, hint))
@@ -220,6 +221,11 @@ def _policy(raw: Any, path: tuple[str | int, ...], kind: PolicyKind, out: _Probl
             name: str) -> Policy | None:
     policy, problems = build_policy(raw, kind, name, path)
     out.items.extend(problems)
+    if out.warnings is not None and policy is not None:
+        where = format_path(path)
+        out.warnings.extend(
+            replace(p, path=where if p.path == "$" else where + ("" if p.path.startswith("[") else ".") + p.path)
+            for p in validate_policy(raw, kind) if p.severity == "warning")
     return policy
 
 
@@ -255,11 +261,13 @@ def load_request(source: Mapping[str, Any]) -> Request:
     return request
 
 
-def load_scenario(source: str | Mapping[str, Any]) -> Scenario:
+def load_scenario(source: str | Mapping[str, Any], *, warnings: list[Problem] | None = None) -> Scenario:
     """Parse and validate a scenario.
 
     Args:
         source: JSON text or a decoded dict in the scenario format.
+        warnings: when given, the warnings of every policy (legal but surprising) are
+            appended to it, each located under the policy's path.
 
     Returns:
         The :class:`Scenario`, with every policy parsed for its kind.
@@ -269,10 +277,10 @@ def load_scenario(source: str | Mapping[str, Any]) -> Scenario:
     """
     if isinstance(source, (str, bytes)):
         try:
-            source = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError([Problem("$", f"not valid JSON: {exc.msg.lower()}", None, exc.lineno, exc.colno)]) from None
-    out = _Problems()
+            source, _ = load_json(decode(source) if isinstance(source, bytes) else source)
+        except InputError as exc:
+            raise ScenarioError(exc.problems) from None
+    out = _Problems(warnings)
     if not isinstance(source, dict):
         raise ScenarioError([Problem("$", "a scenario must be a JSON object", '`{"id": ..., "request": {...}, ...}`')])
     for key in source:
