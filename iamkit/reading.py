@@ -45,8 +45,9 @@ __all__ = [
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 """10 MiB: the most read of a policy, scenario, credential report or batch (per line)."""
 
-MAX_EXPORT_BYTES = 512 * 1024 * 1024
-"""512 MiB: the most read of an account export or an activity log, after decompression."""
+MAX_EXPORT_BYTES = 256 * 1024 * 1024
+"""256 MiB: the most read of an account export or an activity log, after decompression (far more
+than a CloudTrail log file or the authorization details of a large account)."""
 
 MAX_DEPTH = 100
 """The deepest JSON nesting read; a policy nests about 6 levels, an account export about 12."""
