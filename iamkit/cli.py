@@ -247,7 +247,7 @@ def _validate(args: argparse.Namespace) -> int:
         _say(f"{name}: a valid scenario{_warned(warnings)}")
         return EXIT_OK
     kind = PolicyKind(args.kind or "identity")
-    problems = validate_policy(text, kind)
+    problems = validate_policy(text, kind, creating=True)
     too_large = aws_size_problem(document, _QUOTAS[kind]) if kind in _QUOTAS else None
     if too_large is not None:
         problems.append(too_large)

@@ -2,7 +2,9 @@
 
 Validation collects every problem before raising, each with its JSON path, line and
 column (when the policy came as text), a message and, where possible, a hint. It knows the
-``MalformedPolicyDocument`` rules of IAM and which elements each kind of policy may hold.
+``MalformedPolicyDocument`` rules of IAM and which elements each kind of policy may hold;
+with ``creating=True`` also what IAM requires of a new managed policy (``Version`` 2012-10-17),
+which evaluation does not, since AWS still evaluates older documents.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
-from .conditions import OPERATORS, OperatorSpec, parse_operator, policy_value_text
+from .conditions import _EPOCH, OPERATORS, OperatorSpec, parse_operator, policy_value_text
 from .errors import InputError, PolicyError, Problem, format_path, suggest
 from .jsonpos import Positions
 from .principals import ACCOUNT_ID
@@ -44,6 +47,7 @@ _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:.+\Z")
 _CANONICAL = re.compile(r"^[0-9a-f]{64}\Z")
 _CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:.+\Z")
 _SID = re.compile(r"^[A-Za-z0-9]*\Z")
+_EPOCH_LIMIT = 2**63  # epoch seconds must fit a signed 64-bit integer
 
 
 class PolicyKind(str, Enum):
@@ -281,6 +285,27 @@ def _check_resource(resource: str, path: tuple[str | int, ...], out: _Collector)
     out.add(path, f"resource `{resource}` is not an ARN or `*`", hint)
 
 
+def _check_arn_fields(resource: str, path: tuple[str | int, ...], out: _Collector) -> None:
+    """The rules IAM applies to the fields of a six-part resource ARN: a partition and a service,
+    and no region in an IAM ARN or in an S3 bucket or object ARN (a wildcard region is accepted)."""
+    _, partition, service, region, account, rest = resource.split(":", 5)
+    if not partition:
+        out.add(path, f"resource `{resource}` has no partition",
+                "the second part of an ARN is the partition: `aws`, `aws-cn` or `aws-us-gov`")
+    if not service:
+        out.add(path, f"resource `{resource}` has no service",
+                "the third part of an ARN is the service, for example `arn:aws:s3:::bucket`")
+    if not region or "*" in region or "?" in region:
+        return
+    fixed = f"arn:{partition}:{service}::{account}:{rest}"
+    if service == "iam":
+        out.add(path, f"resource `{resource}` names region `{region}`, but IAM ARNs have no region",
+                f"IAM is global: write `{fixed}`")
+    elif service == "s3" and not account:
+        out.add(path, f"resource `{resource}` names region `{region}`, but S3 bucket and object ARNs have no region",
+                f"write `{fixed}`; only access point ARNs carry a region and an account")
+
+
 def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
                      out: _Collector) -> dict[str, tuple[str, ...]] | None:
     if value == "*":
@@ -384,6 +409,11 @@ def _check_condition_value(spec: OperatorSpec, text: str, path: tuple[str | int,
         out.add(path, f"`{text}` is not a valid value for `{spec.text}`", hint)
         return
     digits = text.strip()
+    if op.family == "Date" and _EPOCH.fullmatch(digits) and not -_EPOCH_LIMIT <= Decimal(digits) < _EPOCH_LIMIT:
+        out.add(path, f"`{text}` is out of range for epoch seconds in `{spec.text}`",
+                f"epoch seconds lie between {-_EPOCH_LIMIT} and {_EPOCH_LIMIT - 1}; "
+                "for a date write it as `2025-01-31T12:00:00Z`")
+        return
     if op.family == "Date" and _YYYYMMDD.match(digits):
         meant = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
         read = datetime.fromtimestamp(int(digits), timezone.utc).strftime("%Y-%m-%d")
@@ -472,8 +502,13 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
                     "the resource of a trust policy is the role itself; remove the element", at_key=True)
         resources = _strings(raw[element], path + (element,), element, out)
         for i, resource in enumerate(resources):
-            if resource != "*" and not _ARN.match(resource):
-                _check_resource(resource, path + (element, i) if isinstance(raw[element], list) else path + (element,), out)
+            if resource == "*":
+                continue
+            rpath = path + (element, i) if isinstance(raw[element], list) else path + (element,)
+            if _ARN.match(resource):
+                _check_arn_fields(resource, rpath, out)
+            else:
+                _check_resource(resource, rpath, out)
     elif kind is not PolicyKind.TRUST:
         out.add(path, "statement has no `Resource` or `NotResource`",
                 'add `"Resource": "*"` or the ARNs this statement is about')
@@ -544,7 +579,7 @@ def _load(source: str | bytes | Mapping[str, Any],
 
 
 def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | None,
-           prefix: tuple[str | int, ...] = ()) -> tuple[Policy | None, list[Problem]]:
+           prefix: tuple[str | int, ...] = (), *, creating: bool = False) -> tuple[Policy | None, list[Problem]]:
     kind = PolicyKind(kind)
     document, positions, problems = _load(source, prefix)
     if problems:
@@ -560,9 +595,16 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
                     suggest(key, TOP_LEVEL) or "a policy holds `Version`, `Id` and `Statement`", at_key=True)
 
     version = document.get("Version")
-    if version is None:
+    managed = creating and kind in (PolicyKind.IDENTITY, PolicyKind.BOUNDARY)
+    if version is None and managed:
+        out.add((), "the policy has no `Version`, and IAM creates a managed policy only with `Version` 2012-10-17",
+                'add `"Version": "2012-10-17"` before `Statement`')
+    elif version is None:
         out.add((), "the policy has no `Version`, so AWS reads policy variables such as `${aws:username}` "
                 "as plain text", 'add `"Version": "2012-10-17"`', severity="warning")
+    elif version == OLD_VERSION and managed:
+        out.add(("Version",), "`Version` 2008-10-17 is too old: IAM creates a managed policy only with "
+                "`Version` 2012-10-17", 'use `"Version": "2012-10-17"`')
     elif version == OLD_VERSION:
         out.add(("Version",), "`Version` 2008-10-17 does not support policy variables",
                 'use `"Version": "2012-10-17"`', severity="warning")
@@ -615,28 +657,35 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
     return policy, out.items
 
 
-def validate_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[Problem]:
+def validate_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = PolicyKind.IDENTITY,
+                    *, creating: bool = False) -> list[Problem]:
     """Every problem in a policy document, errors and warnings, without raising.
 
     Args:
         source: JSON text or an already-decoded dict.
         kind: where the policy is attached (``"identity"``, ``"resource"``, ``"trust"``,
             ``"boundary"``, ``"session"``, ``"scp"``, ``"rcp"``).
+        creating: True to check the document as IAM does when it is created as a managed
+            policy: an identity policy or permissions boundary must then have ``Version``
+            2012-10-17. False (the default) accepts what AWS evaluates, such as a policy
+            with no ``Version`` or ``Version`` 2008-10-17, with a warning.
 
     Returns:
         The problems in document order; empty when the policy is clean.
     """
-    return _build(source, kind, None)[1]
+    return _build(source, kind, None, creating=creating)[1]
 
 
 def parse_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = PolicyKind.IDENTITY,
-                 *, name: str | None = None) -> Policy:
+                 *, name: str | None = None, creating: bool = False) -> Policy:
     """Parse and validate a policy document.
 
     Args:
         source: JSON text (problems then carry line and column) or a decoded dict.
         kind: where the policy is attached; decides e.g. whether ``Principal`` is allowed.
         name: a display name for traces and tables.
+        creating: True to reject what IAM rejects when it creates a managed policy, as
+            :func:`validate_policy` does.
 
     Returns:
         The immutable :class:`Policy`; warnings are kept on ``policy.warnings``.
@@ -644,7 +693,7 @@ def parse_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = Polic
     Raises:
         PolicyError: with every located problem, when AWS would reject the document.
     """
-    policy, problems = _build(source, kind, name)
+    policy, problems = _build(source, kind, name, creating=creating)
     errors = [p for p in problems if p.severity == "error"]
     if errors or policy is None:
         raise PolicyError(errors)

@@ -1,0 +1,137 @@
+"""What IAM rejects when a policy is created, as located errors with a hint.
+
+Each rule names the AWS page it follows. The ``Version`` rule applies only when a document is
+checked for creation (``creating=True``, what ``iamkit validate`` asks); evaluation keeps
+accepting what AWS evaluates. The ARN and date rules apply to every document.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from iamkit import PolicyError, PolicyKind, parse_policy, validate_policy
+from iamkit.cli import EXIT_BAD_INPUT, main
+
+ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def as_text(policy: dict) -> str:
+    """Indented JSON text, so that problems carry a line and a column."""
+    return json.dumps(policy, indent=2)
+
+
+def errors(source: str, kind: str = "identity", *, creating: bool = False) -> list:
+    return [p for p in validate_policy(source, kind, creating=creating) if p.severity == "error"]
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html:
+# 2008-10-17 is "an earlier version of the policy language ... Do not use this version for any
+# new policies". IAM refuses to create a managed policy without a Version (the console says "A
+# managed policy must have a version string") or with 2008-10-17 ("Policy document must be version
+# 2012-10-17 or greater"), as users report in hashicorp/packer#3821 and
+# Meteor-Community-Packages/Meteor-CollectionFS#630.
+@pytest.mark.parametrize("kind", [PolicyKind.IDENTITY, PolicyKind.BOUNDARY])
+@pytest.mark.parametrize(("policy", "path"), [
+    ({"Statement": [ALLOW_ALL]}, "$"),
+    ({"Version": "2008-10-17", "Statement": [ALLOW_ALL]}, "Version"),
+])
+def test_a_managed_policy_is_created_only_with_version_2012_10_17(kind: PolicyKind, policy: dict, path: str) -> None:
+    (problem,) = errors(as_text(policy), kind, creating=True)
+    assert problem.path == path
+    assert "managed policy" in problem.message and "2012-10-17" in problem.message
+    assert problem.hint is not None and '"Version": "2012-10-17"' in problem.hint
+    assert problem.line is not None
+    with pytest.raises(PolicyError):
+        parse_policy(policy, kind, creating=True)
+
+
+@pytest.mark.parametrize("policy", [
+    {"Statement": [ALLOW_ALL]},
+    {"Version": "2008-10-17", "Statement": [ALLOW_ALL]},
+])
+def test_evaluation_still_accepts_what_aws_evaluates(policy: dict) -> None:
+    # Same page: without 2012-10-17, variables such as `${aws:username}` are "treated as literal strings", so
+    # such a policy is evaluated, with a warning.
+    parsed = parse_policy(policy)
+    assert not parsed.substitutes_variables
+    assert [p.severity for p in validate_policy(policy)] == ["warning"]
+
+
+@pytest.mark.parametrize(("kind", "statement"), [
+    ("resource", {**ALLOW_ALL, "Principal": "*"}),
+    ("trust", {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}),
+    ("session", ALLOW_ALL),
+])
+def test_the_version_rule_is_for_managed_policies_only(kind: str, statement: dict) -> None:
+    assert errors(as_text({"Statement": [statement]}), kind, creating=True) == []
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns:
+# in an IAM ARN "the Region portion of the ARN is blank because IAM resources are global".
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-arn-format.html: "An Amazon S3 ARN
+# excludes the AWS Region and namespace" (arn:aws:s3:::bucket_name/key_name).
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html:
+# "ARN Region not allowed", "Missing ARN field", "Invalid partition" and "Invalid service" are errors.
+@pytest.mark.parametrize(("resource", "fragment", "fix"), [
+    ("arn:aws:iam:us-east-1:123456789012:user/x", "IAM ARNs have no region", "arn:aws:iam::123456789012:user/x"),
+    ("arn:aws:s3:us-east-1::bucket", "S3 bucket and object ARNs have no region", "arn:aws:s3:::bucket"),
+    ("arn:aws:s3:eu-west-1::bucket/key/*", "S3 bucket and object ARNs have no region", "arn:aws:s3:::bucket/key/*"),
+    ("arn:aws::::x", "has no service", "the service"),
+    ("arn::s3:::bucket", "has no partition", "`aws`"),
+])
+@pytest.mark.parametrize("element", ["Resource", "NotResource"])
+def test_resource_arns_hold_the_fields_iam_accepts(element: str, resource: str, fragment: str, fix: str) -> None:
+    statement = {"Effect": "Deny", "Action": "*", element: ["*", resource]}
+    (problem,) = errors(as_text({"Version": "2012-10-17", "Statement": [statement]}))
+    assert problem.path == f"Statement[0].{element}[1]"
+    assert fragment in problem.message and f"`{resource}`" in problem.message
+    assert problem.hint is not None and fix in problem.hint
+    assert problem.line is not None
+
+
+@pytest.mark.parametrize("resource", [
+    "arn:aws:iam::123456789012:user/x",
+    "arn:aws:iam:*:123456789012:user/x",           # a wildcard region matches the blank one
+    "arn:aws:s3:::bucket/*",
+    "arn:aws:s3:*::bucket",
+    "arn:aws:s3:us-west-2:123456789012:accesspoint/reports",  # access points are regional
+    "arn:aws:ec2:us-east-1:123456789012:instance/*",
+    "arn:*:*:*:*:*",
+])
+def test_arns_iam_accepts_stay_valid(resource: str) -> None:
+    assert errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": resource}]})) == []
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date:
+# "You must specify date/time values with one of the W3C implementations of the ISO 8601 date formats or in
+# epoch (UNIX) time". iamkit takes epoch seconds as a signed 64-bit integer, so 2**63 is no date.
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("sdfdsf", "is not a valid value for `DateGreaterThan`"),
+    ("234-13", "is not a valid value for `DateGreaterThan`"),
+    ("9223372036854775808", "out of range for epoch seconds"),
+    ("-9223372036854775809", "out of range for epoch seconds"),
+    ("1" * 5000, "out of range for epoch seconds"),
+])
+def test_date_values_must_be_dates(value: str, fragment: str) -> None:
+    statement = {**ALLOW_ALL, "Condition": {"DateGreaterThan": {"aws:CurrentTime": value}}}
+    (problem,) = errors(as_text({"Version": "2012-10-17", "Statement": [statement]}))
+    assert problem.path == "Statement[0].Condition.DateGreaterThan.aws:CurrentTime"
+    assert fragment in problem.message
+    assert problem.hint is not None and "2025-01-31" in problem.hint
+    assert problem.line is not None
+
+
+@pytest.mark.parametrize("value", ["9223372036854775807", "-9223372036854775808", "1735689600", "2025-01-31T12:00:00Z"])
+def test_dates_within_range_stay_valid(value: str) -> None:
+    statement = {**ALLOW_ALL, "Condition": {"DateLessThan": {"aws:CurrentTime": value}}}
+    assert errors(as_text({"Version": "2012-10-17", "Statement": [statement]})) == []
+
+
+def test_iamkit_validate_applies_the_rules_of_creation(tmp_path, capsys) -> None:
+    # `iamkit validate` answers "would IAM create this?", so the Version rule applies there.
+    path = tmp_path / "no-version.json"
+    path.write_text(as_text({"Statement": [ALLOW_ALL]}))
+    assert main(["validate", "--kind", "identity", str(path)]) == EXIT_BAD_INPUT
+    assert f"{path}:1:1: error: $: the policy has no `Version`" in capsys.readouterr().err
