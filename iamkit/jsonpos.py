@@ -19,7 +19,7 @@ from typing import Callable
 
 from .errors import Problem, format_path
 
-__all__ = ["MAX_NUMBER_CHARS", "Positions", "locate", "string_end"]
+__all__ = ["MAX_NUMBER_CHARS", "Positions", "locate", "may_hold_surrogates", "string_end"]
 
 MAX_NUMBER_CHARS = 100
 """The longest number iamkit reads, in characters; no IAM value comes near it."""
@@ -33,9 +33,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
 
 
-@dataclass
 class Positions:
     """Where values and object keys start in a JSON text, by JSON path.
+
+    The text is walked the first time any of these is asked for: a document that is read and
+    found in order is usually never asked where a value stands.
 
     Attributes:
         values, keys: (line, column) by JSON path.
@@ -43,9 +45,26 @@ class Positions:
             each located (see the module's docstring).
     """
 
-    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    def __init__(self, text: str, prefix: Path = ()):
+        self._text, self._prefix = text, prefix
+        self._walked: tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]], list[Problem]] | None = None
+
+    def _walk(self) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]], list[Problem]]:
+        if self._walked is None:
+            self._walked = _walk(self._text, self._prefix)
+        return self._walked
+
+    @property
+    def values(self) -> dict[Path, tuple[int, int]]:
+        return self._walk()[0]
+
+    @property
+    def keys(self) -> dict[Path, tuple[int, int]]:
+        return self._walk()[1]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self._walk()[2]
 
     def of(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """The (line, column) of the value at ``path`` (or of its key), else of the
@@ -76,8 +95,19 @@ def locate(text: str, prefix: Path = ()) -> Positions:
         prefix: the JSON path of the document inside a larger one; problems name it.
 
     Returns:
-        :class:`Positions` with 1-based lines and columns.
+        :class:`Positions` with 1-based lines and columns, the text already walked.
     """
+    positions = Positions(text, prefix)
+    positions._walk()
+    return positions
+
+
+def may_hold_surrogates(text: str) -> bool:
+    """Whether ``text`` may hold a lone surrogate (raw, or escaped as ``\\ud800``–``\\udfff``)."""
+    return _MAYBE_SURROGATE.search(text) is not None
+
+
+def _walk(text: str, prefix: Path) -> tuple[dict[Path, tuple[int, int]], dict[Path, tuple[int, int]], list[Problem]]:
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def line_col(offset: int) -> tuple[int, int]:
@@ -143,11 +173,7 @@ def locate(text: str, prefix: Path = ()) -> Positions:
         else:
             break
 
-    return Positions(
-        values={p: line_col(o) for p, o in values.items()},
-        keys={p: line_col(o) for p, o in keys.items()},
-        problems=problems,
-    )
+    return {p: line_col(o) for p, o in values.items()}, {p: line_col(o) for p, o in keys.items()}, problems
 
 
 def string_end(text: str, start: int) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -26,7 +27,7 @@ import zlib
 from typing import Any
 
 from .errors import InputError, Problem, format_path
-from .jsonpos import MAX_NUMBER_CHARS, Path, Positions, locate, string_end
+from .jsonpos import MAX_NUMBER_CHARS, Path, Positions, locate, may_hold_surrogates, string_end
 
 __all__ = [
     "AWS_POLICY_SIZE_LIMITS",
@@ -159,6 +160,15 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
     if len(text) > limit:
         raise InputError([Problem(where, f"the text is {len(text):,} characters long, more than iamkit reads "
                                   f"({limit:,})", "split a large input into smaller files")])
+    # The common case costs one strict json.loads; only a text it refuses is walked to locate why.
+    try:
+        document = json.loads(text, object_pairs_hook=_object, parse_int=_strict_integer,
+                              parse_float=_strict_float, parse_constant=_refuse)
+    except (json.JSONDecodeError, RecursionError, _Refused):
+        pass
+    else:
+        if not (_deeper_than(document, MAX_DEPTH) or may_hold_surrogates(text)):
+            return document, Positions(text, prefix)
     deep = _too_deep(text)
     if deep is not None:
         line = text.count("\n", 0, deep) + 1
@@ -179,6 +189,46 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
 
 def _integer(token: str) -> int:
     return int(token) if len(token) <= MAX_NUMBER_CHARS else 0
+
+
+class _Refused(Exception):
+    """What the strict reading refuses; the walk of the text then says where and why."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):  # a key given twice
+        raise _Refused
+    return document
+
+
+def _strict_integer(token: str) -> int:
+    if len(token) > MAX_NUMBER_CHARS:
+        raise _Refused
+    return int(token)
+
+
+def _strict_float(token: str) -> float:
+    value = float(token)
+    if len(token) > MAX_NUMBER_CHARS or math.isinf(value):
+        raise _Refused
+    return value
+
+
+def _refuse(token: str) -> Any:  # NaN, Infinity
+    raise _Refused
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether containers in ``document`` nest more than ``limit`` levels."""
+    stack = [(document, 1)] if isinstance(document, (dict, list)) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 _BRACKET_OR_QUOTE = re.compile(r'[\[\]{}"]')
