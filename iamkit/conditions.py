@@ -36,6 +36,7 @@ __all__ = [
     "OPERATORS",
     "Operator",
     "OperatorSpec",
+    "context_value_problem",
     "evaluate_condition",
     "parse_operator",
     "policy_value_text",
@@ -282,6 +283,41 @@ _CONTEXT_PARSERS: dict[str, Callable[[str], Any]] = {
     "Binary": _binary,
     "IpAddress": ipaddress.ip_address,
 }
+
+
+# The global condition keys whose values AWS always writes in one type: lower-cased name →
+# (operator family, an example value).
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+_TYPED_GLOBAL_KEYS = {
+    "aws:sourceip": ("IpAddress", "203.0.113.7"),
+    "aws:currenttime": ("Date", "2025-01-31T12:00:00Z"),
+    "aws:epochtime": ("Date", "1738324800"),
+    "aws:tokenissuetime": ("Date", "2025-01-31T12:00:00Z"),
+    "aws:multifactorauthage": ("Numeric", "300"),
+    "aws:multifactorauthpresent": ("Bool", "true"),
+    "aws:securetransport": ("Bool", "true"),
+    "aws:viaawsservice": ("Bool", "false"),
+    "aws:principalisawsservice": ("Bool", "false"),
+}
+
+
+def context_value_problem(key: str, value: str) -> tuple[str, str] | None:
+    """Why ``value`` cannot be the value of the global key ``key`` in a real request, and
+    a hint; None when it can (or when AWS does not fix the key's type).
+
+    AWS itself writes these keys, always in their type: a scenario that gives another value
+    describes no request AWS makes, and a negated operator would be true against it.
+    """
+    typed = _TYPED_GLOBAL_KEYS.get(key.lower())
+    if typed is None:
+        return None
+    family, example = typed
+    try:
+        _CONTEXT_PARSERS[family](value.strip())
+    except ValueError:
+        return (f"`{value}` is not a valid {family} value, and AWS always gives `{key}` one",
+                f"give `{key}` a value such as `{example}`")
+    return None
 
 
 def _context_note(op: Operator, values: tuple[str, ...]) -> str:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+from .conditions import context_value_problem
 from .errors import InputError, Problem, ScenarioError, format_path, suggest
 from .policy import Policy, PolicyKind, build_policy, validate_policy
 from .principals import ACCOUNT_ID, Caller, parse_caller
@@ -214,6 +215,13 @@ def _context(raw: Any, path: tuple[str | int, ...], out: _Problems) -> dict[str,
                         "leave a key out to say it is missing")
                 continue
             context[key] = text
+        stored = context[key]
+        for item in (stored,) if isinstance(stored, str) else stored:
+            problem = context_value_problem(key, item)
+            if problem is not None:
+                out.add(path + (key,), *problem)
+                del context[key]
+                break
     return context
 
 

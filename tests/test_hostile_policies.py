@@ -156,6 +156,21 @@ def test_notipaddress_with_a_bad_cidr_no_longer_allows_everyone() -> None:
     assert problem.path == "identityPolicies[0].Statement[0].Condition.NotIpAddress.aws:SourceIp"
 
 
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html gives each
+# global key one type (aws:SourceIp an IP address, aws:CurrentTime a date, aws:SecureTransport a Boolean).
+@pytest.mark.parametrize(("key", "value"), [
+    ("aws:SourceIp", "not-an-ip"), ("aws:SourceIp", "10.0.0.0/8"), ("aws:CurrentTime", "yesterday"),
+    ("aws:SecureTransport", "yes"), ("aws:MultiFactorAuthAge", "٣٠٠"),
+])
+def test_a_request_value_aws_never_sends_is_refused_not_matched(key: str, value: str) -> None:
+    # Against such a value a negated operator (NotIpAddress, ...) would be true, and the Allow would apply.
+    with pytest.raises(ScenarioError) as caught:
+        evaluate(scenario(allow({"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), context={key: [value]}))
+    (problem,) = caught.value.problems
+    assert problem.path == f"request.context.{key}" and f"`{value}` is not a valid" in problem.message
+    assert problem.hint is not None and problem.hint.startswith(f"give `{key}` a value such as")
+
+
 def test_host_bits_in_a_cidr_are_accepted() -> None:
     # Python's ip_network(strict=False), like AWS, reads 203.0.113.5/24 as 203.0.113.0/24.
     statement = allow({"IpAddress": {"aws:SourceIp": "203.0.113.5/24"}})

@@ -481,7 +481,7 @@ def _evil_scenario() -> dict[str, Any]:
     evil_deny = {**DENY_DELETE, "Sid": SCRIPT, "Condition": {"StringEquals": {"aws:PrincipalTag/team": [XSS, SCRIPT]}}}
     return {"request": {"principal": f"arn:aws:iam::111122223333:user/{XSS}", "action": "s3:DeleteObject",
                         "resource": f"{BUCKET}/reports/{SCRIPT}",
-                        "context": {"aws:PrincipalTag/team": XSS, "aws:SourceIp": SCRIPT}},
+                        "context": {"aws:PrincipalTag/team": XSS, "aws:RequestTag/owner": SCRIPT}},
             "identityPolicies": [policy(evil_allow), policy(evil_deny)],
             "permissionsBoundary": policy({**ALLOW_S3, "Sid": SCRIPT + "b"})}
 
