@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from .decision import Decision
-from .errors import IamkitError, InputError, Problem, format_path, suggest
+from .errors import IamkitError, InputError, Problem, format_path, json_type, suggest
 from .evaluate import evaluate
 from .jsonpos import Positions
-from .policy import Origin, Policy, PolicyKind, _type, build_policy
+from .policy import Origin, Policy, PolicyKind, build_policy
 from .principals import SERVICE_PRINCIPAL
 from .reading import MAX_EXPORT_BYTES, load_json, read_text
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_request
@@ -188,20 +188,20 @@ def _shape_problems(value: Any, shape: Any, path: tuple[str | int, ...], out: li
     what = f"`{path[-1]}`" if path and isinstance(path[-1], str) else "each item"
     if isinstance(shape, list):
         if not isinstance(value, list):
-            out.append((path, f"{what} must be a list, not {_type(value)}"))
+            out.append((path, f"{what} must be a list, not {json_type(value)}"))
             return
         for i, item in enumerate(value):
             _shape_problems(item, shape[0], path + (i,), out)
     elif isinstance(shape, _Object):
         if not isinstance(value, Mapping):
-            out.append((path, f"{what} must be an object, not {_type(value)}"))
+            out.append((path, f"{what} must be an object, not {json_type(value)}"))
             return
         out.extend((path, f"`{key}` is missing") for key in shape.required if value.get(key) is None)
         for key, inner in shape.fields.items():
             if value.get(key) is not None:
                 _shape_problems(value[key], inner, path + (key,), out)
     elif not isinstance(value, shape) or (shape is int and isinstance(value, bool)):
-        out.append((path, f"{what} must be {_SHAPE_NAMES[shape]}, not {_type(value)}"))
+        out.append((path, f"{what} must be {_SHAPE_NAMES[shape]}, not {json_type(value)}"))
 
 
 def _date(raw: Any) -> datetime | None:

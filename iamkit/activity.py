@@ -27,10 +27,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .errors import IamkitError, InputError, Problem, format_path, suggest
+from .errors import IamkitError, InputError, Problem, format_path, json_type, suggest
 from .evaluate import ALWAYS_ALLOWED
 from .jsonpos import Positions
-from .policy import _type
 from .principals import CallerKind, parse_caller
 from .reading import MAX_EXPORT_BYTES, decode, expand, load_json, read_bytes
 
@@ -287,7 +286,7 @@ def _read_document(document: Any, positions: Positions | None) -> ActivityLog:
     elif isinstance(document, (list, tuple)):
         items = (((i,), r) for i, r in enumerate(document))
     else:
-        raise ActivityError([Problem("$", f"not an activity log: {_type(document)} is neither "
+        raise ActivityError([Problem("$", f"not an activity log: {json_type(document)} is neither "
                                      "`{\"Records\": [...]}` nor a list of CloudTrail records", _LOG_HINT)])
     events: list[ActivityEvent] = []
     problems: list[Problem] = []
@@ -337,7 +336,7 @@ def _add_record(raw: Any, index: int, path: tuple[str | int, ...], line: int | N
                                     None, line, column))
             return
     if not isinstance(raw, Mapping):
-        problems.append(Problem(where, f"a record must be an object, not {_type(raw)}; it is skipped", None, line, column))
+        problems.append(Problem(where, f"a record must be an object, not {json_type(raw)}; it is skipped", None, line, column))
         return
     missing = [k for k in ("eventSource", "eventName") if not isinstance(raw.get(k), str) or not raw.get(k)]
     if missing:
@@ -348,7 +347,7 @@ def _add_record(raw: Any, index: int, path: tuple[str | int, ...], line: int | N
         return
     if raw.get("resources") is not None and not isinstance(raw["resources"], list):
         problems.append(Problem(format_path(path + ("resources",)),
-                                f"`resources` must be a list of objects, not {_type(raw['resources'])}; "
+                                f"`resources` must be a list of objects, not {json_type(raw['resources'])}; "
                                 "the record is skipped", 'CloudTrail writes `"resources": [{"ARN": "arn:…"}]`',
                                 line, column))
         return

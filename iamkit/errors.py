@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-__all__ = ["IamkitError", "InputError", "PolicyError", "Problem", "ScenarioError", "format_path", "printable",
-           "suggest"]
+__all__ = ["IamkitError", "InputError", "PolicyError", "Problem", "ScenarioError", "format_path", "json_type",
+           "printable", "suggest"]
 
 # C0 and C1 controls but newline and tab, bidirectional overrides, and lone surrogates.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -33,6 +33,21 @@ def printable(text: str) -> str:
     """
     return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
                             else f"\\u{ord(m.group()):04x}", text)
+
+
+def json_type(value: object) -> str:
+    """What kind of JSON value ``value`` is, for a message: ``a string``, ``a list``, ``null``, …"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def format_path(path: Sequence[str | int]) -> str:

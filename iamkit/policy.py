@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from .conditions import _EPOCH, OPERATORS, OperatorSpec, parse_operator, policy_value_text
-from .errors import InputError, PolicyError, Problem, format_path, suggest
+from .errors import InputError, PolicyError, Problem, format_path, json_type, suggest
 from .jsonpos import Positions
 from .principals import ACCOUNT_ID
 from .reading import decode, load_json
@@ -245,27 +245,13 @@ def _strings(value: Any, path: tuple[str | int, ...], element: str, out: _Collec
             if isinstance(item, str):
                 good.append(item)
             else:
-                out.add(path + (i,), f"`{element}` entries must be strings, not {_type(item)}")
+                out.add(path + (i,), f"`{element}` entries must be strings, not {json_type(item)}")
         return tuple(good)
     if isinstance(value, list):
         out.add(path, f"`{element}` is an empty list", f"list at least one value, or remove `{element}`")
     else:
-        out.add(path, f"`{element}` must be a string or a list of strings, not {_type(value)}")
+        out.add(path, f"`{element}` must be a string or a list of strings, not {json_type(value)}")
     return ()
-
-
-def _type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
 
 
 def _check_action(action: str, path: tuple[str | int, ...], out: _Collector) -> None:
@@ -347,7 +333,7 @@ def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
 
 def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tuple[Condition, ...]:
     if not isinstance(value, dict):
-        out.add(path, f"`Condition` must be an object, not {_type(value)}",
+        out.add(path, f"`Condition` must be an object, not {json_type(value)}",
                 'write `{"Operator": {"key": "value"}}`, for example `{"Bool": {"aws:MultiFactorAuthPresent": "true"}}`')
         return ()
     result: list[Condition] = []
@@ -358,7 +344,7 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tup
             out.add(opath, f"unknown condition operator `{op_name}`", _operator_hint(op_name), at_key=True)
             continue
         if not isinstance(block, dict) or not block:
-            out.add(opath, f"`{op_name}` must map condition keys to values, not {_type(block)}",
+            out.add(opath, f"`{op_name}` must map condition keys to values, not {json_type(block)}",
                     f'write `{{"{op_name}": {{"aws:username": "alice"}}}}`')
             continue
         for key, raw in block.items():
@@ -375,7 +361,7 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tup
             for i, item in enumerate(values):
                 ipath = kpath + (i,) if isinstance(raw, list) else kpath
                 if isinstance(item, (dict, list)) or item is None:
-                    out.add(ipath, f"condition values must be strings, numbers or booleans, not {_type(item)}")
+                    out.add(ipath, f"condition values must be strings, numbers or booleans, not {json_type(item)}")
                     continue
                 _check_condition_value(spec, policy_value_text(item), ipath, out)
                 good.append(item)
@@ -452,7 +438,7 @@ def _operator_hint(name: str) -> str:
 def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKind,
                out: _Collector) -> Statement | None:
     if not isinstance(raw, dict):
-        out.add(path, f"a statement must be an object, not {_type(raw)}")
+        out.add(path, f"a statement must be an object, not {json_type(raw)}")
         return None
     for key in [k for k in raw if k not in _ELEMENT_SET]:
         out.add(path + (key,), f"unknown element `{key}` in a statement",
@@ -462,7 +448,7 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
 
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        out.add(path + ("Sid",), f"`Sid` must be a string, not {_type(sid)}")
+        out.add(path + ("Sid",), f"`Sid` must be a string, not {json_type(sid)}")
         sid = None
     elif sid and kind in (PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION) and not _SID.match(sid):
         out.add(path + ("Sid",), f"`Sid` `{sid}` holds characters IAM does not accept",
@@ -586,7 +572,7 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
         return None, problems
     out = _Collector(positions, prefix)
     if not isinstance(document, dict):
-        out.add((), f"a policy must be a JSON object, not {_type(document)}",
+        out.add((), f"a policy must be a JSON object, not {json_type(document)}",
                 'start with `{"Version": "2012-10-17", "Statement": [...]}`')
         return None, out.items
     for key in document:
@@ -614,7 +600,7 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
         version = None
     policy_id = document.get("Id")
     if policy_id is not None and not isinstance(policy_id, str):
-        out.add(("Id",), f"`Id` must be a string, not {_type(policy_id)}")
+        out.add(("Id",), f"`Id` must be a string, not {json_type(policy_id)}")
         policy_id = None
 
     statements: list[Statement] = []
