@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-from .decision import Decision, Layer, Outcome, StatementTrace
+from .decision import Decision, Outcome
 from .errors import IamkitError, Problem, ScenarioError, format_path
 from .errors import suggest as _did_you_mean
 from .evaluate import action_traits, evaluate
@@ -691,20 +691,6 @@ class EffectivePermissions:
         return bundle
 
 
-_GRANTING = (Layer.RESOURCE, Layer.IDENTITY)
-
-
-def _deciding(decision: Decision) -> StatementTrace | None:
-    """The statement a person would name for a decision: the first matching Deny, or the
-    first Allow of the policies that grant (resource policy, identity policies), else the
-    first determining statement (an SCP's, a boundary's), or None for an implicit deny."""
-    if not decision.determining:
-        return None
-    if decision.outcome is Outcome.ALLOWED:
-        return next((t for t in decision.determining if t.layer in _GRANTING), decision.determining[0])
-    return decision.determining[0]
-
-
 def _with_action(request: Request, action: str) -> Request:
     return Request(request.principal, action, request.resource, request.resource_account, request.context)
 
@@ -815,7 +801,7 @@ def effective_permissions(scenario_or_policies: Scenario | Policy | Sequence[Pol
         tail = groups.get(key)
         if tail is None:
             decision = decisions[name] = evaluate(scenario, request=_with_action(request, head[0]))
-            first = _deciding(decision)
+            first = decision.deciding
             tail = groups[key] = (decision.outcome.value, decision.allowed, *(
                 (None, None, None) if first is None else (first.statement.label, first.policy_name, first.where)))
         rows.append(make_row(PermissionRow, head + tail))

@@ -115,6 +115,7 @@ def _result_line(number: int, line: str | None) -> tuple[str, bool]:
         "id": decision.scenario_id,
         "decision": decision.outcome.value,
         "reasons": [reason(t) for t in decision.determining],
+        "deciding": None if decision.deciding is None else reason(decision.deciding),
         "blockedBy": None if decision.blocked_by is None else decision.blocked_by.value,
         "missingContextKeys": list(decision.missing_context_keys),
         "error": None,
@@ -335,8 +336,7 @@ def _who_can_assume(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     for who, decision in results:
         mark = "✔" if decision.allowed else "✖"
-        why = decision.steps[-1].detail if decision.steps else ""
-        _say(f"{mark} {who}: {decision.outcome.value} — {why}")
+        _say(f"{mark} {who}: {decision.summary()}")
     return EXIT_OK
 
 

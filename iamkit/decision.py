@@ -16,7 +16,7 @@ from .policy import Origin, Statement
 from .principals import PrincipalMatch
 from .scenario import Request
 
-__all__ = ["Decision", "Layer", "Outcome", "Step", "StatementTrace", "reason"]
+__all__ = ["Decision", "Layer", "LayerVerdict", "Outcome", "Step", "StatementTrace", "reason"]
 
 
 class Outcome(str, Enum):
@@ -162,24 +162,67 @@ class StatementTrace(NamedTuple):
 
 
 class Step(NamedTuple):
-    """One box of AWS's evaluation flowchart as this request passed through it.
+    """One box of AWS's evaluation flowchart and what happened there for this request.
+
+    A Decision has a Step for every box, in the order the request met them; the boxes it
+    never reached come last, as ``unreached``.
 
     Attributes:
         name: ``service-rule``, ``deny``, ``rcp``, ``scp``, ``resource``, ``identity``,
             ``boundary``, ``session`` — the flowchart's nodes.
-        verdict: ``allow`` (this step allowed the request and ended the evaluation),
-            ``deny`` (explicit deny), ``implicit`` (no allow: implicit deny),
-            ``pass`` (this step let the request continue), ``skip`` (did not apply).
+        verdict: ``allow`` (this step allowed the request), ``deny`` (explicit deny),
+            ``implicit`` (no allow: implicit deny), ``pass`` (this step let the request
+            continue), ``skip`` (there is no such policy: nothing to check), ``unreached``
+            (the decision fell before this box).
         detail: one sentence saying why.
+        deciding: True for the one step where the decision fell.
     """
 
     name: str
     verdict: str
     detail: str
+    deciding: bool = False
 
-    def to_dict(self) -> dict[str, str]:
+    @property
+    def reached(self) -> bool:
+        """False for a box the request never got to."""
+        return self.verdict != "unreached"
+
+    def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
-        return {"name": self.name, "verdict": self.verdict, "detail": self.detail}
+        return {"name": self.name, "verdict": self.verdict, "detail": self.detail, "deciding": self.deciding}
+
+
+class LayerVerdict(NamedTuple):
+    """What one layer's own statements say about the request, whatever the other layers say.
+
+    This is the per-policy-type answer of AWS's ``EvalDecisionDetails`` and of the flowchart's
+    boxes: a matching Deny is ``explicitDeny``; an Allow is ``allowed`` (for SCPs, an Allow at
+    every level of the organization; RCPs allow through ``RCPFullAWSAccess`` unless one
+    denies); otherwise ``implicitDeny``.
+
+    Attributes:
+        layer: the layer.
+        outcome: the layer's own verdict.
+        matched: the layer's statements that applied to the request.
+        missing_context_keys: keys this layer's policies asked for that the request lacked.
+    """
+
+    layer: Layer
+    outcome: Outcome
+    matched: tuple[StatementTrace, ...]
+    missing_context_keys: tuple[str, ...]
+
+    @property
+    def allows(self) -> bool:
+        """True when the layer on its own allows the request."""
+        return self.outcome is Outcome.ALLOWED
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {"layer": self.layer.value, "decision": self.outcome.value,
+                "matched": [reason(t) for t in self.matched],
+                "missingContextKeys": list(self.missing_context_keys)}
 
 
 @dataclass(frozen=True)
@@ -191,9 +234,14 @@ class Decision:
         request: the request as evaluated.
         context: the request context actually used, including the principal keys iamkit
             derived from the principal ARN.
+        deciding: the statement that decided: the first matching Deny; for an allowed
+            request the grant that allowed it (the resource-based or identity policy
+            statement, never a guardrail's allow-all); None for an implicit deny and for
+            requests allowed without a statement (a service rule, the root user).
         determining: the matching Deny statements if any, else the matching Allow statements.
         trace: every statement looked at, in layer order.
-        steps: the path through AWS's flowchart.
+        steps: every box of AWS's flowchart, in the order the request met them (see :class:`Step`).
+        layers: each supplied layer's own verdict (see :class:`LayerVerdict`), in flowchart order.
         blocked_by: the layer that denied (explicitly or for lack of an allow), or None.
         missing_context_keys: keys the policies asked for that the request did not have.
         notes: surprises worth knowing (values that could not be compared, rules applied).
@@ -203,9 +251,11 @@ class Decision:
     outcome: Outcome
     request: Request
     context: dict[str, Any]
+    deciding: StatementTrace | None
     determining: tuple[StatementTrace, ...]
     trace: tuple[StatementTrace, ...]
     steps: tuple[Step, ...]
+    layers: tuple[LayerVerdict, ...]
     blocked_by: Layer | None
     missing_context_keys: tuple[str, ...]
     notes: tuple[str, ...]
@@ -218,6 +268,29 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    def layer(self, layer: Layer | str) -> LayerVerdict | None:
+        """One layer's own verdict, or None when the request had no such policy."""
+        wanted = Layer(layer)
+        return next((v for v in self.layers if v.layer is wanted), None)
+
+    @property
+    def deciding_step(self) -> Step:
+        """The flowchart box where the decision fell."""
+        return next(s for s in self.steps if s.deciding)
+
+    def summary(self) -> str:
+        """The answer in one sentence: the outcome and what decided it."""
+        r = self.request
+        t = self.deciding
+        if self.outcome is Outcome.EXPLICIT_DENY and t is not None:
+            more = len(self.determining) - 1
+            also = f"; {more} more statement{'s' if more > 1 else ''} deny it too" if more > 0 else ""
+            return f"Explicitly denied: {t.statement.label} ({t.where}) denies {r.action} on {r.resource}{also}."
+        if self.outcome is Outcome.ALLOWED and t is not None:
+            return f"Allowed: {t.statement.label} ({t.where}) allows {r.action} on {r.resource}."
+        verdict = "Allowed" if self.allowed else "Implicitly denied"
+        return f"{verdict}: {self.deciding_step.detail}."
 
     def statements(self, layer: Layer | str | None = None, *, matched: bool | None = None) -> list[StatementTrace]:
         """The traced statements, optionally of one layer and/or only those that (did not) apply."""
@@ -232,7 +305,10 @@ class Decision:
             "decision": self.outcome.value,
             "request": self.request.to_dict(),
             "context": self.context,
+            "summary": self.summary(),
+            "deciding": None if self.deciding is None else reason(self.deciding),
             "determining": [reason(t) for t in self.determining],
+            "layers": [v.to_dict() for v in self.layers],
             "blockedBy": None if self.blocked_by is None else self.blocked_by.value,
             "missingContextKeys": list(self.missing_context_keys),
             "notes": list(self.notes),
@@ -264,16 +340,7 @@ class Decision:
         return bundle
 
     def __repr__(self) -> str:
-        if self.determining:
-            first = self.determining[0]
-            by = f" by {first.statement.label} ({first.where})"
-            if len(self.determining) > 1:
-                by += f" and {len(self.determining) - 1} more"
-        elif self.blocked_by is not None:
-            by = f": no allow in the {self.blocked_by.label}"
-        else:
-            by = ""
-        return f"<Decision {self.outcome.value}{by}>"
+        return f"<Decision {self.summary()}>"
 
 
 def reason(t: StatementTrace) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
-from .decision import Decision, Layer, Outcome, StatementTrace
+from .decision import Decision, Layer, Outcome, StatementTrace, Step
 from .errors import IamkitError
 from .policy import Policy, Statement
 from .principals import CallerKind
@@ -309,8 +309,6 @@ _BOXES = (
     _Box("session", "n_session", "session policy", "Session policy (if any): does it allow?"),
 )
 _BY_STEP = {b.step: b for b in _BOXES}
-_LAYER_STEP = {Layer.RCP: "rcp", Layer.SCP: "scp", Layer.RESOURCE: "resource", Layer.IDENTITY: "identity",
-               Layer.BOUNDARY: "boundary", Layer.SESSION: "session"}
 
 _START, _ALLOWED, _EXPLICIT, _IMPLICIT = "n_start", "n_allowed", "n_explicit_deny", "n_implicit_deny"
 _TERMINAL = {Outcome.ALLOWED: _ALLOWED, Outcome.EXPLICIT_DENY: _EXPLICIT, Outcome.IMPLICIT_DENY: _IMPLICIT}
@@ -337,61 +335,15 @@ _FLOW_EDGES = (
 )
 
 
-class _Visit(NamedTuple):
-    """A flowchart box as one request went through it."""
-
-    step: str
-    verdict: str
-    detail: str
-    virtual: bool = False  # not a Step of its own: read from the steps around it
-
-
-def _visits(decision: Decision) -> list[_Visit]:
-    """The decision's steps as flowchart boxes, with the boxes the engine passes without a
-    Step of their own: the service rule (checked first for every request) and, after the
-    identity policies, a permissions boundary or session policy that does not exist."""
-    steps = list(decision.steps)
-    out: list[_Visit] = []
-    if not steps or steps[0].name != "service-rule":
-        out.append(_Visit("service-rule", "pass",
-                          f"`{decision.request.action}` is not an action AWS always allows", True))
-    for i, step in enumerate(steps):
-        out.append(_Visit(step.name, step.verdict, step.detail))
-        following = steps[i + 1].name if i + 1 < len(steps) else None
-        # The engine names the boundary and session boxes only when there is such a policy.
-        if step.name == "identity" and following != "boundary":
-            out.append(_Visit("boundary", "skip", "the principal has no permissions boundary", True))
-            if following != "session":
-                out.append(_Visit("session", "skip", "the request carries no session policy", True))
-        elif step.name == "boundary" and len(out) > 1 and out[-2].step == "identity" and following != "session":
-            out.append(_Visit("session", "skip", "the request carries no session policy", True))
-    return out
-
-
-def _deciding_index(decision: Decision, visits: list[_Visit]) -> int:
-    """Where the decision fell: the allowing box, the deny box, or the blocked layer's box."""
-    if decision.outcome is Outcome.ALLOWED:
-        wanted = [i for i, v in enumerate(visits) if v.verdict == "allow"]
-    elif decision.outcome is Outcome.EXPLICIT_DENY:
-        wanted = [i for i, v in enumerate(visits) if v.verdict == "deny"]
-    else:
-        blocked = _LAYER_STEP.get(decision.blocked_by) if decision.blocked_by is not None else None
-        wanted = [i for i, v in enumerate(visits) if v.verdict == "implicit" and v.step == blocked and not v.virtual]
-        wanted = wanted or [i for i, v in enumerate(visits) if v.verdict == "implicit"]
-    return wanted[0] if wanted else len(visits) - 1
-
-
-def _deciding_lines(decision: Decision, step: str) -> list[str]:
+def _deciding_lines(decision: Decision, step: Step) -> list[str]:
     """What decided, for the box where the decision fell."""
     action = decision.request.action
     if decision.outcome is Outcome.EXPLICIT_DENY:
         return ["denied by:", *_more([_statement_ref(t) for t in decision.determining], 3)]
     if decision.outcome is Outcome.ALLOWED:
-        if step == "service-rule":
-            return [f"no statement needed: AWS always allows {action}"]
-        if not decision.determining:
-            return ["allowed without a statement (see the step above)"]
-        return ["allowed by:", *_more([_statement_ref(t) for t in decision.determining], 3)]
+        if decision.deciding is None:
+            return [f"allowed without a statement: {step.detail}"]
+        return ["allowed by:", _statement_ref(decision.deciding)]
     layer = decision.blocked_by
     if layer is None:
         return [f"no statement allowed {action}"]
@@ -403,7 +355,7 @@ def _deciding_lines(decision: Decision, step: str) -> list[str]:
     return lines
 
 
-_MARKER = {"pass": "✔ passed", "allow": "✔ allows", "skip": "· not applicable", "deny": "✖ DENY: stopped here",
+_MARKER = {"pass": "✔ passed", "allow": "✔ allows", "skip": "· none: nothing to check", "deny": "✖ DENY: stopped here",
            "implicit": "✖ did not allow"}
 
 
@@ -426,12 +378,14 @@ def flowchart(decision: Decision | None = None) -> Diagram:
         title = f"{r.principal} → {r.action} on {r.resource}: {_HEADLINE[decision.outcome]}"
     g = _Graph("iamkit_flowchart", rankdir="TB", nodesep="0.35", ranksep="0.3", label=_label(title, width=100))
 
-    visits = _visits(decision) if decision is not None else []
-    deciding = _deciding_index(decision, visits) if decision is not None else -1
-    path = visits if decision is not None and decision.allowed else visits[: deciding + 1]
-    after = [v for v in visits[deciding + 1:] if not v.virtual] if decision is not None and not decision.allowed else []
-    seen = {v.step: (i, v) for i, v in reversed(list(enumerate(path)))}
-    late = {v.step: v for v in after if v.step not in seen}
+    steps = list(decision.steps) if decision is not None else []
+    deciding = next(i for i, v in enumerate(steps) if v.deciding) if decision is not None else -1
+    # An allowed request goes on to ALLOWED through the boxes after the deciding one.
+    path = [v for v in steps if v.reached] if decision is not None and decision.allowed else steps[: deciding + 1]
+    checked = [v for v in steps[deciding + 1:] if v.verdict not in ("skip", "unreached")]
+    after = checked if decision is not None and not decision.allowed else []
+    seen = {v.name: (i, v) for i, v in reversed(list(enumerate(path)))}
+    late = {v.name: v for v in after if v.name not in seen}
 
     # Boxes.
     g.node(_START, shape="box", style="rounded,filled", color=NEUTRAL, fillcolor=NEUTRAL + _TINT, penwidth="1",
@@ -444,19 +398,19 @@ def flowchart(decision: Decision | None = None) -> Diagram:
                          label=_label(box.question, width=30))
         elif box.step in seen:
             i, v = seen[box.step]
-            marker = "· none" if v.virtual and v.verdict == "skip" else _MARKER.get(v.verdict, v.verdict)
-            if i == deciding and v.verdict == "implicit":
+            marker = _MARKER[v.verdict]
+            if v.deciding and v.verdict == "implicit":
                 marker = "✖ stopped here: nothing allowed it"
             lines = [box.question, marker]
-            if i == deciding:
-                lines += _deciding_lines(decision, box.step)
+            if v.deciding:
+                lines += _deciding_lines(decision, v)
             colour = _VERDICT_COLOUR.get(v.verdict, GREY)
             attrs.update(style="filled,bold", color=colour, fillcolor=colour + _TINT, penwidth="3",
                          label=_label(*lines, width=34))
         elif box.step in late:
             v = late[box.step]
             attrs.update(style="solid", color=GREY, penwidth="1",
-                         label=_label(box.question, f"(checked after the decision fell: {_MARKER.get(v.verdict, v.verdict)})",
+                         label=_label(box.question, f"(checked after the decision fell: {_MARKER[v.verdict]})",
                                       width=34))
         else:
             attrs.update(style="solid", color=GREY, penwidth="1", label=_label(box.question, width=30))
@@ -477,7 +431,7 @@ def flowchart(decision: Decision | None = None) -> Diagram:
             g.nodes[node_id]["style"] += ",bold"
 
     # Edges: the lesson's, then the path's (bold) — adding any transition the lesson lacks.
-    route = [_START] + [_BY_STEP[v.step].node for v in path]
+    route = [_START] + [_BY_STEP[v.name].node for v in path]
     if decision is not None:
         route.append(_TERMINAL[decision.outcome])
     on_path = set(zip(route, route[1:], strict=False))
@@ -495,7 +449,7 @@ def flowchart(decision: Decision | None = None) -> Diagram:
         else:
             attrs.update(color=GREY, fontcolor="#555555", penwidth="1", style="solid")
     g.ranks.append(("same", (_EXPLICIT, _IMPLICIT, _ALLOWED)))
-    text = _flowchart_text(decision, path, deciding, after) if decision is not None else _LESSON
+    text = _flowchart_text(decision, path, after) if decision is not None else _LESSON
     return g.diagram("flowchart", text)
 
 
@@ -517,34 +471,33 @@ _LESSON = "\n".join((
 ))
 
 
-def _flowchart_text(decision: Decision, path: list[_Visit], deciding: int, after: list[_Visit]) -> str:
+def _flowchart_text(decision: Decision, path: list[Step], after: list[Step]) -> str:
     r = decision.request
     phrases = []
-    for i, v in enumerate(path):
-        title = _BY_STEP[v.step].title
-        if v.virtual and v.verdict == "skip":
-            phrases.append(f"found no {title} to limit it")
-        elif v.verdict == "pass":
+    for v in path:
+        title = _BY_STEP[v.name].title
+        if v.verdict == "pass":
             phrases.append(f"passed the {title} ({v.detail})")
         elif v.verdict == "skip":
-            phrases.append(f"skipped the {title} ({v.detail})")
+            phrases.append(f"found no {title} to check ({v.detail})")
         elif v.verdict == "allow":
-            by = "; ".join(f"{t.statement.label} ({t.where})" for t in decision.determining)
-            phrases.append(f"was allowed at the {title} ({v.detail})" + (f", by {by}" if by else ""))
+            by = f", by {_statement_ref(decision.deciding)}" if decision.deciding is not None else ""
+            phrases.append(f"was allowed at the {title} ({v.detail}){by}")
         elif v.verdict == "deny":
             by = "; ".join(f"{t.statement.label} ({t.where})" for t in decision.determining)
             phrases.append(f"stopped at the {title}: {by or 'a statement'} explicitly denies it")
-        elif i == deciding:
+        elif v.deciding:
             what = decision.blocked_by.label if decision.blocked_by is not None else title
             phrases.append(f"stopped at the {title}: no statement in the {what} allowed {r.action} ({v.detail})")
         else:
             phrases.append(f"found no allow in the {title} ({v.detail})")
     sentence = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + ", and " + phrases[-1]
     lines = [f"Flowchart: {r.principal} → {r.action} on {r.resource}: {_HEADLINE[decision.outcome]}.",
+             f"{decision.summary()}",
              f"The request {sentence}."]
     if after:
         lines.append("Checked after the decision fell: "
-                     + "; ".join(f"the {_BY_STEP[v.step].title} ({v.detail})" for v in after) + ".")
+                     + "; ".join(f"the {_BY_STEP[v.name].title} ({v.detail})" for v in after) + ".")
     return "\n".join(lines)
 
 
@@ -806,17 +759,15 @@ def _policy_title(policy: Policy, index: int, quote: str = "") -> str:
 
 def _assume_verdict(decision: Decision) -> tuple[str, str, str]:
     """(edge label, colour, phrase) for one candidate's Decision to assume the role."""
+    t = decision.deciding
+    if decision.outcome is Outcome.IMPLICIT_DENY:
+        where = decision.blocked_by.label if decision.blocked_by is not None else "evaluation"
+        return f"✖ implicit deny at the {where}", IMPLICIT, f"implicitly denied: nothing in the {where} allowed it"
+    by = f" ({t.statement.label})" if t is not None else ""
+    phrase = f" by {_statement_ref(t)}" if t is not None else ""
     if decision.allowed:
-        trust = [t for t in decision.determining if t.layer is Layer.RESOURCE] or list(decision.determining)
-        by = trust[0].statement.label if trust else ""
-        return (f"✔ may assume{f' ({by})' if by else ''}", ALLOW,
-                "allowed" + (f" by {_statement_ref(trust[0])}" if trust else ""))
-    if decision.outcome is Outcome.EXPLICIT_DENY:
-        first = decision.determining[0] if decision.determining else None
-        return (f"✖ explicit deny{f' ({first.statement.label})' if first else ''}", DENY,
-                "explicitly denied" + (f" by {_statement_ref(first)}" if first else ""))
-    where = decision.blocked_by.label if decision.blocked_by is not None else "evaluation"
-    return f"✖ implicit deny at the {where}", IMPLICIT, f"implicitly denied: nothing in the {where} allowed it"
+        return f"✔ may assume{by}", ALLOW, "allowed" + phrase
+    return f"✖ explicit deny{by}", DENY, "explicitly denied" + phrase
 
 
 def trust_diagram(role_name: str, assumers: Sequence[tuple[str, Decision]],
@@ -871,16 +822,16 @@ def _side(decision: Decision, names: tuple[str, ...], layers: tuple[Layer, ...])
     denies = [t for t in decision.determining if t.layer in layers] if decision.outcome is Outcome.EXPLICIT_DENY else []
     if denies:
         return "deny", DENY, ["✖ DENY: explicitly denies", *_more([_statement_ref(t) for t in denies], 2)]
-    steps = [s for s in decision.steps if s.name in names]
+    steps = [s for s in decision.steps if s.name in names and s.reached]
     if not steps:
-        if decision.steps and decision.steps[0].name == "service-rule":
+        if decision.steps[0].verdict == "allow":
             return "skip", GREY, ["· not needed: AWS always allows this action"]
         return "skip", GREY, ["· not reached: the decision fell earlier"]
     if any(s.verdict == "implicit" for s in steps):
         return "implicit", IMPLICIT, ["✖ does not allow", *(s.detail for s in steps if s.verdict == "implicit")]
     if all(s.verdict == "skip" for s in steps):
         return "skip", NEUTRAL, ["· not applicable", *(s.detail for s in steps)]
-    allows = [t for t in decision.trace if t.layer in layers and t.matched and t.effect == "Allow"]
+    allows = [t for layer in layers if (v := decision.layer(layer)) for t in v.matched if t.effect == "Allow"]
     return "allow", ALLOW, ["✔ allows", *_more([_statement_ref(t) for t in allows], 2)]
 
 

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from .conditions import evaluate_condition
-from .decision import Decision, Layer, Outcome, StatementTrace, Step
+from .decision import Decision, Layer, LayerVerdict, Outcome, StatementTrace, Step
 from .matching import action_matches, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
 from .principals import MATCH_RANK, Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
@@ -235,17 +235,18 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
                if scenario.session_policy is not None else None)
 
     layers = _Layers(rcp_levels, scp_levels, resource, scenario.resource_policy, identity, boundary, session)
-    outcome, blocked_by, determining, steps = _decide(request, caller, layers, run.notes)
+    outcome, blocked_by, granted_by, steps = _decide(request, caller, layers, run.notes)
+    matched = [t for t in run.trace if t.matched]
+    determining = [t for t in matched if t.effect == "Deny"] if outcome is Outcome.EXPLICIT_DENY else \
+        [t for t in matched if t.effect == "Allow"] if outcome is Outcome.ALLOWED else []
+    grants = [t for t in determining if t.layer is granted_by]
+    if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
+        grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
+    deciding = determining[0] if outcome is Outcome.EXPLICIT_DENY else grants[0] if grants else None
 
     missing: dict[str, str] = {}
     for t in run.trace:
-        for c in t.conditions:
-            if c.missing:
-                missing.setdefault(c.key.lower(), c.key)
-            for var in c.unresolved:
-                missing.setdefault(var.lower(), var)
-        for var in t.unresolved:
-            missing.setdefault(var.lower(), var)
+        _missing_keys(t, missing)
         for c in t.conditions:
             if c.note and c.note not in run.notes:
                 run.notes.append(c.note)
@@ -254,14 +255,75 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
         outcome=outcome,
         request=request,
         context=context,
+        deciding=deciding,
         determining=tuple(determining),
         trace=tuple(run.trace),
-        steps=tuple(steps),
+        steps=_all_boxes(steps, outcome, blocked_by),
+        layers=tuple(_verdicts(layers, scenario.scps)),
         blocked_by=blocked_by,
         missing_context_keys=tuple(missing.values()),
         notes=tuple(run.notes),
         scenario_id=scenario.id,
     )
+
+
+def _missing_keys(t: StatementTrace, into: dict[str, str]) -> None:
+    """Add the context keys and policy variables ``t`` asked for that the request lacked."""
+    for c in t.conditions:
+        if c.missing:
+            into.setdefault(c.key.lower(), c.key)
+        for var in c.unresolved:
+            into.setdefault(var.lower(), var)
+    for var in t.unresolved:
+        into.setdefault(var.lower(), var)
+
+
+def _verdicts(layers: "_Layers", scps: Any) -> list[LayerVerdict]:
+    """Each supplied layer's own verdict, in flowchart order."""
+    out = []
+    given: list[tuple[Layer, list[StatementTrace] | None]] = [
+        (Layer.RCP, [t for level in layers.rcps for t in level] if layers.rcps else None),
+        (Layer.SCP, [t for level in layers.scps for t in level] if scps else None),
+        (Layer.RESOURCE, layers.resource), (Layer.IDENTITY, layers.identity),
+        (Layer.BOUNDARY, layers.boundary), (Layer.SESSION, layers.session),
+    ]
+    for layer, traces in given:
+        if traces is None:
+            continue
+        matched = tuple(t for t in traces if t.matched)
+        if any(t.effect == "Deny" for t in matched):
+            outcome = Outcome.EXPLICIT_DENY
+        elif layer is Layer.RCP:
+            outcome = Outcome.ALLOWED  # RCPFullAWSAccess at every level
+        elif layer is Layer.SCP:
+            outcome = Outcome.ALLOWED if all(_allows(level) for level in layers.scps) else Outcome.IMPLICIT_DENY
+        else:
+            outcome = Outcome.ALLOWED if matched else Outcome.IMPLICIT_DENY
+        missing: dict[str, str] = {}
+        for t in traces:
+            _missing_keys(t, missing)
+        out.append(LayerVerdict(layer, outcome, matched, tuple(missing.values())))
+    return out
+
+
+_BOXES = ("service-rule", "deny", "rcp", "scp", "resource", "identity", "boundary", "session")
+_LAYER_BOX = {Layer.RCP: "rcp", Layer.SCP: "scp", Layer.RESOURCE: "resource", Layer.IDENTITY: "identity",
+              Layer.BOUNDARY: "boundary", Layer.SESSION: "session"}
+
+
+def _all_boxes(steps: list[Step], outcome: Outcome, blocked_by: Layer | None) -> tuple[Step, ...]:
+    """The steps taken with the deciding one marked, then every box not reached."""
+    if outcome is Outcome.ALLOWED:
+        at = next(i for i, s in enumerate(steps) if s.verdict == "allow")
+    elif outcome is Outcome.EXPLICIT_DENY:
+        at = next(i for i, s in enumerate(steps) if s.verdict == "deny")
+    else:
+        box = _LAYER_BOX[blocked_by] if blocked_by is not None else None
+        at = next(i for i, s in enumerate(steps) if s.verdict == "implicit" and s.name == box)
+    steps[at] = steps[at]._replace(deciding=True)
+    seen = {s.name for s in steps}
+    steps += [Step(name, "unreached", "the decision fell before this step") for name in _BOXES if name not in seen]
+    return tuple(steps)
 
 
 @dataclass
@@ -313,46 +375,53 @@ class _IdentitySide:
         return Layer.BOUNDARY if not self.boundary else Layer.SESSION
 
     def steps(self, final: bool) -> list[Step]:
-        """The identity, boundary and session boxes; the last one allows when ``final``."""
+        """The identity, boundary and session boxes; the last one checked allows when ``final``."""
+        root = self.caller.kind is CallerKind.ROOT
         out = [Step("identity", "pass" if self.identity else "implicit",
-                    "an identity policy allows the request" if self.identity
+                    "the account root user needs no identity policy in its own account" if root
+                    else "an identity policy allows the request" if self.identity
                     else "no identity policy allows the request")]
         if self.layers.boundary is not None:
             out.append(Step("boundary", "pass" if self.boundary else "implicit",
                             "the permissions boundary allows the request" if self.boundary
                             else "the permissions boundary does not allow the request"))
+        else:
+            out.append(Step("boundary", "skip", "the principal has no permissions boundary"))
         if self.layers.session is not None or self.caller.kind is CallerKind.FEDERATED_USER:
             out.append(Step("session", "pass" if self.session else "implicit",
                             "the session policy allows the request" if self.session
                             else "no session policy allows the request"))
+        else:
+            out.append(Step("session", "skip", "the request carries no session policy"))
         if final and self.allows:
-            out[-1] = out[-1]._replace(verdict="allow")
+            last = max(i for i, s in enumerate(out) if s.verdict != "skip")
+            out[last] = out[last]._replace(verdict="allow")
         return out
 
 
-_Result = tuple[Outcome, "Layer | None", list[StatementTrace], list[Step]]
+_Result = tuple[Outcome, "Layer | None", "Layer | None", list[Step]]
 
 
 def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]) -> _Result:
     """AWS's flowchart, one case per box: returns the outcome, the blocking layer, the
-    determining statements and the steps taken."""
+    layer whose Allow granted the request, and the steps taken."""
     steps: list[Step] = []
     traces = [t for level in layers.rcps + layers.scps for t in level]
     traces += (layers.resource or []) + layers.identity + (layers.boundary or []) + (layers.session or [])
-    allows = [t for t in traces if t.matched and t.effect == "Allow"]
 
     # Service rules: some actions are allowed whatever the policies say.
     if request.action.lower() in ALWAYS_ALLOWED:
         steps.append(Step("service-rule", "allow",
-                          f"`{request.action}` needs no permission: AWS always allows it, even with an explicit deny"))
-        return Outcome.ALLOWED, None, allows, steps
+                          f"AWS always allows `{request.action}`, even with an explicit deny: it needs no permission"))
+        return Outcome.ALLOWED, None, None, steps
+    steps.append(Step("service-rule", "pass", f"`{request.action}` is not an action AWS always allows"))
 
     # 1. An explicit deny in any policy wins.
     denies = [t for t in traces if t.matched and t.effect == "Deny"]
     if denies:
         first = denies[0]
         steps.append(Step("deny", "deny", f"{first.statement.label} in the {first.layer.label} explicitly denies"))
-        return Outcome.EXPLICIT_DENY, first.layer, denies, steps
+        return Outcome.EXPLICIT_DENY, first.layer, None, steps
     steps.append(Step("deny", "pass", "no statement explicitly denies the request"))
 
     # 2. RCPs: every level carries RCPFullAWSAccess, so without a deny they always pass.
@@ -366,20 +435,26 @@ def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str])
         for level, level_traces in enumerate(layers.scps):
             if not _allows(level_traces):
                 steps.append(Step("scp", "implicit", f"no SCP at level {level} of the organization allows the request"))
-                return Outcome.IMPLICIT_DENY, Layer.SCP, [], steps
+                return Outcome.IMPLICIT_DENY, Layer.SCP, None, steps
         steps.append(Step("scp", "pass", "an SCP at every level of the organization allows the request"))
     else:
         steps.append(Step("scp", "skip", "no service control policies apply"))
 
     # 4. The policies that grant: the resource policy and the identity side.
-    outcome, blocked = _grant(request, caller, layers, _IdentitySide(caller, layers, notes), steps)
-    return outcome, blocked, allows if outcome is Outcome.ALLOWED else [], steps
+    return _grant(request, caller, layers, _IdentitySide(caller, layers, notes), steps)
 
 
 def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySide,
-           steps: list[Step]) -> tuple[Outcome, Layer | None]:
+           steps: list[Step]) -> _Result:
     """Does a resource-based policy or the identity side grant the request?"""
-    allowed, denied = Outcome.ALLOWED, Outcome.IMPLICIT_DENY
+    resource_grant: _Result = (Outcome.ALLOWED, None, Layer.RESOURCE, steps)
+
+    def denied(layer: Layer) -> _Result:
+        return Outcome.IMPLICIT_DENY, layer, None, steps
+
+    def identity_side() -> _Result:
+        return (Outcome.ALLOWED, None, Layer.IDENTITY, steps) if side.allows else denied(side.blocker())
+
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
     how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None)
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
@@ -395,17 +470,17 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
             why = ("assuming a role needs its trust policy to allow the caller, and no trust policy was given" if trust
                    else "a cross-account request also needs the resource's policy to allow it, and there is none")
             steps.append(Step("resource", "implicit", why))
-            return denied, Layer.RESOURCE
+            return denied(Layer.RESOURCE)
         steps.append(Step("resource", "skip", "the resource has no resource-based policy"))
         steps.extend(side.steps(final=True))
-        return (allowed, None) if side.allows else (denied, side.blocker())
+        return identity_side()
 
     # An AWS service has no identity policies here: the resource policy alone decides.
     if caller.kind is CallerKind.SERVICE:
         ok = bool(resource_allows)
         steps.append(Step("resource", "allow" if ok else "implicit",
                           f"the {label} {'allows' if ok else 'does not allow'} the service `{caller.arn}`"))
-        return (allowed, None) if ok else (denied, Layer.RESOURCE)
+        return resource_grant if ok else denied(Layer.RESOURCE)
 
     # Cross-account: the resource policy and the identity side must both allow.
     if not request.same_account:
@@ -415,32 +490,31 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
                           else f"the {label} does not allow this cross-account request"))
         steps.extend(side.steps(final=ok))
         if not ok:
-            return denied, Layer.RESOURCE
-        return (allowed, None) if side.allows else (denied, side.blocker())
+            return denied(Layer.RESOURCE)
+        return resource_grant if side.allows else denied(side.blocker())
 
     # Same account, trust and key policies: they must allow the request themselves.
     if (trust or key_policy) and not resource_allows:
         steps.append(Step("resource", "implicit", f"the {label} does not allow the request"))
-        return denied, Layer.RESOURCE
+        return denied(Layer.RESOURCE)
 
     # Naming the account only delegates to the account's identity policies.
     if how is PrincipalMatch.ACCOUNT:
         steps.append(Step("resource", "pass", f"the {label} allows the account, which delegates to its identity policies"))
         steps.extend(side.steps(final=True))
-        return (allowed, None) if side.allows else (denied, side.blocker())
+        return identity_side()
 
     # A trust policy that names the caller: the caller's permissions boundary (and session
     # policy) must still allow the sts call (id_roles_update-role-trust-policy.html).
     if trust:
-        steps.append(Step("resource", "pass" if layers.boundary is not None else "allow",
-                          "the trust policy names the caller"))
-        if layers.boundary is not None:
-            steps.append(Step("boundary", "allow" if side.guardrails else "implicit",
-                              "the caller's permissions boundary allows the call" if side.boundary
-                              else "the caller's permissions boundary does not allow the call"))
+        guards = [s for s in side.steps(final=False)[1:] if s.verdict != "skip"]
+        steps.append(Step("resource", "pass" if guards else "allow", "the trust policy names the caller"))
+        if guards and side.guardrails:
+            guards[-1] = guards[-1]._replace(verdict="allow")
+        steps.extend(guards)
         if side.guardrails:
-            return allowed, None
-        return denied, Layer.BOUNDARY if not side.boundary else Layer.SESSION
+            return resource_grant
+        return denied(Layer.BOUNDARY if not side.boundary else Layer.SESSION)
 
     # Same account: an allow from the resource policy or from the identity side suffices,
     # but a resource-policy allow is limited by the boundary and session policy unless it
@@ -451,15 +525,15 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
         named = f"every principal, this {who[4:]} included" if how is PrincipalMatch.EVERYONE else f"{who} directly"
         steps.append(Step("resource", "allow", f"the {label} allows {named}, which no permissions boundary "
                           "or session policy limits"))
-        return allowed, None
+        return resource_grant
     if how is not None:
         if side.guardrails:
             steps.append(Step("resource", "allow", f"the {label} allows the role, and the role's permissions "
                               "boundary and session policy do not limit it"))
-            return allowed, None
+            return resource_grant
         steps.append(Step("resource", "pass", f"the {label} allows the role, but that grant is still limited "
                           "by the role's permissions boundary and session policy"))
     else:
         steps.append(Step("resource", "pass", f"the {label} does not allow the request; the identity side may"))
     steps.extend(side.steps(final=True))
-    return (allowed, None) if side.allows else (denied, side.blocker())
+    return identity_side()

@@ -93,15 +93,6 @@ def _decision(scenario: Scenario | Mapping[str, Any] | str) -> Decision:
     return evaluate(scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
 
 
-def _why(d: Decision) -> str:
-    last = d.steps[-1] if d.steps else None
-    reason = last.detail if last else ""
-    if d.determining:
-        labels = ", ".join(f"`{t.statement.label}` ({t.where})" for t in d.determining)
-        return f"{d.outcome.value}: {reason}; deciding: {labels}"
-    return f"{d.outcome.value}: {reason}"
-
-
 _HINTS = {
     Outcome.EXPLICIT_DENY: [
         "check every policy for a Deny statement whose Action, Resource and Condition all match",
@@ -138,11 +129,11 @@ def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: st
         raise ExerciseError(f"`{predicted}` is not an outcome — answer `allowed`, `explicitDeny` or `implicitDeny`")
     d = _decision(scenario)
     if guess is d.outcome:
-        return Feedback(True, f"the request is {d.outcome.value}", answer=_why(d))
+        return Feedback(True, f"the request is {d.outcome.value}", answer=d.summary())
     hints = _HINTS[d.outcome]
     message = f"the request is not {guess.value}"
     hint = hints[min(attempt, len(hints)) - 1]
-    return _graded(Feedback(False, message, hint, _why(d) if reveal else None))
+    return _graded(Feedback(False, message, hint, d.summary() if reveal else None))
 
 
 def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, statement: str | None, *,
@@ -152,24 +143,32 @@ def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, state
     if statement is None:
         return _graded(Feedback(False, _NOT_ANSWERED, "name the deciding statement's Sid, or `none`"))
     d = _decision(scenario)
-    labels = [t.statement.label for t in d.determining]
+    # Any matching Deny decides an explicit deny; an allowed request is decided by its grant.
+    deciding = list(d.determining) if d.outcome is Outcome.EXPLICIT_DENY else [d.deciding] if d.deciding else []
+    labels = [t.statement.label for t in deciding]
     if not labels:
         correct = statement.strip().lower() in ("", "none", "no statement")
-        return _graded(Feedback(correct, "no statement decides: nothing allowed the request (implicit deny)" if correct
+        why = ("nothing allowed the request (implicit deny)" if d.outcome is Outcome.IMPLICIT_DENY
+               else d.deciding_step.detail)
+        return _graded(Feedback(correct, f"no statement decides: {why}" if correct
                                 else f"`{statement}` did not decide: no statement does", None if correct else
-                                "an implicit deny has no deciding statement", _why(d) if correct or reveal else None))
+                                "an implicit deny has no deciding statement" if d.outcome is Outcome.IMPLICIT_DENY
+                                else f"this request is allowed without a statement: {why}",
+                                d.summary() if correct or reveal else None))
     if statement in labels:
-        return Feedback(True, f"`{statement}` decides the request ({d.outcome.value})", answer=_why(d))
+        return Feedback(True, f"`{statement}` decides the request ({d.outcome.value})", answer=d.summary())
     traced = {t.statement.label: t for t in d.trace}
+    first = deciding[0]
     if statement in traced:
         t = traced[statement]
-        why = "it does not apply" if not t.matched else f"a {d.determining[0].effect} outweighs it"
+        why = ("it does not apply" if not t.matched else f"a {first.effect} outweighs it" if t.effect != first.effect
+               else f"it applies, but the grant that decides is in the {first.layer.label}")
         message = f"`{statement}` is looked at but does not decide: {why}"
     else:
         message = f"there is no statement `{statement}` in this scenario"
     hint = ("denies are checked first" if attempt == 1 else
-            f"the deciding statement is a {d.determining[0].effect} in the {d.determining[0].layer.label}")
-    return _graded(Feedback(False, message, hint, _why(d) if reveal else None))
+            f"the deciding statement is a {first.effect} in the {first.layer.label}")
+    return _graded(Feedback(False, message, hint, d.summary() if reveal else None))
 
 
 def check_fix(scenario: Scenario | Mapping[str, Any] | str | None, goal: str, *, attempt: int = 1,
@@ -193,7 +192,7 @@ def check_fix(scenario: Scenario | Mapping[str, Any] | str | None, goal: str, *,
         return _graded(Feedback(False, "the policy does not parse yet", str(first) if first else None))
     met = d.allowed if goal == "allowed" else not d.allowed
     if met:
-        return Feedback(True, f"the request is now {d.outcome.value}", answer=_why(d))
+        return Feedback(True, f"the request is now {d.outcome.value}", answer=d.summary())
     hints = what_would_change(d)
     hint = hints[0] if hints and attempt > 1 else _HINTS[d.outcome][0]
-    return _graded(Feedback(False, f"the request is still {d.outcome.value}", hint, _why(d) if reveal else None))
+    return _graded(Feedback(False, f"the request is still {d.outcome.value}", hint, d.summary() if reveal else None))

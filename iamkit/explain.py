@@ -19,7 +19,7 @@ _HEADLINE = {
     "explicitDeny": "DENIED (explicit deny)",
     "implicitDeny": "DENIED (implicit deny: nothing allowed it)",
 }
-_ICON = {"allow": "✔", "deny": "✖", "implicit": "✖", "pass": "→", "skip": "·"}
+_ICON = {"allow": "✔", "deny": "✖", "implicit": "✖", "pass": "→", "skip": "·", "unreached": " "}
 
 
 def _values(values: tuple[str | None, ...] | None) -> str:
@@ -53,15 +53,19 @@ def decision_text(d: "Decision") -> str:
     r = d.request
     lines = [
         f"{_HEADLINE[d.outcome.value]}: {r.principal} → {r.action} on {r.resource}",
+        f"  {d.summary()}",
     ]
-    if d.determining:
-        verb = "denied by" if d.outcome.value == "explicitDeny" else "allowed by"
+    if d.outcome.value == "implicitDeny" and d.blocked_by is not None:
+        lines.append(f"  blocked at: the {d.blocked_by.label} (no statement allowed the request)")
+    if len(d.determining) > 1 or (d.determining and d.deciding is None):
+        verb = "every matching Deny" if d.outcome.value == "explicitDeny" else "every matching Allow"
         lines.append(f"  {verb}:")
         lines.extend(f"    {t.effect} {t.statement.label} ({t.where})" for t in d.determining)
-    elif d.blocked_by is not None:
-        lines.append(f"  blocked at: the {d.blocked_by.label} (no statement allowed the request)")
     lines.append("  path through AWS's evaluation logic:")
-    lines.extend(f"    {_ICON.get(s.verdict, '?')} {s.name}: {s.detail}" for s in d.steps)
+    lines.extend(f"    {_ICON[s.verdict]} {s.name}: {s.detail}" for s in d.steps if s.reached)
+    unreached = [s.name for s in d.steps if not s.reached]
+    if unreached:
+        lines.append(f"    (not reached: {', '.join(unreached)})")
     if d.missing_context_keys:
         lines.append("  context keys the policies asked for but the request did not have: "
                      + ", ".join(d.missing_context_keys))
@@ -86,15 +90,17 @@ def decision_html(d: "Decision") -> str:
         f'<p><strong>{escape(_HEADLINE[outcome])}</strong>: <code>{escape(r.principal)}</code> → '
         f"<code>{escape(r.action)}</code> on <code>{escape(r.resource)}</code></p>",
     ]
-    if d.determining:
-        verb = "Denied by" if outcome == "explicitDeny" else "Allowed by"
+    parts.append(f"<p>{escape(d.summary())}</p>")
+    if outcome == "implicitDeny" and d.blocked_by is not None:
+        parts.append(f"<p>Blocked at the <strong>{escape(d.blocked_by.label)}</strong>: "
+                     "no statement allowed the request.</p>")
+    if len(d.determining) > 1 or (d.determining and d.deciding is None):
+        verb = "Every matching Deny" if outcome == "explicitDeny" else "Every matching Allow"
         items = "".join(f"<li>{escape(t.effect)} <code>{escape(t.statement.label)}</code> — {escape(t.where)}</li>"
                         for t in d.determining)
         parts.append(f"<p>{verb}:</p><ul>{items}</ul>")
-    elif d.blocked_by is not None:
-        parts.append(f"<p>Blocked at the <strong>{escape(d.blocked_by.label)}</strong>: no statement allowed the request.</p>")
-    steps = "".join(f"<li>{_ICON.get(s.verdict, '?')} <strong>{escape(s.name)}</strong>: {escape(s.detail)}</li>"
-                    for s in d.steps)
+    steps = "".join(f"<li>{_ICON[s.verdict]} <strong>{escape(s.name)}</strong>: {escape(s.detail)}</li>"
+                    for s in d.steps if s.reached)
     parts.append(f"<details open><summary>Path through AWS's evaluation logic</summary><ol>{steps}</ol></details>")
     if d.missing_context_keys:
         keys = ", ".join(f"<code>{escape(k)}</code>" for k in d.missing_context_keys)
@@ -136,7 +142,7 @@ def what_would_change(d: "Decision") -> list[str]:
                          "can help — narrow its Action/Resource or add a condition that excludes this request")
         return hints
     if outcome == "allowed":
-        labels = ", ".join(f"`{t.statement.label}`" for t in d.determining) or "AWS's service rule"
+        labels = ", ".join(f"`{t.statement.label}`" for t in d.determining) or d.deciding_step.detail
         return [f"the request rests on {labels}; a matching Deny in any layer would turn it into an explicit deny"]
     near = [t for t in d.trace if t.effect == "Allow" and not t.matched and t.action
             and t.resource is not False and t.principal_applies is not False]

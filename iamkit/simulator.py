@@ -800,20 +800,10 @@ def _decide(simulation: _Simulation, action: str, resource: str) -> Decision:
     return evaluate(simulation.scenario, request=request)
 
 
-def _verdict(decision: Decision, layer: Layer) -> Outcome:
-    """What one layer alone says: deny if a statement denies, allowed if one allows."""
-    matched = decision.statements(layer, matched=True)
-    if any(t.effect == "Deny" for t in matched):
-        return Outcome.EXPLICIT_DENY
-    return Outcome.ALLOWED if matched else Outcome.IMPLICIT_DENY
-
-
-def _allowed_by_organizations(decision: Decision, levels: int) -> bool:
-    """No SCP denies and an SCP at every level allows."""
-    matched = decision.statements(Layer.SCP, matched=True)
-    if any(t.effect == "Deny" for t in matched):
-        return False
-    return all(any(t.level == i for t in matched) for i in range(levels))
+def _allows(decision: Decision, layer: Layer) -> bool:
+    """The layer's own verdict, as the engine recorded it; a layer the request lacks allows."""
+    verdict = decision.layer(layer)
+    return verdict is None or verdict.allows
 
 
 def _matched(decision: Decision, sources: Mapping[_PolicyKey, _Source]) -> list[dict[str, Any]]:
@@ -837,22 +827,17 @@ def _matched(decision: Decision, sources: Mapping[_PolicyKey, _Source]) -> list[
 def _missing(decision: Decision) -> list[str]:
     """``MissingContextValues``: keys policies asked for that the request lacked, without SCPs."""
     keys: dict[str, str] = {}
-    for t in decision.trace:
-        if t.layer is Layer.SCP:
-            continue
-        for name in [c.key for c in t.conditions if c.missing] + [v for c in t.conditions for v in c.unresolved]:
-            keys.setdefault(name.lower(), name)
-        for name in t.unresolved:
-            keys.setdefault(name.lower(), name)
+    for verdict in decision.layers:
+        if verdict.layer is not Layer.SCP:
+            for key in verdict.missing_context_keys:
+                keys.setdefault(key.lower(), key)
     return list(keys.values())
 
 
 def _details(decision: Decision, simulation: _Simulation) -> dict[str, str]:
     """``EvalDecisionDetails`` of a cross-account pair: each policy type's own decision."""
-    details = {"IAM Policy": _verdict(decision, Layer.IDENTITY).value}
-    if simulation.scenario.resource_policy is not None:
-        details["Resource Policy"] = _verdict(decision, Layer.RESOURCE).value
-    return details
+    return {{Layer.IDENTITY: "IAM Policy", Layer.RESOURCE: "Resource Policy"}[v.layer]: v.outcome.value
+            for v in decision.layers if v.layer in (Layer.IDENTITY, Layer.RESOURCE)}
 
 
 def _resource_result(resource: str, decision: Decision, simulation: _Simulation) -> dict[str, Any]:
@@ -863,11 +848,10 @@ def _resource_result(resource: str, decision: Decision, simulation: _Simulation)
         "MatchedStatements": _matched(decision, simulation.sources),
         "MissingContextValues": _missing(decision),
     }
-    if not decision.request.same_account and _allowed_by_organizations(decision, simulation.scp_levels):
+    if not decision.request.same_account and _allows(decision, Layer.SCP):
         result["EvalDecisionDetails"] = _details(decision, simulation)
     if simulation.scenario.permissions_boundary is not None:
-        allowed = _verdict(decision, Layer.BOUNDARY) is Outcome.ALLOWED
-        result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
+        result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": _allows(decision, Layer.BOUNDARY)}
     return result
 
 
@@ -891,11 +875,11 @@ def _action_result(action: str, resources: Sequence[str], decisions: Sequence[De
         "MatchedStatements": _unique([s for d in deciding for s in _matched(d, simulation.sources)]),
         "MissingContextValues": _unique([k for d in decisions for k in _missing(d)]),
     }
-    organizations = all(_allowed_by_organizations(d, simulation.scp_levels) for d in decisions)
+    organizations = all(_allows(d, Layer.SCP) for d in decisions)
     if simulation.scp_levels:
         result["OrganizationsDecisionDetail"] = {"AllowedByOrganizations": organizations}
     if simulation.scenario.permissions_boundary is not None:
-        allowed = all(_verdict(d, Layer.BOUNDARY) is Outcome.ALLOWED for d in decisions)
+        allowed = all(_allows(d, Layer.BOUNDARY) for d in decisions)
         result["PermissionsBoundaryDecisionDetail"] = {"AllowedByPermissionsBoundary": allowed}
     cross = [d for d in decisions if not d.request.same_account]
     if organizations and (per_resource or cross):

@@ -17,7 +17,7 @@ def test_can_explains_with_provenance(capsys) -> None:
     assert out.startswith("ALLOWED: arn:aws:iam::111122223333:user/alice → s3:GetObject")
     assert "managed policy `ReadReports` attached to group `developers`" in out
     assert main(["can", EXPORT, "carol", "iam:CreateUser"]) == EXIT_DENIED
-    assert "blocked at: the permissions boundary" in capsys.readouterr().out
+    assert "Implicitly denied: the permissions boundary does not allow the request." in capsys.readouterr().out
 
 
 def test_can_takes_context(capsys) -> None:
@@ -55,8 +55,8 @@ def test_permissions_lists_allowed_actions_with_the_deciding_statement(capsys) -
 def test_who_can_assume(capsys) -> None:
     assert main(["who-can-assume", EXPORT, "PartnerAudit", "--context", "sts:ExternalId=partner-7f3a"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "✔ arn:aws:iam::444455556666:root: allowed" in out
-    assert "✖ arn:aws:iam::111122223333:user/alice: implicitDeny" in out
+    assert "✔ arn:aws:iam::444455556666:root: Allowed: Partner (trust policy `PartnerAudit`" in out
+    assert "✖ arn:aws:iam::111122223333:user/alice: Implicitly denied: the trust policy does not allow" in out
 
 
 def test_expand(capsys) -> None:

@@ -33,7 +33,7 @@ def test_engine_imports_no_view_libraries() -> None:
 
 def test_decision_explains_itself_in_text_and_html() -> None:
     decision = evaluate(user_scenario(ALLOW))
-    assert repr(decision) == "<Decision implicitDeny: no allow in the identity policy>"
+    assert repr(decision) == "<Decision Implicitly denied: no identity policy allows the request.>"
     bundle = decision._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     text = bundle["text/plain"]
@@ -50,18 +50,23 @@ def test_decision_json_round_trips_every_part() -> None:
     decision = evaluate(scenario)
     data = json.loads(decision.to_json())
     assert data["decision"] == "allowed"
-    assert data["determining"][0]["sid"] == "ReadReports"
+    assert data["determining"][0]["sid"] == data["deciding"]["sid"] == "ReadReports"
+    assert data["summary"].startswith("Allowed: ReadReports (identity policy 0, Statement[0]) allows")
+    assert [(v["layer"], v["decision"]) for v in data["layers"]] == [("identity", "allowed")]
     assert data["trace"][0]["conditions"][0] == {
         "operator": "StringEquals", "key": "aws:PrincipalTag/team", "values": ["finance"],
         "contextValues": ["finance"], "result": True, "missing": False, "unresolved": [], "note": "",
     }
-    assert [s["name"] for s in data["steps"]] == ["deny", "rcp", "scp", "resource", "identity"]
+    assert [s["name"] for s in data["steps"]] == ["service-rule", "deny", "rcp", "scp", "resource", "identity",
+                                                  "boundary", "session"]
+    assert [s["name"] for s in data["steps"] if s["deciding"]] == ["identity"]
     assert data["context"]["aws:username"] == "alice"
 
 
 def test_repr_names_the_deciding_statement() -> None:
     scenario = user_scenario({"Sid": "DenyDelete", "Effect": "Deny", "Action": "s3:*", "Resource": "*"})
-    assert repr(evaluate(scenario)) == "<Decision explicitDeny by DenyDelete (identity policy 0, Statement[0])>"
+    assert repr(evaluate(scenario)) == ("<Decision Explicitly denied: DenyDelete (identity policy 0, Statement[0]) "
+                                        "denies s3:GetObject on arn:aws:s3:::amzn-s3-demo-bucket/report.csv.>")
 
 
 def test_a_prepared_policy_set_evaluates_many_requests() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from iamkit import Layer, Request, evaluate, load_scenario, parse_policy
+from iamkit import Request, evaluate, load_scenario, parse_policy
 from iamkit.catalog import (
     Catalog,
     CatalogError,
@@ -193,9 +193,7 @@ def brute_force(scenario: Any, effective: EffectivePermissions, context: dict[st
     """Every row equals the engine's own evaluation of that action alone."""
     for row in effective.rows:
         decision = evaluate(scenario, request=Request(effective.principal, row.action, effective.resource, None, context))
-        grants = [t for t in decision.determining if t.layer in (Layer.RESOURCE, Layer.IDENTITY)]
-        first = (grants or decision.determining or [None])[0] if decision.allowed else \
-            (decision.determining[0] if decision.determining else None)
+        first = decision.deciding
         expected = (decision.outcome.value, first and first.statement.label, first and first.policy_name,
                     first and first.where)
         assert (row.decision, row.deciding_statement, row.deciding_policy, row.where) == expected, row

@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from conftest import CASES, ROOT, user_scenario
-from iamkit import Decision, IamkitError, evaluate
+from iamkit import Decision, IamkitError, Layer, evaluate
 from iamkit.account import Account, AccountError
 from iamkit.diagrams import (
     ALLOW,
@@ -175,7 +175,7 @@ def test_flowchart_highlights_the_path_to_the_blocking_boundary(decisions) -> No
     assert "no statement in the permissions boundary allowed s3:GetObject" in boundary
     assert "OnlyEc2 (permissions boundary, Statement[0]): Action did not match" in boundary
     assert "✔ passed" in label(chart.source, "n_identity") and "✔ passed" in label(chart.source, "n_deny")
-    assert "· not applicable" in label(chart.source, "n_scp")
+    assert "· none: nothing to check" in label(chart.source, "n_scp")
     assert "bold" in found["n_boundary"]["style"] and found["n_boundary"]["penwidth"] == "3"
     assert "bold" not in found["n_session"]["style"] and "bold" not in found["n_allowed"]["style"]
     assert "this request" in label(chart.source, "n_implicit_deny")
@@ -212,7 +212,8 @@ def test_flowchart_scp_block_and_service_rule(decisions) -> None:
     assert "no statement in the service control policy allowed s3:GetObject" in label(scp.source, "n_scp")
     whoami = flowchart(decisions["whoami"])
     assert bold_edges(whoami.source) == {("n_start", "n_service_rule"), ("n_service_rule", "n_allowed")}
-    assert "AWS always allows sts:GetCallerIdentity" in label(whoami.source, "n_service_rule")
+    assert "allowed without a statement: AWS always allows `sts:GetCallerIdentity`" \
+        in label(whoami.source, "n_service_rule")
 
 
 def test_cross_account_path_follows_the_engine_steps(decisions) -> None:
@@ -243,7 +244,8 @@ def test_trust_and_session_paths(decisions) -> None:
         <= bold_edges(session.source)
     assert "· none" in label(session.source, "n_boundary")
     assert "no statement in the session policy allowed s3:GetObject" in label(session.source, "n_session")
-    assert "found no permissions boundary to limit it, and stopped at the session policy" in session.text
+    assert ("found no permissions boundary to check (the principal has no permissions boundary), "
+            "and stopped at the session policy") in session.text
 
 
 @pytest.mark.parametrize("name", ["allowed", "boundary", "deny", "scp", "whoami", "cross", "cross_ok", "cross_none",
@@ -333,14 +335,18 @@ def test_trust_diagram_from_who_can_assume(account: Account) -> None:
     by_who = {shown(found[t]["label"]).split("\n", 1)[1].replace("\n", ""): (t, a)
               for (t, h), a in links.items() if h == "n_role"}
     bob, bob_edge = by_who["arn:aws:iam::111122223333:user/bob"]
-    assert bob_edge["style"] == "bold" and "may assume (Account)" in text_of(bob_edge)
+    # The trust policy names the account, which delegates to bob's identity policy: that grants.
+    bob_decision = dict(candidates)["arn:aws:iam::111122223333:user/bob"]
+    assert bob_decision.deciding is not None and bob_decision.deciding.layer is Layer.IDENTITY
+    assert bob_edge["style"] == "bold"
+    assert f"may assume ({bob_decision.deciding.statement.label})" in text_of(bob_edge)
     _, carol_edge = by_who["arn:aws:iam::111122223333:user/contractors/carol"]
     assert carol_edge["style"] == "dashed" and "implicit deny at the permissions boundary" in text_of(carol_edge)
     assert "Allow lambda:UpdateFunctionCode, s3:PutObject" in label(diagram.source, "n_policy_0")
     assert ("n_role", "n_policy_0") in links
     assert diagram.text.startswith("Role `Deploy`.\nWho may assume it:\n")
-    assert ("- `arn:aws:iam::111122223333:user/bob`: allowed by Allow Account (trust policy `Deploy` of role "
-            "`Deploy`, Statement[0]).") in diagram.text
+    assert f"- `arn:aws:iam::111122223333:user/bob`: allowed by Allow {bob_decision.deciding.statement.label} (" \
+        in diagram.text
     assert ("- `arn:aws:iam::111122223333:user/contractors/carol`: implicitly denied: nothing in the permissions "
             "boundary allowed it.") in diagram.text
     assert "- inline policy `DeployApps`: Allow lambda:UpdateFunctionCode, s3:PutObject." in diagram.text

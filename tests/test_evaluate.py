@@ -62,7 +62,8 @@ def test_resource_policy_trace_records_how_the_principal_was_named() -> None:
     assert (account.principal, alice.principal, bob.principal) == (PrincipalMatch.ACCOUNT, PrincipalMatch.EXACT, None)
     assert bob.failed_element == "Principal"
     assert decision.allowed
-    assert [s.name for s in decision.steps][-1] == "resource"
+    assert decision.deciding_step.name == "resource"
+    assert decision.deciding is alice  # the grant that names alice, not the account-wide statement
 
 
 def test_unresolved_resource_variable_is_recorded() -> None:
@@ -89,6 +90,10 @@ def test_steps_follow_the_flowchart() -> None:
                         [{"Version": "2012-10-17", "Statement": [{"Sid": "Ec2", "Effect": "Allow",
                                                                     "Action": "ec2:*", "Resource": "*"}]}]]
     decision = evaluate(scenario)
-    assert [(s.name, s.verdict) for s in decision.steps] == [("deny", "pass"), ("rcp", "skip"), ("scp", "implicit")]
-    assert decision.blocked_by is Layer.SCP
-    assert "level 1" in decision.steps[-1].detail
+    assert [(s.name, s.verdict) for s in decision.steps] == [
+        ("service-rule", "pass"), ("deny", "pass"), ("rcp", "skip"), ("scp", "implicit"),
+        ("resource", "unreached"), ("identity", "unreached"), ("boundary", "unreached"), ("session", "unreached")]
+    assert [s.name for s in decision.steps if s.deciding] == ["scp"]
+    assert decision.blocked_by is Layer.SCP and decision.deciding is None
+    assert "level 1" in decision.deciding_step.detail
+    assert decision.summary() == "Implicitly denied: no SCP at level 1 of the organization allows the request."

@@ -33,7 +33,7 @@ def test_wrong_prediction_hints_without_revealing() -> None:
     second = check_prediction(scenario(READ, DENY), "allowed", attempt=2)
     assert second.hint == "an explicit Deny in any layer wins over every Allow" and second.answer is None
     revealed = check_prediction(scenario(READ, DENY), "allowed", reveal=True)
-    assert revealed.answer.startswith("explicitDeny: FreezeBucket in the identity policy explicitly denies")
+    assert revealed.answer.startswith("Explicitly denied: FreezeBucket (identity policy 0, Statement[1]) denies")
     assert "✖ Not yet" in revealed._repr_mimebundle_()["text/html"]
 
 

@@ -222,7 +222,8 @@ def test_toggling_off_the_deny_flips_explicit_deny_to_allowed() -> None:
     assert pg.decision.outcome.value == "explicitDeny"
     # The given scenario is never changed.
     assert [len(p) for p in pg.scenario.identity_policies] == [1, 1]
-    assert repr(pg) == "<Playground: 2 policies; explicitDeny by DenyDelete (identity policy 1, Statement[0])>"
+    assert repr(pg) == ("<Playground: 2 policies; Explicitly denied: DenyDelete (identity policy 1, Statement[0]) "
+                        "denies s3:DeleteObject on arn:aws:s3:::amzn-s3-demo-bucket/reports/2024.csv.>")
 
 
 def test_outputs_render_from_the_decision() -> None:
@@ -358,7 +359,8 @@ def test_deny_wins_demo() -> None:
     assert demo.decision.outcome.value == "explicitDeny" and "The Deny matches" in demo.lesson.value
     if HAS_DOT:
         assert "<svg" in demo.flowchart.value
-    assert repr(demo) == "<DenyWinsDemo: explicitDeny by DenyDeleteReports (identity policy 1, Statement[0])>"
+    assert repr(demo) == ("<DenyWinsDemo: Explicitly denied: DenyDeleteReports (identity policy 1, Statement[0]) "
+                          "denies s3:DeleteObject on arn:aws:s3:::amzn-s3-demo-bucket/reports/2024.csv.>")
 
 
 # ── explorers ─────────────────────────────────────────────────────────────────
@@ -374,7 +376,8 @@ def test_trust_explorer_follows_role_and_context(account: Account) -> None:
     explorer.context.value = "aws:MultiFactorAuthPresent=true"
     allowed = [who for who, d in explorer.decisions if d.allowed]
     assert allowed == ["arn:aws:iam::111122223333:user/bob"] and explorer.suggested.value == ""
-    assert "✔ allowed" in explorer.assumers.value and "Allow Account" in explorer.assumers.value
+    (bob,) = [d for _, d in explorer.decisions if d.allowed]
+    assert "✔ allowed" in explorer.assumers.value and f"Allowed: {bob.deciding.statement.label} (" in explorer.assumers.value
     explorer.role.value = "PartnerAudit"
     assert "sts:ExternalId" in explorer.suggested.value
     explorer.context.value = "sts:ExternalId=partner-7f3a"
@@ -428,7 +431,7 @@ def test_predict_exercise_reveals_only_after_an_attempt() -> None:
     assert ex.attempts == 1 and not ex.solved
     assert "✖ Not yet" in ex.feedback.value and "Answer" not in ex.feedback.value and "attempt 1" in ex.feedback.value
     ex.reveal_button.click()
-    assert ex.revealed and "<em>Answer:</em> explicitDeny" in ex.feedback.value
+    assert ex.revealed and "<em>Answer:</em> Explicitly denied: DenyDelete" in ex.feedback.value
     ex2 = ui.PredictExercise(DENY_SCENARIO, "again")
     ex2.choice.value = "implicitDeny"
     assert not ex2.check().correct

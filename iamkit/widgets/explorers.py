@@ -27,16 +27,6 @@ PERMISSION_ROWS = 200
 """At most this many allowed actions are listed (the count says how many there are)."""
 
 
-def _why(d: Decision) -> str:
-    """The deciding statement, or where the request found no allow — read from the Decision."""
-    if d.determining:
-        t = d.determining[0]
-        return f"{t.effect} {t.statement.label} ({t.where})"
-    if d.blocked_by is not None:
-        return f"nothing in the {d.blocked_by.label} allows it"
-    return d.steps[-1].detail if d.steps else ""
-
-
 def _html(css: str) -> widgets.HTML:
     part = widgets.HTML()
     part.add_class(css)
@@ -106,7 +96,7 @@ class TrustExplorer(widgets.VBox):
         trust = self.account.trust_policy(role)
         table = matrix(d for _, d in decisions)
         if not table.empty:
-            table["why"] = [_why(d) for _, d in decisions]
+            table["why"] = [d.summary() for _, d in decisions]
         self.assumers.value = (f"<p><strong>Who may assume <code>{text_html(role)}</code></strong></p>"
                                + table_html(table, "no candidates: no users or other roles, and the trust policy "
                                             "names no one outside the account"))

@@ -80,16 +80,6 @@ class StatementToggles(widgets.HBox):
         self.off = frozenset(label for label, box in zip(self._labels, self.checkboxes, strict=True) if not box.value)
 
 
-def _decision_words(d: Decision) -> str:
-    if d.determining:
-        first = d.determining[0]
-        more = f" and {len(d.determining) - 1} more" if len(d.determining) > 1 else ""
-        return f"{d.outcome.value} by {first.statement.label} ({first.where}){more}"
-    if d.blocked_by is not None:
-        return f"{d.outcome.value}: no allow in the {d.blocked_by.label}"
-    return d.outcome.value
-
-
 class Playground(widgets.VBox):
     """Every policy of a scenario in an editor, the request in a builder, and the Decision.
 
@@ -199,7 +189,7 @@ class Playground(widgets.VBox):
     def __repr__(self) -> str:
         n = len(self.editors)
         head = f"<Playground: {n} polic{'ies' if n != 1 else 'y'}"
-        return head + (f"; {_decision_words(self.decision)}>" if self.decision is not None else ">")
+        return head + (f"; {self.decision.summary()}>" if self.decision is not None else ">")
 
     # ── reacting ───────────────────────────────────────────────────────────────
 
@@ -300,7 +290,7 @@ class DenyWinsDemo(widgets.VBox):
         self._evaluate()
 
     def __repr__(self) -> str:
-        return f"<DenyWinsDemo: {_decision_words(self.decision)}>" if self.decision is not None else "<DenyWinsDemo>"
+        return f"<DenyWinsDemo: {self.decision.summary()}>" if self.decision is not None else "<DenyWinsDemo>"
 
     @guarded("evaluating the request")
     def _evaluate(self, change: Any = None) -> None:
