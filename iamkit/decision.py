@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from .conditions import ConditionResult
+from .explain import decision_html, decision_text
 from .policy import Origin, Statement
 from .principals import PrincipalMatch
 from .scenario import Request
@@ -116,6 +117,11 @@ class StatementTrace(NamedTuple):
         """``identity policy 2, Statement[1]`` — where a person finds this statement."""
         policy = str(self.origin) if self.origin else self.policy_name or f"{self.layer.label} {self.policy}"
         return f"{policy}, {self.statement.path}"
+
+    @property
+    def ref(self) -> str:
+        """``ReadReports (identity policy 0, Statement[0])``, or only where it is when it has no Sid."""
+        return f"{self.sid} ({self.where})" if self.sid else self.where
 
     @property
     def failed_element(self) -> str | None:
@@ -286,9 +292,9 @@ class Decision:
         if self.outcome is Outcome.EXPLICIT_DENY and t is not None:
             more = len(self.determining) - 1
             also = f"; {more} more statement{'s' if more > 1 else ''} deny it too" if more > 0 else ""
-            return f"Explicitly denied: {t.statement.label} ({t.where}) denies {r.action} on {r.resource}{also}."
+            return f"Explicitly denied: {t.ref} denies {r.action} on {r.resource}{also}."
         if self.outcome is Outcome.ALLOWED and t is not None:
-            return f"Allowed: {t.statement.label} ({t.where}) allows {r.action} on {r.resource}."
+            return f"Allowed: {t.ref} allows {r.action} on {r.resource}."
         verdict = "Allowed" if self.allowed else "Implicitly denied"
         return f"{verdict}: {self.deciding_step.detail}."
 
@@ -322,13 +328,9 @@ class Decision:
 
     def explain(self) -> str:
         """A plain-text explanation that teaches on its own."""
-        from .explain import decision_text
-
         return decision_text(self)
 
     def _repr_html_(self) -> str:
-        from .explain import decision_html
-
         return decision_html(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:

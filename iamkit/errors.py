@@ -5,9 +5,10 @@ Hierarchy::
     IamkitError(Exception)
     ├── InputError(IamkitError, ValueError)      a file or text cannot be read as JSON at all
     ├── PolicyError(IamkitError, ValueError)     a policy document is malformed
-    └── ScenarioError(IamkitError, ValueError)   a scenario or request is malformed
+    ├── ScenarioError(IamkitError, ValueError)   a scenario or request is malformed
+    └── SandboxError(IamkitError, RuntimeError)  the sandbox cannot start, or a connection tried to leave
 
-All three carry ``problems``: every :class:`Problem` found, not just the first one.
+The first three carry ``problems``: every :class:`Problem` found, not just the first one.
 Text printed for a person goes through :func:`printable`, so no input can drive the terminal.
 """
 
@@ -18,8 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-__all__ = ["IamkitError", "InputError", "PolicyError", "Problem", "ScenarioError", "format_path", "json_type",
-           "printable", "suggest"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "IamkitError", "InputError", "PolicyError",
+           "Problem", "SandboxError", "ScenarioError", "format_path", "json_type", "printable", "suggest"]
+
+# Exit statuses of the command line (every command, and the ones other modules register).
+EXIT_OK = 0
+EXIT_DENIED = 1  # can, simulate: the request is denied
+EXIT_FINDINGS = 1  # audit and lint: something to fix
+EXIT_BAD_INPUT = 2  # unreadable input or a wrong argument: nothing was evaluated
 
 # C0 and C1 controls but newline and tab, bidirectional overrides, and lone surrogates.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -158,3 +165,17 @@ class ScenarioError(_ProblemsError):
     """A scenario (request plus policies) is malformed; ``problems`` lists every problem."""
 
     what = "scenario"
+
+
+class SandboxError(IamkitError, RuntimeError):
+    """The sandbox could not start, or a connection tried to leave this machine.
+
+    Attributes:
+        message: what went wrong, lowercase.
+        hint: how to fix it, or None.
+    """
+
+    def __init__(self, message: str, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message + (f" — hint: {hint}" if hint else ""))

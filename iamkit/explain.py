@@ -1,6 +1,8 @@
 """Text and HTML explanations of a Decision, for terminals, notebooks and test failures.
 
-Both render only from the Decision; user-provided text is always escaped in HTML.
+Both render only from the Decision; user-provided text is always escaped in HTML. This module
+imports nothing of iamkit at run time (the Decision's type only for annotations), so
+``Decision.explain()`` and its notebook display can use it directly.
 """
 
 from __future__ import annotations

@@ -34,8 +34,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .activity import ActivityError, ActivityEvent, _made_by, _no_activity, _principal_filter, _read_file, read_activity
-from .cli import EXIT_BAD_INPUT, EXIT_OK
-from .errors import Problem, printable, suggest
+from .catalog import installed_catalog
+from .errors import EXIT_BAD_INPUT, EXIT_OK, Problem, printable, suggest
 from .matching import action_matches, arn_matcher
 from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
 from .principals import CallerKind, parse_caller
@@ -69,18 +69,6 @@ def _literal(arn: str) -> str:
 
 
 # ── the catalog, when it is there ──────────────────────────────────────────────────
-
-
-def _catalog() -> Catalog | None:
-    """The action catalog, or None when ``iamkit.catalog`` or its data is missing."""
-    try:
-        from .catalog import CatalogError, catalog
-    except ImportError:
-        return None
-    try:
-        return catalog()
-    except CatalogError:
-        return None
 
 
 def _type_patterns(cat: Catalog, prefix: str) -> list[tuple[str, Any, int]]:
@@ -336,7 +324,7 @@ def generate_policy(events: Any, *, principal: str | None = None) -> GeneratedPo
     """
     log = read_activity(events)
     wanted = _principal_filter(principal)
-    cat = _catalog()
+    cat = installed_catalog()
     warnings: list[Problem] = [Problem(p.path, p.message, p.hint, p.line, p.column, "error") for p in log.problems]
     mine = [e for e in log.events if wanted is None or _made_by(e, wanted)]
     if wanted is not None and not mine:
@@ -662,7 +650,7 @@ def unused_permissions(account: Account, principal: str | User | Role, events: A
 
     p = account.principal(principal)
     log = read_activity(events)
-    cat = _catalog()
+    cat = installed_catalog()
     policies = account.identity_policies(p)
     mine = [e for e in log.events if _made_by(e, p.arn) and e.is_api_call and not e.denied and e.actions]
     credited: dict[tuple[int, int], set[str]] = {}

@@ -21,10 +21,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .cli import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK
-from .errors import InputError, PolicyError, format_path, printable
+from .catalog import installed_catalog
+from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError, PolicyError, format_path, printable
 from .jsonpos import locate
-from .least_privilege import _catalog
 from .matching import action_matches
 from .policy import Policy, PolicyKind, Statement, parse_policy
 from .reading import load_json, read_text
@@ -119,7 +118,7 @@ def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | 
     """
     if not isinstance(policy, Policy):
         policy = parse_policy(policy, kind)
-    cat = _catalog()
+    cat = installed_catalog()
     positions = locate(policy.source) if policy.source else None
     listed = isinstance(policy.document.get("Statement"), list)
     findings: list[tuple[int, int, int, LintFinding]] = []

@@ -59,11 +59,21 @@ import time
 import urllib.request
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
-from .errors import IamkitError
+from ._moto import (
+    ACCESS_KEY_ID,
+    ACCOUNT_ID,
+    REGION,
+    SECRET_ACCESS_KEY,
+    RootAccount,
+    forget_iam,
+    prepare_account,
+    require_moto,
+    set_root_account,
+)
+from .demo import COMPANIES, seed_demo
+from .errors import SandboxError, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     from botocore.client import BaseClient
@@ -81,16 +91,7 @@ __all__ = [
     "start_sandbox",
 ]
 
-ACCOUNT_ID = "123456789012"
-"""The sandbox's account: moto's default account id."""
-
 HOST = "127.0.0.1"
-REGION = "us-east-1"
-# AWS's documented example credentials: obviously fake, and never valid anywhere.
-ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
-SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-_INSTALL_HINT = "install the workbook extras: pip install 'iamkit[workbook]'"
 # Variables that would take boto3 or the aws command somewhere else: unset while running.
 _UNSET = (
     "AWS_SESSION_TOKEN",
@@ -108,20 +109,6 @@ _UNSET = (
 _SERVER_ENV = {"MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ACCOUNT_ID": ACCOUNT_ID}
 # Fixes moto's random ids (user ids, access keys, MFA seeds) before seeding a company.
 _RANDOM_SEED = 20261130
-
-
-class SandboxError(IamkitError, RuntimeError):
-    """The sandbox could not start, or a connection tried to leave this machine.
-
-    Attributes:
-        message: what went wrong, lowercase.
-        hint: how to fix it, or None.
-    """
-
-    def __init__(self, message: str, hint: str | None = None):
-        self.message = message
-        self.hint = hint
-        super().__init__(message + (f" — hint: {hint}" if hint else ""))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,124 +363,6 @@ def guard_active() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# The root user, which moto does not model
-
-
-@dataclass
-class RootAccount:
-    """What the credential report's ``<root_account>`` row says about the root user.
-
-    Attributes:
-        created: when the account was created (``user_creation_time``).
-        mfa_active: whether the root user has MFA (also ``AccountMFAEnabled``).
-        password_last_used: the last console sign-in, or None for ``no_information``.
-        access_key_created: when the root access key was created, or None for no key
-            (also ``AccountAccessKeysPresent``).
-        access_key_last_used: when the root access key was last used, or None for ``N/A``.
-    """
-
-    created: datetime
-    mfa_active: bool = False
-    password_last_used: datetime | None = None
-    access_key_created: datetime | None = None
-    access_key_last_used: datetime | None = None
-
-    def csv_row(self, account_id: str) -> str:
-        """The ``<root_account>`` line of a credential report, newline included."""
-        def when(moment: datetime | None, missing: str) -> str:
-            return missing if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-        key = self.access_key_created is not None
-        fields = [
-            "<root_account>", f"arn:aws:iam::{account_id}:root", when(self.created, "N/A"),
-            "not_supported", when(self.password_last_used, "no_information"), "not_supported", "not_supported",
-            "true" if self.mfa_active else "false",
-            "true" if key else "false", when(self.access_key_created, "N/A"),
-            when(self.access_key_last_used, "N/A") if key else "N/A",
-            ("us-east-1" if self.access_key_last_used else "N/A") if key else "N/A",
-            ("iam" if self.access_key_last_used else "N/A") if key else "N/A",
-            "false", "N/A", "N/A", "N/A", "N/A",
-            "false", "N/A", "false", "N/A",
-        ]
-        return ",".join(fields) + "\n"
-
-
-def _iam_backend(account_id: str = ACCOUNT_ID) -> Any:
-    """moto's in-process IAM backend of an account (created on first use)."""
-    from moto.backends import get_backend
-
-    return get_backend("iam")[account_id]["aws"]
-
-
-def _forget_iam() -> None:
-    """Drop moto's IAM accounts before a reset.
-
-    moto's reset re-creates every backend before dropping it; for IAM that means loading the
-    AWS managed policies once more for nothing. Dropping them first is what the reset ends with.
-    """
-    from moto.backends import get_backend
-
-    get_backend("iam").clear()
-
-
-def _prepare_account(account_id: str = ACCOUNT_ID) -> Any:
-    """Create the account's IAM backend now, and give its credential report a root row.
-
-    Returns:
-        The backend.
-    """
-    backend = _iam_backend(account_id)
-    if "get_credential_report" not in vars(backend):
-        original: Callable[[], str] = backend.get_credential_report
-
-        def get_credential_report() -> str:
-            header, _, rows = original().partition("\n")
-            return header + "\n" + backend._iamkit_root.csv_row(backend.account_id) + rows
-
-        backend.get_credential_report = get_credential_report  # this backend only
-    if getattr(backend, "_iamkit_root", None) is None:
-        _apply_root(backend, RootAccount(created=datetime.now(timezone.utc).replace(microsecond=0)))
-    return backend
-
-
-def _apply_root(backend: Any, root: RootAccount) -> None:
-    backend._iamkit_root = root
-    summary = backend.account_summary
-    summary._account_mfa_enabled = 1 if root.mfa_active else 0
-    summary._account_access_keys_present = 1 if root.access_key_created is not None else 0
-
-
-def set_root_account(root: RootAccount, account_id: str = ACCOUNT_ID) -> None:
-    """Describe the sandbox account's root user (moto has no root user of its own).
-
-    Sets the credential report's ``<root_account>`` row and ``get-account-summary``'s
-    ``AccountMFAEnabled`` / ``AccountAccessKeysPresent``. Works on moto's in-process backend:
-    the sandbox of this process.
-
-    Args:
-        root: the root user's state.
-        account_id: the account, the sandbox's by default.
-
-    Raises:
-        SandboxError: moto is not installed.
-    """
-    _require_moto()
-    _apply_root(_prepare_account(account_id), root)
-
-
-def _require_moto() -> None:
-    try:
-        import moto.server  # noqa: F401
-    except ImportError as exc:
-        raise SandboxError(f"the sandbox needs moto's server, which is not installed ({exc.name})",
-                           _INSTALL_HINT) from None
-    try:
-        import boto3  # noqa: F401
-    except ImportError:
-        raise SandboxError("the sandbox needs boto3, which is not installed", _INSTALL_HINT) from None
-
-
-# ---------------------------------------------------------------------------------------------
 # The server
 
 
@@ -650,7 +519,7 @@ class Sandbox:
             if _current is not None and _current is not self:
                 raise SandboxError(f"a sandbox is already running on {_current.endpoint_url}",
                                    "use `current_sandbox()`, or stop it first")
-            _require_moto()
+            require_moto()
             if self.port is not None and not _port_free(self.port):
                 raise SandboxError(f"port `{self.port}` is already in use on {HOST}",
                                    "choose another port, or leave it out to use a free one")
@@ -697,7 +566,7 @@ class Sandbox:
             if not self.running:
                 return
             try:
-                _forget_iam()
+                forget_iam()
                 self._post("/moto-api/reset")  # free moto's accounts: they live in this process
             except Exception:  # stopping must not fail
                 pass
@@ -818,9 +687,9 @@ class Sandbox:
         Raises:
             SandboxError: the sandbox is not running.
         """
-        _forget_iam()
+        forget_iam()
         self._post("/moto-api/reset")
-        _prepare_account(self.account_id)
+        prepare_account(self.account_id)
         self.seeded = None
 
     def seed(self, name: str) -> None:
@@ -832,16 +701,12 @@ class Sandbox:
         Raises:
             SandboxError: unknown name, or the sandbox is not running.
         """
-        from . import demo
-
-        if name not in demo.COMPANIES:
-            from .errors import suggest
-
+        if name not in COMPANIES:
             raise SandboxError(f"unknown seed `{name}`",
-                               suggest(name, demo.COMPANIES) or f"choose one of {', '.join(demo.COMPANIES)}")
+                               suggest(name, COMPANIES) or f"choose one of {', '.join(COMPANIES)}")
         self.reset()
         self._post(f"/moto-api/seed?a={_RANDOM_SEED}")
-        demo.seed_demo(self.client, name)
+        seed_demo(self.client, name)
         self.seeded = name
 
     # -- helpers ----------------------------------------------------------------------------
@@ -970,8 +835,6 @@ def register_cli(subparsers: Any) -> None:
         subparsers: the object ``ArgumentParser.add_subparsers()`` returned; the command sets
             ``run`` to a function of the parsed arguments that returns the exit status.
     """
-    from .demo import COMPANIES
-
     sandbox = subparsers.add_parser(
         "sandbox", help="run a local IAM and STS endpoint for the aws command and boto3",
         description="A local IAM and STS endpoint (moto) on 127.0.0.1: type real aws commands with no "

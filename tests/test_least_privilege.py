@@ -43,7 +43,7 @@ BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
 
 
 def has_catalog() -> bool:
-    return lp._catalog() is not None
+    return lp.installed_catalog() is not None
 
 
 def use_catalog(param: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> None:
@@ -54,7 +54,7 @@ def use_catalog(param: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType)
         if not has_catalog():
             pytest.skip("the action catalog's data is not installed")
     else:
-        monkeypatch.setattr(module, "_catalog", lambda: None)
+        monkeypatch.setattr(module, "installed_catalog", lambda: None)
 
 
 @pytest.fixture(params=["catalog", "no catalog"])
@@ -211,7 +211,7 @@ def test_the_generated_policy_allows_every_call_it_covers_and_no_denied_one(cata
     covered = 0
     for event in generated.events_used:
         for action in event.actions:
-            for resource in [r for r in event.resources if lp._fits(lp._catalog(), action, r, {})] or ["*"]:
+            for resource in [r for r in event.resources if lp._fits(lp.installed_catalog(), action, r, {})] or ["*"]:
                 assert decide(dict(policy.document), action, resource) is Outcome.ALLOWED, (action, resource)
                 covered += 1
     assert covered == 9
@@ -235,7 +235,7 @@ def test_generated_policies_allow_exactly_the_authorized_calls(calls: list[tuple
     allowed_calls = set()
     for event in generated.events_used:
         (action,) = event.actions
-        (resource,) = [r for r in event.resources if lp._fits(lp._catalog(), action, r, {})]
+        (resource,) = [r for r in event.resources if lp._fits(lp.installed_catalog(), action, r, {})]
         allowed_calls.add((action, resource))
         assert decide(dict(generated.policy), action, resource) is Outcome.ALLOWED
     if not generated.grants:  # only denied calls: there is no policy to ask
@@ -350,7 +350,7 @@ def test_a_role_is_credited_with_its_sessions_calls(account: Account) -> None:
 
 def test_unused_permissions_without_the_catalog_report_entries(account: Account,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lp, "_catalog", lambda: None)
+    monkeypatch.setattr(lp, "installed_catalog", lambda: None)
     report = unused_permissions(account, DANA, LOG)
     assert not report.expanded
     by_label = {st.statement.label: st for st in report.statements}

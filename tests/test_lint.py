@@ -28,7 +28,7 @@ def test_lint_cases(case: dict[str, Any], catalog: str, monkeypatch: pytest.Monk
     use_catalog(catalog, monkeypatch, lint)
     findings = lint_policy(case["policy"], kind=case.get("kind", "identity"))
     expected = [tuple(e) for e in case["expect"]]
-    if lint._catalog() is None:  # Resource "*" is judged from the catalog's resource types
+    if lint.installed_catalog() is None:  # Resource "*" is judged from the catalog's resource types
         expected = [e for e in expected if e[0] != "resource-wildcard"]
     assert [(f.rule, f.severity, f.path) for f in findings] == expected
     for f in findings:

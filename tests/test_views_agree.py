@@ -56,7 +56,7 @@ def check_views(d: Decision, scenario: dict[str, Any]) -> None:
     else:
         assert t is None and blocked is not None and step.name == BOX[blocked][2:]
     if t is not None:
-        assert f"{t.statement.label} ({t.where})" in summary
+        assert t.ref in summary and t.where in t.ref
 
     # repr, text, HTML and JSON.
     assert repr(d) == f"<Decision {summary}>"

@@ -1,0 +1,114 @@
+"""The package's modules import each other without circles.
+
+Every import counts, at the top of a module or inside a function; an import under
+``if TYPE_CHECKING:`` is an annotation, not a dependency, and is left out. A circle means two
+modules that cannot be understood, tested or moved one without the other.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).parent.parent / "iamkit"
+
+
+def module_name(path: pathlib.Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def type_checking_only(tree: ast.Module) -> set[int]:
+    """Line numbers of the statements under ``if TYPE_CHECKING:``."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for child in node.body:
+                lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))
+    return lines
+
+
+def imported(name: str) -> set[str]:
+    """The package modules that module ``name`` imports."""
+    path = MODULES[name]
+    tree = ast.parse(path.read_text())
+    skip = type_checking_only(tree)
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the package, one level up per extra dot
+                parent = package[: len(package) - node.level + 1]
+                base = ".".join(parent + [node.module] if node.module else parent)
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                out.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
+    return {m for m in out if m in MODULES and m != name}
+
+
+GRAPH = {name: imported(name) for name in MODULES}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_checker_finds_a_circle() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_graph_sees_lazy_and_relative_imports() -> None:
+    assert "iamkit.evaluate" in GRAPH["iamkit.cli"]  # from .evaluate import evaluate
+    assert "iamkit.least_privilege" in GRAPH["iamkit.cli"]  # inside a function
+    assert "iamkit.decision" in GRAPH["iamkit.widgets.playground"]  # from ..decision import Decision
+    assert "iamkit.decision" not in GRAPH["iamkit.explain"]  # under TYPE_CHECKING only
+
+
+def test_no_import_circles() -> None:
+    found = circles(GRAPH)
+    assert not found, "import circles: " + "; ".join(" ↔ ".join(group) for group in found)
+
+
+@pytest.mark.parametrize("view", ["iamkit.decision", "iamkit.diagrams", "iamkit.explain", "iamkit.tables"])
+def test_views_never_evaluate(view: str) -> None:
+    # A view formats a Decision it is given; it never asks the engine for one of its own.
+    assert "iamkit.evaluate" not in GRAPH[view]
