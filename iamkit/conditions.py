@@ -301,6 +301,7 @@ _TYPED_GLOBAL_KEYS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def context_value_problem(key: str, value: str) -> tuple[str, str] | None:
     """Why ``value`` cannot be the value of the global key ``key`` in a real request, and
     a hint; None when it can (or when AWS does not fix the key's type).

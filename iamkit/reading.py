@@ -167,7 +167,7 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
     except (json.JSONDecodeError, RecursionError, _Refused):
         pass
     else:
-        if not (_deeper_than(document, MAX_DEPTH) or may_hold_surrogates(text)):
+        if not (_deeper_than(document, text, MAX_DEPTH) or may_hold_surrogates(text)):
             return document, Positions(text, prefix)
     deep = _too_deep(text)
     if deep is not None:
@@ -219,8 +219,10 @@ def _refuse(token: str) -> Any:  # NaN, Infinity
     raise _Refused
 
 
-def _deeper_than(document: Any, limit: int) -> bool:
-    """Whether containers in ``document`` nest more than ``limit`` levels."""
+def _deeper_than(document: Any, text: str, limit: int) -> bool:
+    """Whether containers in ``document`` (parsed from ``text``) nest more than ``limit`` levels."""
+    if text.count("[") + text.count("{") <= limit:  # too few brackets to nest that deep: no walk
+        return False
     stack = [(document, 1)] if isinstance(document, (dict, list)) else []
     while stack:
         value, depth = stack.pop()
