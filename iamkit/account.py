@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from .decision import Decision
-from .errors import IamkitError, InputError, Problem, format_path, json_type, suggest
+from .errors import AccountError, InputError, Problem, format_path, json_type, suggest
 from .evaluate import evaluate
 from .jsonpos import Positions
 from .policy import Origin, Policy, PolicyKind, build_policy
@@ -33,18 +33,6 @@ __all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy
            "load_account"]
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
-
-
-class AccountError(IamkitError, ValueError):
-    """An account export cannot be read, or a principal is not in the account.
-
-    Attributes:
-        problems: the located problems of an export that is not in AWS's shape, else empty.
-    """
-
-    def __init__(self, message: str, problems: Sequence[Problem] = ()):
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

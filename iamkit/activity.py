@@ -25,9 +25,9 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import IamkitError, InputError, Problem, format_path, json_type, suggest
+from .errors import ActivityError, InputError, Problem, format_path, json_type, suggest
 from .evaluate import ALWAYS_ALLOWED
 from .jsonpos import Positions
 from .principals import CallerKind, parse_caller
@@ -92,18 +92,6 @@ not calls a policy grants."""
 _LAMBDA_VERSION = re.compile(r"^(.+?)(?:20\d{6})(?:v\d+)?$")
 _AUTHORIZATION_ERROR = re.compile(r"accessdenied|unauthorized|notauthorized|forbidden|authorizationerror", re.I)
 _SQS_URL = re.compile(r"^https://[^/]+/(\d{12})/([^/?#]+)")
-
-class ActivityError(IamkitError, ValueError):
-    """An activity log, or a principal to filter it by, cannot be read.
-
-    Attributes:
-        problems: every located problem found.
-    """
-
-    def __init__(self, problems: Sequence[Problem]):
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__("; ".join(str(p) for p in self.problems))
-
 
 # ── the activity log ──────────────────────────────────────────────────────────────
 

@@ -82,7 +82,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from .account import Account, AccountError, Group, Role, User, load_account
-from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, IamkitError, InputError, Problem, printable, suggest
+from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, AuditError, InputError, Problem, printable, suggest
 from .policy import Policy, PolicyKind, Statement, build_policy
 from .reading import load_json, read_bytes
 
@@ -128,22 +128,6 @@ SERVICE_LINKED_PATH = "/aws-service-role/"
 
 _BEST = "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html"
 _ROOT_DOCS = "https://docs.aws.amazon.com/accounts/latest/reference/best-practices-root-user.html"
-
-
-class AuditError(IamkitError, ValueError):
-    """A credential report (or another audit input) cannot be read.
-
-    Attributes:
-        problems: every problem, each with its line and column in the report.
-        rows: the rows that could be read (empty when the header itself is unusable).
-    """
-
-    def __init__(self, problems: Sequence[Problem], rows: Sequence[CredentialRow] = ()):
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        self.rows: tuple[CredentialRow, ...] = tuple(rows)
-        count = len(self.problems)
-        head = f"{count} problem{'s' if count != 1 else ''} in the credential report"
-        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
 # ── the rules ──────────────────────────────────────────────────────────────────

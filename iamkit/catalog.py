@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .decision import Decision, Outcome
-from .errors import IamkitError, Problem, ScenarioError, format_path
+from .errors import CatalogError, Problem, ScenarioError, UnknownActionError, format_path
 from .errors import suggest as _did_you_mean
 from .evaluate import action_traits, evaluate
 from .jsonpos import locate
@@ -80,17 +80,6 @@ ACCESS_LEVELS = ("List", "Read", "Write", "Permissions management", "Tagging")
 _LEVEL_PRIORITY = ("Permissions management", "Tagging", "Write", "Read", "List")
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 _WILDCARDS = frozenset("*?")
-
-
-class CatalogError(IamkitError):
-    """The action catalog cannot be used: its data package is missing or unreadable."""
-
-
-class UnknownActionError(CatalogError, KeyError):
-    """An action the catalog does not know was asked about; the message suggests a fix."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
 
 
 class ResourceType(NamedTuple):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
-from .errors import IamkitError
+from .errors import DiagramError
 from .policy import Policy, Statement
 from .principals import CallerKind
 
@@ -54,18 +54,6 @@ MISSING_DOT = f"Graphviz's `dot` program is not installed: {INSTALL_HINT}"
 
 _FONT = "Helvetica,Arial,sans-serif"
 _WRAP = 42
-
-
-class DiagramError(IamkitError, RuntimeError):
-    """A diagram cannot be rendered: Graphviz's ``dot`` is missing or failed.
-
-    Attributes:
-        hint: how to fix it, or None.
-    """
-
-    def __init__(self, message: str, hint: str | None = None):
-        self.hint = hint
-        super().__init__(message + (f" — hint: {hint}" if hint else ""))
 
 
 # ── the Diagram ────────────────────────────────────────────────────────────────

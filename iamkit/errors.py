@@ -1,14 +1,25 @@
 """Errors that teach: every problem carries where it is and how to fix it.
 
-Hierarchy::
+Hierarchy (every error iamkit raises on purpose is an ``IamkitError``)::
 
     IamkitError(Exception)
-    ├── InputError(IamkitError, ValueError)      a file or text cannot be read as JSON at all
-    ├── PolicyError(IamkitError, ValueError)     a policy document is malformed
-    ├── ScenarioError(IamkitError, ValueError)   a scenario or request is malformed
-    └── SandboxError(IamkitError, RuntimeError)  the sandbox cannot start, or a connection tried to leave
+    ├── InputError(ValueError)          a file or text cannot be read as JSON at all        problems
+    ├── PolicyError(ValueError)         a policy document is malformed                      problems
+    ├── ScenarioError(ValueError)       a scenario or request is malformed                  problems
+    ├── AuditError(ValueError)          a credential report cannot be read                  problems, rows
+    ├── AccountError(ValueError)        an export cannot be read, or no such principal      problems
+    ├── ActivityError(ValueError)       an activity log cannot be read                      problems
+    ├── SimulationError(ValueError)     SimulateCustomPolicy would reject the call          code, problems
+    ├── HintedError                     one message and how to fix it                       message, hint
+    │   ├── SandboxError(RuntimeError)  the sandbox cannot start, or a connection tried to leave
+    │   ├── DiagramError(RuntimeError)  Graphviz's `dot` is missing or failed
+    │   └── MfaError(ValueError)        a seed, time or code MFA cannot use
+    ├── CatalogError                    the action catalog's data is missing
+    │   └── UnknownActionError(KeyError)
+    ├── ExerciseError(ValueError)       an answer in a form that cannot be checked
+    └── WrongAnswer(AssertionError)     a wrong answer, while grading
 
-The first three carry ``problems``: every :class:`Problem` found, not just the first one.
+Every ``problems`` is a tuple of :class:`Problem`: every problem found, not just the first.
 Text printed for a person goes through :func:`printable`, so no input can drive the terminal.
 """
 
@@ -17,10 +28,15 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "IamkitError", "InputError", "PolicyError",
-           "Problem", "SandboxError", "ScenarioError", "format_path", "json_type", "printable", "suggest"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .audit import CredentialRow
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "AccountError", "ActivityError", "AuditError",
+           "CatalogError", "DiagramError", "ExerciseError", "HintedError", "IamkitError", "InputError", "MfaError",
+           "PolicyError", "Problem", "SandboxError", "ScenarioError", "SimulationError", "UnknownActionError",
+           "WrongAnswer", "format_path", "json_type", "printable", "suggest"]
 
 # Exit statuses of the command line (every command, and the ones other modules register).
 EXIT_OK = 0
@@ -167,11 +183,11 @@ class ScenarioError(_ProblemsError):
     what = "scenario"
 
 
-class SandboxError(IamkitError, RuntimeError):
-    """The sandbox could not start, or a connection tried to leave this machine.
+class HintedError(IamkitError):
+    """An error of one message and, when there is one, how to fix it.
 
     Attributes:
-        message: what went wrong, lowercase.
+        message: what went wrong, lowercase, user input in backticks.
         hint: how to fix it, or None.
     """
 
@@ -179,3 +195,99 @@ class SandboxError(IamkitError, RuntimeError):
         self.message = message
         self.hint = hint
         super().__init__(message + (f" — hint: {hint}" if hint else ""))
+
+
+class SandboxError(HintedError, RuntimeError):
+    """The sandbox could not start, or a connection tried to leave this machine."""
+
+
+class DiagramError(HintedError, RuntimeError):
+    """A diagram cannot be rendered: Graphviz's ``dot`` is missing or failed."""
+
+
+class MfaError(HintedError, ValueError):
+    """A seed, a time, a response or a context request that MFA code cannot use (the
+    message never shows a seed: it is a secret)."""
+
+
+class AccountError(IamkitError, ValueError):
+    """An account export cannot be read, or a principal is not in the account.
+
+    Attributes:
+        problems: the located problems of an export that is not in AWS's shape, else empty.
+    """
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(message)
+
+
+class ActivityError(IamkitError, ValueError):
+    """An activity log, or a principal to filter it by, cannot be read.
+
+    Attributes:
+        problems: every located problem found.
+    """
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class AuditError(_ProblemsError):
+    """A credential report (or another audit input) cannot be read.
+
+    Attributes:
+        problems: every problem, each with its line and column in the report.
+        rows: the rows that could be read (empty when the header itself is unusable).
+    """
+
+    what = "credential report"
+
+    def __init__(self, problems: Sequence[Problem], rows: Sequence[CredentialRow] = ()):
+        self.rows: tuple[CredentialRow, ...] = tuple(rows)
+        super().__init__(problems)
+
+
+class SimulationError(IamkitError, ValueError):
+    """AWS would reject the request; ``code`` is the error code it would return.
+
+    Attributes:
+        code: ``"InvalidInput"`` when a parameter is wrong, ``"NoSuchEntity"`` when
+            ``PolicySourceArn`` names no entity of the account, ``"MalformedPolicyDocument"``
+            when a policy document is wrong.
+        problems: every problem found, each located by parameter and 0-based index, such
+            as ``PolicyInputList[1].Statement[0].Effect``, with line and column in its text.
+    """
+
+    def __init__(self, code: str, problems: Sequence[Problem]):
+        self.code = code
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        lines = [str(p) for p in self.problems]
+        head = lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n" + "\n".join(f"  {s}" for s in lines)
+        super().__init__(head)
+
+    @property
+    def response(self) -> dict[str, Any]:
+        """The error as botocore's ``ClientError.response`` holds it, so
+        ``err.response["Error"]["Code"]`` reads the same here and against AWS."""
+        return {"Error": {"Code": self.code, "Message": str(self)}}
+
+
+class CatalogError(IamkitError):
+    """The action catalog cannot be used: its data package is missing or unreadable."""
+
+
+class UnknownActionError(CatalogError, KeyError):
+    """An action the catalog does not know was asked about; the message suggests a fix."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ExerciseError(IamkitError, ValueError):
+    """An answer that cannot be checked (not one of the expected forms)."""
+
+
+class WrongAnswer(IamkitError, AssertionError):
+    """Raised only while grading (``IAMKIT_GRADING=1``) for a wrong or missing answer."""

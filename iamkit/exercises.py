@@ -19,7 +19,7 @@ from html import escape
 from typing import Any, Mapping
 
 from .decision import Decision, Outcome
-from .errors import IamkitError, PolicyError, ScenarioError
+from .errors import ExerciseError, PolicyError, ScenarioError, WrongAnswer
 from .evaluate import evaluate
 from .explain import what_would_change
 from .scenario import Scenario, load_scenario
@@ -31,14 +31,6 @@ _OUTCOME_WORDS = {
     "explicitdeny": Outcome.EXPLICIT_DENY, "explicit deny": Outcome.EXPLICIT_DENY,
     "implicitdeny": Outcome.IMPLICIT_DENY, "implicit deny": Outcome.IMPLICIT_DENY,
 }
-
-
-class ExerciseError(IamkitError, ValueError):
-    """An answer that cannot be checked (not one of the expected forms)."""
-
-
-class WrongAnswer(IamkitError, AssertionError):
-    """Raised only while grading (``IAMKIT_GRADING=1``) for a wrong or missing answer."""
 
 
 def _graded(feedback: "Feedback") -> "Feedback":

@@ -38,7 +38,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote, urlencode
 
-from .errors import IamkitError
+from .errors import MfaError
 
 if TYPE_CHECKING:
     import pyotp
@@ -67,21 +67,6 @@ _LATEST = 253402300800
 _BASE32 = re.compile(r"[A-Z2-7]*")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _VIRTUAL_SERIAL = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):mfa/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)")
-
-
-class MfaError(IamkitError, ValueError):
-    """A seed, a time, a response or a context request that MFA code cannot use.
-
-    Attributes:
-        message: what is wrong, lowercase, user input in backticks (never the seed itself:
-            it is a secret).
-        hint: how to fix it, or None.
-    """
-
-    def __init__(self, message: str, hint: str | None = None):
-        self.message = message
-        self.hint = hint
-        super().__init__(message + (f" — hint: {hint}" if hint else ""))
 
 
 # ---------------------------------------------------------------------------

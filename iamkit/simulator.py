@@ -82,7 +82,7 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 from .account import Account, Group, Role, User
 from .conditions import OPERATORS
 from .decision import Decision, Layer, Outcome
-from .errors import IamkitError, Problem, format_path, suggest
+from .errors import Problem, SimulationError, format_path, suggest
 from .evaluate import evaluate
 from .jsonpos import locate
 from .policy import Origin, Policy, PolicyKind, build_policy
@@ -128,31 +128,6 @@ _CONTEXT_TYPES = tuple(t for base in _CONTEXT_PARSERS for t in (base, base + "Li
 
 Position = tuple[int, int]
 Entity = User | Group | Role
-
-
-class SimulationError(IamkitError, ValueError):
-    """AWS would reject the request; ``code`` is the error code it would return.
-
-    Attributes:
-        code: ``"InvalidInput"`` when a parameter is wrong, ``"NoSuchEntity"`` when
-            ``PolicySourceArn`` names no entity of the account, ``"MalformedPolicyDocument"``
-            when a policy document is wrong.
-        problems: every problem found, each located by parameter and 0-based index, such
-            as ``PolicyInputList[1].Statement[0].Effect``, with line and column in its text.
-    """
-
-    def __init__(self, code: str, problems: Sequence[Problem]):
-        self.code = code
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        head = lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n" + "\n".join(f"  {s}" for s in lines)
-        super().__init__(head)
-
-    @property
-    def response(self) -> dict[str, Any]:
-        """The error as botocore's ``ClientError.response`` holds it, so
-        ``err.response["Error"]["Code"]`` reads the same here and against AWS."""
-        return {"Error": {"Code": self.code, "Message": str(self)}}
 
 
 @dataclass
