@@ -377,7 +377,7 @@ def test_trust_explorer_follows_role_and_context(account: Account) -> None:
     allowed = [who for who, d in explorer.decisions if d.allowed]
     assert allowed == ["arn:aws:iam::111122223333:user/bob"] and explorer.suggested.value == ""
     (bob,) = [d for _, d in explorer.decisions if d.allowed]
-    assert "✔ allowed" in explorer.assumers.value and f"Allowed: {bob.deciding.statement.label} (" in explorer.assumers.value
+    assert "✔ allowed" in explorer.assumers.value and f"Allowed: {bob.deciding.ref}" in explorer.assumers.value
     explorer.role.value = "PartnerAudit"
     assert "sts:ExternalId" in explorer.suggested.value
     explorer.context.value = "sts:ExternalId=partner-7f3a"
