@@ -504,6 +504,26 @@ class Account:
         to, that decided. Keyword arguments as for :meth:`scenario`."""
         return evaluate(self.scenario(principal, action, resource, **kwargs))
 
+    def decide_each(self, principals: Iterable[str | Principal] | None, actions: Iterable[str], resource: str = "*",
+                    **kwargs: Any) -> list[tuple[str, Decision]]:
+        """One Decision per principal and action (what a who-may-do-what matrix shows).
+
+        Args:
+            principals: users and roles, as names (``alice``), references (``role/Deploy``), ARNs
+                or objects; None for every user, then every role. Each Decision comes with the
+                principal as given (objects and None by their reference, ``user/alice``).
+            actions: the actions, each evaluated once per principal.
+            resource: the resource of every request.
+            **kwargs: passed to :meth:`evaluate` (``context=``, ``scps=``, …).
+
+        Raises:
+            AccountError: when a principal is not in the account.
+        """
+        chosen: Iterable[str | Principal] = self.principals() if principals is None else principals
+        labelled = {(p if isinstance(p, str) else p.ref): p for p in chosen}
+        wanted = list(dict.fromkeys(actions))
+        return [(label, self.evaluate(p, action, resource, **kwargs)) for label, p in labelled.items() for action in wanted]
+
     # ── roles and trust ────────────────────────────────────────────────────────
 
     def assume_role(self, role: str | Role, session_name: str = "session", *,

@@ -110,15 +110,19 @@ class Diagram:
                                "use a `.svg`, `.png`, `.pdf`, `.dot` or `.txt` file name")
         return target
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         def wanted(mime: str) -> bool:
             return (not include or mime in include) and (not exclude or mime not in exclude)
 
-        bundle: dict[str, str] = {}
+        bundle: dict[str, Any] = {}
         if wanted("image/svg+xml"):
             try:
                 bundle["image/svg+xml"] = self.svg()
             except DiagramError as error:
+                # No `dot` here (or no graphviz package): the browser draws it, where it can.
+                drawn = _browser_bundle(self, include, exclude) if INSTALL_HINT in (error.hint or "") else None
+                if drawn is not None:
+                    return drawn
                 message = MISSING_DOT if error.hint == INSTALL_HINT else str(error)
                 fallback = {"text/plain": f"{self.text}\n\n{message}\n\nDOT source:\n{self.source}",
                             "text/html": self._fallback_html(message)}
@@ -135,6 +139,18 @@ class Diagram:
 
     def __repr__(self) -> str:
         return f"<Diagram {self.kind}: {self.nodes} nodes, {self.edges} edges>"
+
+
+def _browser_bundle(diagram: Diagram, include: Any, exclude: Any) -> dict[str, Any] | None:
+    """The diagram as a widget the browser draws (Graphviz in WebAssembly), where anywidget is
+    installed; None where it is not, or when the widget view is not wanted."""
+    try:
+        from .graphview import WIDGET_VIEW, mimebundle
+    except ImportError:  # anywidget is not installed
+        return None
+    if (include and WIDGET_VIEW not in include) or (exclude and WIDGET_VIEW in exclude):
+        return None
+    return mimebundle(diagram.source, diagram.text, include, exclude)
 
 
 def _render(source: str, fmt: str) -> bytes:

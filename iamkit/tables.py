@@ -2,9 +2,8 @@
 
 Every table is rendered from what the engine produced — a :class:`~iamkit.policy.Policy`, a
 :class:`~iamkit.decision.Decision` and its trace, an audit report — and nothing here evaluates a
-policy. The one convenience that asks for decisions, :func:`account_matrix`, calls the engine
-(:meth:`Account.evaluate <iamkit.account.Account.evaluate>`) once per cell and pivots the results
-exactly as :func:`matrix` does.
+policy. :func:`account_matrix` pivots the decisions the account gives it
+(:meth:`Account.decide_each <iamkit.account.Account.decide_each>`) exactly as :func:`matrix` does.
 
 Each function returns a plain DataFrame (filter it, join it, assert on it). :func:`styled` turns
 any of them, filtered or not, into a pandas Styler for notebooks, in which meaning is carried by
@@ -12,7 +11,10 @@ text as well as colour (``✔ allowed`` / ``✖ explicit deny`` / ``· implicit 
 of the colour-blind-safe Okabe–Ito palette, dark text) and every string that came from a policy,
 a request or an account is HTML-escaped.
 
-This is a view module: it imports pandas, and ``import iamkit`` does not import it.
+This is a view module: it imports pandas, and ``import iamkit`` does not import it. Where pandas
+is not installed (Pyodide's core distribution, in the workbook's JupyterLite edition), every
+function returns a :class:`Table` instead, the same columns and cells, and :func:`styled` shows it
+as HTML with the same text, colours and escaping.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import hashlib
 import html
 import re
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-import pandas as pd
+try:
+    import pandas as pd
+except ImportError:  # JupyterLite's Pyodide has no pandas: the tables are Tables (below)
+    pd = None
 
 from .conditions import policy_value_text
 from .explain import condition_text
@@ -39,6 +44,7 @@ __all__ = [
     "FINDING_COLUMNS",
     "POLICY_COLUMNS",
     "TRACE_COLUMNS",
+    "Table",
     "account_matrix",
     "findings_table",
     "matrix",
@@ -96,8 +102,7 @@ def policy_table(policy: Policy) -> pd.DataFrame:
         }
         for st in policy.statements
     ]
-    df = _frame(rows, POLICY_COLUMNS)
-    df["line"] = df["line"].astype("Int64")
+    df = _frame(rows, POLICY_COLUMNS, {"line": "Int64"})
     kind = policy.kind.label
     where = str(policy.origin) if policy.origin else f"{kind} `{policy.name}`" if policy.name else kind
     return _tag(df, "policy", where)
@@ -136,9 +141,7 @@ def trace_table(decision: Decision) -> pd.DataFrame:
     """
     decided = {id(t) for t in decision.determining}  # the same objects as in the trace
     rows = [_trace_row(t, id(t) in decided) for t in decision.trace]
-    df = _frame(rows, TRACE_COLUMNS)
-    df["applies"] = df["applies"].astype(bool)
-    df["determining"] = df["determining"].astype(bool)
+    df = _frame(rows, TRACE_COLUMNS, {"applies": bool, "determining": bool})
     r = decision.request
     return _tag(df, "trace", f"{decision.outcome.value}: {r.principal} → {r.action} on {r.resource}")
 
@@ -165,7 +168,7 @@ def matrix(decisions: Iterable[Decision]) -> pd.DataFrame:
 
 def account_matrix(account: Account, principals: Iterable[str | User | Role] | None, actions: Iterable[str],
                    resource: str = "*", **kwargs: Any) -> pd.DataFrame:
-    """Who in an account may do what: :meth:`Account.evaluate` once per cell, pivoted as :func:`matrix`.
+    """Who in an account may do what: :meth:`Account.decide_each`'s decisions, pivoted as :func:`matrix`.
 
     Args:
         account: the account.
@@ -182,11 +185,8 @@ def account_matrix(account: Account, principals: Iterable[str | User | Role] | N
     Raises:
         iamkit.account.AccountError: when a principal is not in the account.
     """
-    chosen: Iterable[str | User | Role] = account.principals() if principals is None else principals
-    labelled = {(p if isinstance(p, str) else p.ref): p for p in chosen}
-    wanted = list(dict.fromkeys(actions))
-    return _pivot((label, action, resource, account.evaluate(p, action, resource, **kwargs).outcome.value)
-                  for label, p in labelled.items() for action in wanted)
+    decisions = account.decide_each(principals, actions, resource, **kwargs)
+    return _pivot((label, d.request.action, d.request.resource, d.outcome.value) for label, d in decisions)
 
 
 def findings_table(findings: Any) -> pd.DataFrame:
@@ -239,6 +239,8 @@ def styled(table: pd.DataFrame) -> Styler:
     dress = {"matrix": _style_matrix, "trace": _style_trace, "policy": _style_policy, "findings": _style_findings}
     kind = table.attrs.get(_KIND)
     kind = kind if kind in dress else _guess_kind(table)
+    if isinstance(table, Table):
+        return _StyledTable(table, kind)  # type: ignore[return-value]
     digest = hashlib.sha1(repr((kind, table.to_dict("split"))).encode()).hexdigest()[:10]
     s = table.style
     s.set_uuid(f"iamkit-{digest}")
@@ -435,8 +437,13 @@ def _cell(value: Any) -> Any:
 # ── plumbing ─────────────────────────────────────────────────────────────────────────
 
 
-def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns))
+def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...], types: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    if pd is None:
+        return Table([[row[c] for c in columns] for row in rows], columns)  # type: ignore[return-value]
+    df = pd.DataFrame(rows, columns=list(columns))
+    for column, kind in (types or {}).items():
+        df[column] = df[column].astype(kind)
+    return df
 
 
 def _tag(df: pd.DataFrame, kind: str, caption: str) -> pd.DataFrame:
@@ -458,8 +465,147 @@ def _pivot(cells: Iterable[tuple[str, str, str, str]]) -> pd.DataFrame:
         resources[row, action] = resource
         grid.setdefault(row, {})[action] = outcome
         actions[action] = None
+    if pd is None:
+        table = Table([[grid[row].get(a) for a in actions] for row in grid], list(actions), list(grid), "principal", "action")
+        return _tag(table, "matrix", "")  # type: ignore[arg-type]
     df = pd.DataFrame.from_dict(grid, orient="index", columns=list(actions)) if grid else pd.DataFrame()
     df = df.reindex(index=list(grid), columns=list(actions))
     df.index.name = "principal"
     df.columns.name = "action"
     return _tag(df, "matrix", "")
+
+
+# ── without pandas ───────────────────────────────────────────────────────────────────
+
+
+class Table:
+    """A table where pandas is not installed: the columns and cells a DataFrame would hold.
+
+    Enough of a DataFrame for the lessons: ``columns``, ``index``, ``attrs``, ``empty``,
+    ``len()``, ``table["column"]`` (a :class:`Column` of its cells), ``table[["a", "b"]]`` (a
+    Table of those columns) and ``table[table["conditions"] != ""]`` (the rows a mask keeps).
+    :func:`styled` shows it as the same HTML a pandas Styler would.
+
+    Attributes:
+        columns: the column names, in order.
+        rows: one list of cells per row, in the columns' order (None for a missing cell).
+        index: the row labels (for a matrix, the principals), or None.
+        attrs: which table this is and its caption, as DataFrame.attrs.
+    """
+
+    def __init__(self, rows: Sequence[Sequence[Any]], columns: Sequence[str], index: Sequence[str] | None = None,
+                 index_name: str | None = None, columns_name: str | None = None):
+        self.rows = [list(row) for row in rows]
+        self.columns = list(columns)
+        self.index = list(index) if index is not None else None
+        self.index_name, self.columns_name = index_name, columns_name
+        self.attrs: dict[str, Any] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows or not self.columns
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, key: str | Sequence[str] | Sequence[bool]) -> Any:
+        if isinstance(key, str):
+            return Column(row[self._position(key)] for row in self.rows)
+        if key and all(isinstance(k, bool) for k in key):
+            if len(key) != len(self.rows):
+                raise ValueError(f"a mask of {len(key)} rows for a table of {len(self.rows)}")
+            kept = [i for i, keep in enumerate(key) if keep]
+            rows, index = [self.rows[i] for i in kept], [self.index[i] for i in kept] if self.index else None
+            table = Table(rows, self.columns, index, self.index_name, self.columns_name)
+        else:
+            positions = [self._position(str(k)) for k in key]
+            table = Table([[row[i] for i in positions] for row in self.rows], [str(k) for k in key], self.index,
+                          self.index_name, self.columns_name)
+        table.attrs = dict(self.attrs)
+        return table
+
+    def _position(self, column: str) -> int:
+        try:
+            return self.columns.index(column)
+        except ValueError:
+            raise KeyError(f"no column `{column}` — the columns are {', '.join(self.columns)}") from None
+
+    def _repr_html_(self) -> str:
+        return _StyledTable(self, self.attrs.get(_KIND) or "table").to_html()
+
+    def __repr__(self) -> str:
+        return f"<Table {self.attrs.get(_KIND) or 'table'}: {len(self.rows)} rows × {len(self.columns)} columns>"
+
+
+class Column(list):  # type: ignore[type-arg]
+    """One column of a :class:`Table`: ``==`` and ``!=`` compare cell by cell, giving a row mask."""
+
+    def __eq__(self, other: object) -> list[bool]:  # type: ignore[override]
+        return [cell == other for cell in self]
+
+    def __ne__(self, other: object) -> list[bool]:  # type: ignore[override]
+        return [cell != other for cell in self]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _StyledTable:
+    """:func:`styled` of a :class:`Table`: the pandas Styler's text, tints and escaping, as HTML."""
+
+    def __init__(self, table: Table, kind: str):
+        self.table, self.kind = table, kind
+
+    def _cell(self, column: str, value: Any) -> tuple[str, str]:
+        """A cell's HTML and CSS, as the pandas styles of its kind make them."""
+        if self.kind == "matrix":
+            if value is None:
+                return html.escape("— not evaluated"), f"color: {_MUTED}"
+            return html.escape(_OUTCOME_TEXT.get(value, str(value))), _tint(value) if value in _OUTCOME_TEXT else ""
+        text = "" if value is None else html.escape(str(value))
+        if self.kind == "trace" and column == "applies":
+            text = "✔ applies" if value else "· does not apply"
+        elif self.kind == "trace" and column == "determining":
+            text = "★ determining" if value else ""
+        elif self.kind == "findings" and column == "docs":
+            text = _links(text)
+        css = ""
+        if column == "effect" and self.kind in ("trace", "policy"):
+            css = _tint(_EFFECT_TINT.get(str(value), "neutral"))
+        elif column == "severity" and self.kind == "findings":
+            css = _tint(_SEVERITY_TINT.get(str(value).lower(), "neutral"))
+        return text, css
+
+    def _row_css(self, row: dict[str, Any]) -> str:
+        if self.kind != "trace":
+            return ""
+        if bool(row.get("determining", False)):
+            background = _TINT[_EFFECT_TINT.get(str(row.get("effect")), "neutral")][0]
+            return f"background-color: {background}; color: {_INK}; font-weight: bold"
+        return f"color: {_MUTED}" if "applies" in row and not row["applies"] else ""
+
+    def to_html(self) -> str:
+        t = self.table
+        labels = self.kind == "matrix" and t.index is not None
+        cell_css = "white-space: pre-line; text-align: left; vertical-align: top"
+        head = "".join(f'<th style="text-align: left">{html.escape(str(c))}</th>' for c in t.columns)
+        if labels:
+            head = f'<th style="text-align: left">{html.escape(t.index_name or "")}</th>' + head
+        body = []
+        for i, cells in enumerate(t.rows):
+            row = dict(zip(t.columns, cells, strict=True))
+            whole = self._row_css(row)
+            tds = []
+            for column, value in row.items():
+                text, css = self._cell(column, value)
+                style = "; ".join(p for p in (cell_css, "" if column == "effect" else whole, css) if p)
+                tds.append(f'<td style="{style}">{text}</td>')
+            label = f'<th style="text-align: left">{html.escape(str(t.index[i]))}</th>' if labels and t.index else ""
+            body.append(f"<tr>{label}{''.join(tds)}</tr>")
+        caption = t.attrs.get(_CAPTION)
+        caption_html = (f'<caption style="caption-side: top; text-align: left; font-weight: bold">'
+                        f"{html.escape(caption)}</caption>" if caption else "")
+        return (f'<table class="iamkit-table iamkit-{self.kind}">{caption_html}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(body)}</tbody></table>")
+
+    def _repr_html_(self) -> str:
+        return self.to_html()

@@ -81,7 +81,9 @@ HAVE_EXTRAS="$(sed -n 2p "$STAMP" 2>/dev/null || true)"
 [ "$HAVE_HASH" = "$WANT_HASH" ] || HAVE_EXTRAS=""
 # shellcheck disable=SC2086
 EXTRAS="$(printf '%s\n' ${HAVE_EXTRAS//,/ } ${IAMKIT_EXTRAS//,/ } | sort -u | paste -sd, -)"
-if [ "$RESOLUTION" = latest ] || [ "$HAVE_HASH" != "$WANT_HASH" ] || [ "$EXTRAS" != "$HAVE_EXTRAS" ]; then
+# IAMKIT_RELOCKING=1 (scripts/lock): pyproject.toml changed and the lock is about to follow; install nothing yet.
+if [ -z "${IAMKIT_RELOCKING:-}" ] && { [ "$RESOLUTION" = latest ] || [ "$HAVE_HASH" != "$WANT_HASH" ] \
+                                        || [ "$EXTRAS" != "$HAVE_EXTRAS" ]; }; then
     if [ "$RESOLUTION" = latest ]; then  # every time: the point is to see today's releases
         say "installing the newest iamkit[$EXTRAS] that pyproject.toml allows into $VENV"
         "$UV" pip install --quiet --python "$VENV/bin/python" --upgrade --refresh -e ".[$EXTRAS]"

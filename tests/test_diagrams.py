@@ -33,6 +33,7 @@ from iamkit.diagrams import (
     flowchart,
     trust_diagram,
 )
+from iamkit.graphview import WIDGET_VIEW
 
 EXPORT = CASES / "accounts" / "examplecorp.json"
 BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
@@ -518,7 +519,11 @@ def _no_dot(monkeypatch) -> None:
 def test_missing_dot_falls_back_to_text_and_source(monkeypatch, tmp_path) -> None:
     _no_dot(monkeypatch)
     diagram = flowchart(_evil_decision('"><img src=x onerror=alert(1)>'))
-    bundle = diagram._repr_mimebundle_()
+    # Where the browser can draw it (iamkit.graphview), it does; the text alternative comes along.
+    drawn = diagram._repr_mimebundle_()
+    assert set(drawn) == {WIDGET_VIEW, "text/plain"} and drawn["text/plain"] == diagram.text
+    # Where it cannot (no widget view wanted, as in a plain-text front end), text and source.
+    bundle = diagram._repr_mimebundle_(exclude=[WIDGET_VIEW])
     assert set(bundle) == {"text/plain", "text/html"}
     plain = bundle["text/plain"]
     assert plain.startswith(diagram.text) and MISSING_DOT in plain and plain.endswith(diagram.source)
@@ -538,6 +543,9 @@ def test_missing_dot_falls_back_to_text_and_source(monkeypatch, tmp_path) -> Non
 
 def test_missing_graphviz_package_falls_back_too(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "graphviz", None)
+    assert set(flowchart()._repr_mimebundle_()) == {WIDGET_VIEW, "text/plain"}
+    monkeypatch.setitem(sys.modules, "anywidget", None)  # nor the browser renderer: text and source
+    monkeypatch.delitem(sys.modules, "iamkit.graphview", raising=False)
     bundle = flowchart()._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert "`graphviz` Python package is not installed" in bundle["text/plain"]
@@ -546,8 +554,8 @@ def test_missing_graphviz_package_falls_back_too(monkeypatch) -> None:
 
 
 def test_missing_dot_on_the_path_in_a_fresh_process() -> None:
-    code = ("from iamkit.diagrams import flowchart; b = flowchart()._repr_mimebundle_(); "
-            "print(sorted(b)); print(b['text/plain'])")
+    code = ("from iamkit.diagrams import flowchart; b = flowchart()._repr_mimebundle_(exclude=["
+            f"{WIDGET_VIEW!r}]); print(sorted(b)); print(b['text/plain'])")
     env = {**os.environ, "PATH": ""}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
                             timeout=60)

@@ -14,12 +14,16 @@ from __future__ import annotations
 import functools
 import html
 import re
+import shutil
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
+import ipywidgets as widgets
+
 from ..diagrams import Diagram, DiagramError
 from ..errors import Problem
+from ..graphview import GraphView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,6 +153,27 @@ def diagram_html(diagram: Diagram, *, draw: bool = True) -> str:
             return diagram_html(diagram)
         return fallback
     return f'<div class="iamkit-diagram" style="overflow:auto;max-width:100%">{svg}{words}</div>'
+
+
+def dot_installed() -> bool:
+    """Whether Graphviz's `dot` can draw here (else diagram parts are drawn by the browser)."""
+    return shutil.which("dot") is not None
+
+
+def diagram_part(css: str) -> widgets.DOMWidget:
+    """A widget part for a diagram: HTML with server-drawn SVG where `dot` is installed, else a
+    :class:`~iamkit.graphview.GraphView` that the browser draws. Fill it with :func:`show_diagram`."""
+    part: widgets.DOMWidget = widgets.HTML() if dot_installed() else GraphView()
+    part.add_class(css)
+    return part
+
+
+def show_diagram(part: widgets.DOMWidget, diagram: Diagram, *, draw: bool = True) -> None:
+    """Show a diagram in a :func:`diagram_part`."""
+    if isinstance(part, GraphView):
+        part.dot, part.text = (diagram.source if draw else ""), diagram.text
+    else:
+        part.value = diagram_html(diagram, draw=draw)
 
 
 def svg_cache_info() -> Any:

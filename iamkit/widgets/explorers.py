@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping
 
 import ipywidgets as widgets
-import pandas as pd
 
 from ..decision import Decision
 from ..diagrams import account_graph, trust_diagram
@@ -238,6 +237,6 @@ class AccountExplorer(widgets.VBox):
         if not len(shown) and resource == "*":
             head += ("<p>Statements that name particular resources allow nothing on <code>*</code>: "
                      "type one of their ARNs as the resource.</p>")
-        self.permissions.value = head + (table_html(pd.DataFrame(shown)) if len(shown) else "")
+        self.permissions.value = head + (table_html(shown) if len(shown) else "")
         self.status.value = ""
         self.effective = effective

@@ -23,7 +23,17 @@ from ..policy import Policy
 from ..scenario import Scenario, load_scenario
 from ..tables import policy_table, trace_table
 from ._model import SlotIndex, assemble, slot_key, slots, without
-from ._render import diagram_html, finish_drawing, guarded, list_html, start_drawing, status_html, table_html, text_html
+from ._render import (
+    diagram_part,
+    finish_drawing,
+    guarded,
+    list_html,
+    show_diagram,
+    start_drawing,
+    status_html,
+    table_html,
+    text_html,
+)
 from .editor import PolicyEditor
 from .request import RequestBuilder
 
@@ -121,8 +131,7 @@ class Playground(widgets.VBox):
         self.result.add_class("iamkit-result")
         self.hints = widgets.HTML()
         self.hints.add_class("iamkit-hints")
-        self.flowchart = widgets.HTML()
-        self.flowchart.add_class("iamkit-flowchart")
+        self.flowchart = diagram_part("iamkit-flowchart")
         self.trace = widgets.HTML()
         self.trace.add_class("iamkit-trace")
 
@@ -227,7 +236,7 @@ class Playground(widgets.VBox):
                             + list_html(what_would_change(d), "iamkit-hint-list", "nothing to suggest"))
         self.trace.value = table_html(trace_table(d))
         finish_drawing(drawing)
-        self.flowchart.value = diagram_html(chart, draw=self.draw)
+        show_diagram(self.flowchart, chart, draw=self.draw)
 
 
 DENY_WINS: dict[str, Any] = {
@@ -276,11 +285,11 @@ class DenyWinsDemo(widgets.VBox):
         self.policies = widgets.HTML(table_html(policy_table(allow_policy)) + table_html(policy_table(deny_policy)))
         self.lesson = widgets.HTML()
         self.result = widgets.HTML()
-        self.flowchart = widgets.HTML()
+        self.flowchart = diagram_part("iamkit-flowchart")
         self.status = widgets.HTML()
         for part, css in ((self.allow, "iamkit-toggle"), (self.deny, "iamkit-toggle"), (self.policies, "iamkit-policies"),
                           (self.lesson, "iamkit-lesson"), (self.result, "iamkit-result"),
-                          (self.flowchart, "iamkit-flowchart"), (self.status, "iamkit-status")):
+                          (self.status, "iamkit-status")):
             part.add_class(css)
         self.add_class("iamkit-deny-wins")
         self.children = (self.policies, widgets.HBox((self.allow, self.deny)), self.lesson, self.result,
@@ -309,5 +318,5 @@ class DenyWinsDemo(widgets.VBox):
                      "A Deny is not needed for a denial.")
         self.lesson.value = f"<p>{text_html(words)}</p>"
         self.result.value = decision_html(d)
-        self.flowchart.value = diagram_html(flowchart(d), draw=self.draw)
+        show_diagram(self.flowchart, flowchart(d), draw=self.draw)
         self.decision = d
