@@ -6,6 +6,7 @@ The sandbox (:mod:`iamkit.sandbox`) serves this backend; the demo companies
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -129,6 +130,12 @@ def set_root_account(root: RootAccount, account_id: str = ACCOUNT_ID) -> None:
 
 
 def require_moto() -> None:
+    """Raise a :class:`SandboxError` that says what to do where the sandbox cannot run."""
+    if sys.platform == "emscripten":  # Pyodide: the workbook's JupyterLite edition
+        raise SandboxError("the sandbox cannot run in the browser edition of the workbook: it is a local AWS "
+                           "endpoint, and a browser tab cannot serve one",
+                           "open this lesson in the full workbook (./scripts/workbook) or on Binder; "
+                           "lessons 06 (deny wins) and 07 (conditions) run here unchanged")
     try:
         import moto.server  # noqa: F401
     except ImportError as exc:

@@ -34,11 +34,13 @@ pyotp = pytest.importorskip("pyotp")
 from iamkit import demo  # noqa: E402
 from iamkit.sandbox import (  # noqa: E402
     ACCOUNT_ID,
+    RootAccount,
     Sandbox,
     SandboxError,
     current_sandbox,
     guard_active,
     register_cli,
+    set_root_account,
     start_sandbox,
 )
 
@@ -549,3 +551,11 @@ def test_the_lessons_keep_their_files_in_the_sandbox_workdir(lesson: str) -> Non
     assert any(line.startswith("workdir = sandbox.workdir") for line in code[0].splitlines())
     for made_here in ("mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile"):
         assert not any(made_here in source for source in code), made_here  # a folder the sandbox would not remove
+
+
+def test_in_the_browser_edition_the_sandbox_says_where_to_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pyodide (JupyterLite) reports sys.platform "emscripten"; no local endpoint can run there.
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    with pytest.raises(SandboxError, match="cannot run in the browser edition") as caught:
+        set_root_account(RootAccount(created=datetime(2026, 1, 1)))
+    assert "./scripts/workbook" in caught.value.hint and "06" in caught.value.hint
