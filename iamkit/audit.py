@@ -79,9 +79,10 @@ import sys
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from html import escape
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .account import Account, AccountError, Group, Role, User, load_account
+from .display import RichDisplay
 from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, AuditError, InputError, Problem, printable, suggest
 from .policy import Policy, PolicyKind, Statement, build_policy
 from .reading import load_json, read_bytes
@@ -263,7 +264,7 @@ def _short_name(principal: str) -> str:
 
 
 @dataclass(frozen=True)
-class AuditReport:
+class AuditReport(RichDisplay):
     """The findings of an audit, sorted by severity, rule and principal.
 
     Iterate over it, take ``len()``, group with :meth:`by_rule`. In Jupyter it displays as a
@@ -397,14 +398,8 @@ class AuditReport:
         out.append("</div>")
         return "".join(out)
 
-    def _repr_mimebundle_(self, include: Iterable[str] | None = None,
-                          exclude: Iterable[str] | None = None, **kwargs: Any) -> dict[str, str]:
-        bundle = {"text/plain": self.explain(), "text/html": self._repr_html_()}
-        if include is not None:
-            bundle = {k: v for k, v in bundle.items() if k in set(include)}
-        if exclude is not None:
-            bundle = {k: v for k, v in bundle.items() if k not in set(exclude)}
-        return bundle
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {"text/plain": self.explain, "text/html": self._repr_html_}
 
 
 # ── the credential report ──────────────────────────────────────────────────────

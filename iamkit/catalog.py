@@ -35,9 +35,10 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .decision import Decision, Outcome
+from .display import RichDisplay
 from .errors import CatalogError, Problem, ScenarioError, UnknownActionError, format_path
 from .errors import suggest as _did_you_mean
 from .evaluate import action_traits, evaluate
@@ -603,7 +604,7 @@ FRAME_COLUMNS = ("action", "service", "access_level", "decision", "allowed", "de
 
 
 @dataclass(frozen=True)
-class EffectivePermissions:
+class EffectivePermissions(RichDisplay):
     """What one principal may do on one resource, action by action.
 
     Attributes:
@@ -670,7 +671,10 @@ class EffectivePermissions:
             lines.append(f"  … and {len(allowed) - limit} more allowed")
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {"text/plain": self._text, "text/html": self._html}
+
+    def _html(self) -> str:
         import html
 
         allowed = [r for r in self.rows if r.allowed]
@@ -678,16 +682,10 @@ class EffectivePermissions:
                        f"<td>{html.escape(r.deciding_statement or '')}</td><td>{html.escape(r.where or '')}</td></tr>"
                        for r in allowed[:200])
         counts = ", ".join(f"{n} {k}" for k, n in self.counts().items())
-        page = (f'<div class="iamkit-effective"><p><b>{html.escape(self.principal)}</b> on '
+        return (f'<div class="iamkit-effective"><p><b>{html.escape(self.principal)}</b> on '
                 f"<code>{html.escape(self.resource)}</code>: {counts}</p>"
                 "<table><tr><th>allowed action</th><th>access level</th><th>statement</th><th>where</th></tr>"
                 f"{body}</table></div>")
-        bundle = {"text/plain": self._text(), "text/html": page}
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
 
 
 def _with_action(request: Request, action: str) -> Request:

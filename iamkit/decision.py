@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from .conditions import ConditionResult
+from .display import RichDisplay
 from .explain import decision_html, decision_text
 from .policy import Origin, Statement
 from .principals import PrincipalMatch
@@ -232,7 +233,7 @@ class LayerVerdict(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(RichDisplay):
     """The outcome of evaluating one request, with everything that led to it.
 
     Attributes:
@@ -333,13 +334,8 @@ class Decision:
     def _repr_html_(self) -> str:
         return decision_html(self)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {"text/plain": self.explain(), "text/html": self._repr_html_()}
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {"text/plain": self.explain, "text/html": self._repr_html_}
 
     def __repr__(self) -> str:
         return f"<Decision {self.summary()}>"

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from .decision import Decision, Layer, Outcome, StatementTrace, Step
+from .display import mime_filter, wanted
 from .errors import DiagramError
 from .policy import Policy, Statement
 from .principals import CallerKind
@@ -111,11 +112,8 @@ class Diagram:
         return target
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        def wanted(mime: str) -> bool:
-            return (not include or mime in include) and (not exclude or mime not in exclude)
-
         bundle: dict[str, Any] = {}
-        if wanted("image/svg+xml"):
+        if wanted("image/svg+xml", include, exclude):
             try:
                 bundle["image/svg+xml"] = self.svg()
             except DiagramError as error:
@@ -126,8 +124,8 @@ class Diagram:
                 message = MISSING_DOT if error.hint == INSTALL_HINT else str(error)
                 fallback = {"text/plain": f"{self.text}\n\n{message}\n\nDOT source:\n{self.source}",
                             "text/html": self._fallback_html(message)}
-                return {k: v for k, v in fallback.items() if wanted(k)}
-        if wanted("text/plain"):
+                return mime_filter(fallback, include, exclude)
+        if wanted("text/plain", include, exclude):
             bundle["text/plain"] = self.text
         return bundle
 
@@ -148,7 +146,7 @@ def _browser_bundle(diagram: Diagram, include: Any, exclude: Any) -> dict[str, A
         from .graphview import WIDGET_VIEW, mimebundle
     except ImportError:  # anywidget is not installed
         return None
-    if (include and WIDGET_VIEW not in include) or (exclude and WIDGET_VIEW in exclude):
+    if not wanted(WIDGET_VIEW, include, exclude):
         return None
     return mimebundle(diagram.source, diagram.text, include, exclude)
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .decision import Decision, Outcome
+from .display import RichDisplay
 from .errors import ExerciseError, PolicyError, ScenarioError, WrongAnswer
 from .evaluate import evaluate
 from .explain import what_would_change
@@ -43,7 +44,7 @@ _NOT_ANSWERED = "not answered yet: write your answer in the cell above, run it, 
 
 
 @dataclass(frozen=True)
-class Feedback:
+class Feedback(RichDisplay):
     """The result of checking one answer.
 
     Attributes:
@@ -69,7 +70,10 @@ class Feedback:
             lines.append(f"answer: {self.answer}")
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {"text/plain": self.__str__, "text/html": self._html}
+
+    def _html(self) -> str:
         colour = "#009E73" if self.correct else "#D55E00"
         parts = [f'<div class="iamkit-feedback" style="border-left:6px solid {colour};padding:4px 10px">',
                  f"<p><strong>{'✔ Correct' if self.correct else '✖ Not yet'}</strong>: {escape(self.message)}</p>"]
@@ -78,7 +82,7 @@ class Feedback:
         if self.answer:
             parts.append(f"<p><em>Answer:</em> {escape(self.answer)}</p>")
         parts.append("</div>")
-        return {"text/plain": str(self), "text/html": "".join(parts)}
+        return "".join(parts)
 
 
 def _decision(scenario: Scenario | Mapping[str, Any] | str) -> Decision:

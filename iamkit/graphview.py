@@ -33,6 +33,8 @@ from typing import Any, Collection
 import anywidget
 import traitlets
 
+from .display import mime_filter, wanted
+
 __all__ = ["WIDGET_VIEW", "GraphView", "browser_view", "mimebundle", "viz_source"]
 
 STATIC = pathlib.Path(__file__).resolve().parent / "static"
@@ -84,7 +86,7 @@ class GraphView(anywidget.AnyWidget):
         assert bundle is not None, "anywidget gives no bundle only to a widget without a view"
         data, metadata = bundle
         data["text/plain"] = self.text
-        return _filtered(data, include, exclude), metadata
+        return mime_filter(data, include, exclude), metadata
 
     def __repr__(self) -> str:
         first = self.text.strip().splitlines()[0] if self.text.strip() else "no text alternative"
@@ -129,15 +131,7 @@ def mimebundle(dot_source: str, text: str, include: Collection[str] | None = Non
     Returns:
         ``{WIDGET_VIEW: {...model_id...}, "text/plain": text}``, less what was filtered out.
     """
-    if not _wanted(WIDGET_VIEW, include, exclude):
-        return _filtered({"text/plain": text}, include, exclude)
+    if not wanted(WIDGET_VIEW, include, exclude):
+        return mime_filter({"text/plain": text}, include, exclude)
     data, _metadata = browser_view(dot_source, text, title=title)._repr_mimebundle_(include, exclude)
     return data
-
-
-def _wanted(mime: str, include: Collection[str] | None, exclude: Collection[str] | None) -> bool:
-    return (not include or mime in include) and (not exclude or mime not in exclude)
-
-
-def _filtered(bundle: dict[str, Any], include: Collection[str] | None, exclude: Collection[str] | None) -> dict[str, Any]:
-    return {mime: value for mime, value in bundle.items() if _wanted(mime, include, exclude)}

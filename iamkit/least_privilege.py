@@ -31,10 +31,11 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from .activity import ActivityError, ActivityEvent, _made_by, _no_activity, _principal_filter, _read_file, read_activity
 from .catalog import installed_catalog
+from .display import RichDisplay
 from .errors import EXIT_BAD_INPUT, EXIT_OK, Problem, printable, suggest
 from .matching import action_matches, arn_matcher
 from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
@@ -120,7 +121,7 @@ class Grant(NamedTuple):
 
 
 @dataclass(frozen=True)
-class GeneratedPolicy:
+class GeneratedPolicy(RichDisplay):
     """The least-privilege policy for what an activity log shows a principal did.
 
     Attributes:
@@ -261,7 +262,10 @@ class GeneratedPolicy:
             lines.extend(f"  {w}" for w in self.warnings)
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {"text/plain": self.explain, "text/html": self._html}
+
+    def _html(self) -> str:
         denied = "".join(f"<li><code>{html.escape(g.action)}</code>{html.escape(_on(g.resources))} — "
                          f"{html.escape(e.error_code or '')} <small>({html.escape(e.where)})</small></li>"
                          for g, e in self.denied_grants)
@@ -270,7 +274,7 @@ class GeneratedPolicy:
                 f"<pre>{html.escape(self.to_json())}</pre>"
                 + (f"<p>Not granted (denied in the log):</p><ul>{denied}</ul>" if denied else "")
                 + (f"<p>Check before use:</p><ul>{warnings}</ul>" if warnings else "") + "</div>")
-        return _bundle(self.explain(), page, include, exclude)
+        return page
 
 
 def _count(n: int, noun: str) -> str:
@@ -285,15 +289,6 @@ def _on(resources: Sequence[str]) -> str:
     if not resources or tuple(resources) == ("*",):
         return ""
     return " on " + ", ".join(resources[:2]) + (f" and {len(resources) - 2} more" if len(resources) > 2 else "")
-
-
-def _bundle(text: str, page: str, include: Any, exclude: Any) -> dict[str, str]:
-    bundle = {"text/plain": text, "text/html": page}
-    if include:
-        bundle = {k: v for k, v in bundle.items() if k in include}
-    if exclude:
-        bundle = {k: v for k, v in bundle.items() if k not in exclude}
-    return bundle
 
 
 def _sid(prefixes: Iterable[str]) -> str:
@@ -493,7 +488,7 @@ FRAME_COLUMNS = ("policy", "attached_to", "statement", "action", "service", "acc
 
 
 @dataclass(frozen=True)
-class UnusedReport:
+class UnusedReport(RichDisplay):
     """A principal's granted-but-unused permissions, statement by statement.
 
     Attributes:
@@ -580,7 +575,10 @@ class UnusedReport:
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {"text/plain": self.explain, "text/html": self._html}
+
+    def _html(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(st.statement.label)}</td><td>{html.escape(str(st.origin or st.policy))}</td>"
             f"<td>{len(st.granted)}</td><td>{html.escape(_listing(st.used, 20))}</td>"
@@ -590,7 +588,7 @@ class UnusedReport:
                 "<tr><th>statement</th><th>policy</th><th>grants</th><th>used</th><th>unused</th>"
                 f"<th>services never used</th></tr>{rows}</table>"
                 + "".join(f"<p><small>note: {html.escape(n)}</small></p>" for n in self.notes) + "</div>")
-        return _bundle(self.explain(), page, include, exclude)
+        return page
 
 
 def _sorted(items: Iterable[str]) -> tuple[str, ...]:

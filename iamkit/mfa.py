@@ -35,9 +35,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote, urlencode
 
+from .display import RichDisplay
 from .errors import MfaError
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def consecutive_codes(seed: str | bytes, at: datetime | float | None = None) -> 
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class QrCode:
+class QrCode(RichDisplay):
     """A QR code as a PNG image that displays itself in Jupyter.
 
     The QR code of an MFA device holds its secret seed: clear a notebook's outputs before
@@ -239,17 +240,12 @@ class QrCode:
         return (f'<figure class="iamkit-qr"><img src="{self.data_uri}" alt="{escape(self.label)}"/>'
                 f"<figcaption>{escape(self.label)} (drawn by {escape(self.source)})</figcaption></figure>")
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {
-            "text/plain": f"{self.label}: a QR code drawn by {self.source} — it shows as an image in Jupyter",
-            "text/html": self._repr_html_(),
-            "image/png": base64.b64encode(self.png).decode("ascii"),
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {
+            "text/plain": lambda: f"{self.label}: a QR code drawn by {self.source} — it shows as an image in Jupyter",
+            "text/html": self._repr_html_,
+            "image/png": lambda: base64.b64encode(self.png).decode("ascii"),
         }
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
 
 
 def render_qr(text: str, *, label: str = "QR code", scale: int = 4) -> QrCode:
@@ -295,7 +291,7 @@ def _png_bytes(value: object) -> bytes | None:
 
 
 @dataclass(frozen=True)
-class VirtualMfaDevice:
+class VirtualMfaDevice(RichDisplay):
     """A virtual MFA device as ``create-virtual-mfa-device`` returned it.
 
     The seed is normalised to upper-case Base32 and kept out of the repr: it is a secret.
@@ -435,17 +431,12 @@ class VirtualMfaDevice:
                 "two consecutive codes <code>enable-mfa-device</code> needs. The QR code holds the secret seed: "
                 "clear this output before sharing the notebook.</p></div>")
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundle = {
-            "text/plain": self._text(),
-            "text/html": self._repr_html_(),
-            "image/png": base64.b64encode(self.qr_image().png).decode("ascii"),
+    def _representations(self) -> dict[str, Callable[[], str]]:
+        return {
+            "text/plain": self._text,
+            "text/html": self._repr_html_,
+            "image/png": lambda: base64.b64encode(self.qr_image().png).decode("ascii"),
         }
-        if include:
-            bundle = {k: v for k, v in bundle.items() if k in include}
-        if exclude:
-            bundle = {k: v for k, v in bundle.items() if k not in exclude}
-        return bundle
 
 
 # ---------------------------------------------------------------------------
