@@ -14,37 +14,31 @@ the cells the tests looked at, the servers' logs and a screenshot of any failing
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import os
-import pathlib
 import shutil
 from typing import Any, Iterator
 
 import pytest
 
-from .driver import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, HERE, new_page, slug, start_jupyterlab
+from .driver import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    HERE,
+    mark_tests,
+    new_page,
+    slug,
+    start_jupyterlab,
+    why_browser_tests_skip,
+)
 
 BROWSER_TIMEOUT = 120
 """Seconds for each browser test, its set-up included (the first one starts JupyterLab)."""
 
-if importlib.util.find_spec("playwright") is None:
-    WHY_SKIPPED: str | None = "playwright is not installed (pip install -e '.[test]')"
-elif importlib.util.find_spec("pytest_timeout") is None:  # never a browser test without a timeout
-    WHY_SKIPPED = "pytest-timeout is not installed (pip install -e '.[test]')"
-elif not os.access(CHROMIUM, os.X_OK):
-    WHY_SKIPPED = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set IAMKIT_CHROMIUM)"
-else:
-    WHY_SKIPPED = None
+WHY_SKIPPED = why_browser_tests_skip()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE not in pathlib.Path(str(item.path)).parents:
-            continue
-        if WHY_SKIPPED:
-            item.add_marker(pytest.mark.skip(reason=WHY_SKIPPED))
-        elif item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(BROWSER_TIMEOUT))
+    mark_tests(items, HERE, WHY_SKIPPED, BROWSER_TIMEOUT)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -14,6 +14,7 @@ Facts this rests on (see the project's jupyter-testing notes):
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import pathlib
@@ -27,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 try:
     from playwright.sync_api import Browser, Locator, Page, expect
@@ -47,6 +48,30 @@ UI_TIMEOUT_MS = 30_000
 KERNEL_TIMEOUT_MS = 60_000
 RUN_TIMEOUT_MS = 90_000
 """A whole notebook's run (lessons take under 30 s in a fresh kernel)."""
+
+
+def why_browser_tests_skip() -> str | None:
+    """Why no browser test can run here (with the fix), or None when they can."""
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (pip install -e '.[test]')"
+    if importlib.util.find_spec("pytest_timeout") is None:  # never a browser test without a timeout
+        return "pytest-timeout is not installed (pip install -e '.[test]')"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set IAMKIT_CHROMIUM)"
+    return None
+
+
+def mark_tests(items: list[Any], folder: pathlib.Path, why_skipped: str | None, timeout: int) -> None:
+    """Skip the tests under ``folder`` with the reason, or give each one without its own a timeout."""
+    import pytest
+
+    for item in items:
+        if folder not in pathlib.Path(str(item.path)).parents:
+            continue
+        if why_skipped:
+            item.add_marker(pytest.mark.skip(reason=why_skipped))
+        elif item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(timeout))
 
 
 def slug(text: str) -> str:
@@ -248,6 +273,14 @@ KERNEL_READY = """(path) => {
             && s.session.kernel.status === 'idle');
 }"""
 
+BOLD_EDGES = """(root) => {
+  const svg = root.querySelector('.iamkit-graph-drawing svg');
+  return svg ? [...svg.querySelectorAll('g.edge')]
+    .filter(g => [...g.querySelectorAll('path')].some(p => p.getAttribute('stroke-width') === '3'))
+    .map(g => g.querySelector('title').textContent).sort() : null;
+}"""
+"""The edges a graph widget's SVG draws bold, as Graphviz titles them (``tail->head``); null without a drawing."""
+
 RUN_STATE = """() => {
   const nb = window.jupyterapp.shell.currentWidget;
   const kernel = nb.sessionContext.session && nb.sessionContext.session.kernel;
@@ -386,3 +419,14 @@ def wait_for_change(locator: Locator, before: str, timeout_ms: int = UI_TIMEOUT_
 def checkbox(widget: Locator, label: str) -> Locator:
     """The checkbox input of an ipywidgets Checkbox whose description contains ``label``."""
     return widget.locator(".iamkit-toggle", has_text=label).locator("input[type=checkbox]")
+
+
+@contextlib.contextmanager
+def notebook_session(lab: Server, browser: Any, path: str) -> Iterator[Notebook]:
+    """A notebook opened in a new page and run to the end; the page and its kernels go afterwards."""
+    page = new_page(browser)
+    try:
+        yield run_notebook(page, lab, path)
+    finally:
+        page.context.close()
+        shutdown_kernels(lab)

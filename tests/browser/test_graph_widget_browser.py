@@ -20,7 +20,7 @@ from iamkit import evaluate
 from iamkit.diagrams import Diagram, flowchart
 from iamkit.widgets.playground import DENY_WINS
 
-from .driver import Locator, Notebook, Page, Server, expect, new_page, run_notebook, shutdown_kernels
+from .driver import BOLD_EDGES, Locator, Notebook, Page, Server, expect, notebook_session
 
 PATH = "tests/browser/notebooks/graph-widget.ipynb"
 WITHOUT_DENY = {**DENY_WINS, "identityPolicies": DENY_WINS["identityPolicies"][:1]}
@@ -46,13 +46,6 @@ CELLS = (
     ("graph:view", 'view = browser_view(denied.source, denied.text, title="the evaluation flowchart")\nview'),
 )
 
-BOLD_EDGES = """(root) => {
-  const svg = root.querySelector('.iamkit-graph-drawing svg');
-  return svg ? [...svg.querySelectorAll('g.edge')]
-    .filter(g => [...g.querySelectorAll('path')].some(p => p.getAttribute('stroke-width') === '3'))
-    .map(g => g.querySelector('title').textContent).sort() : null;
-}"""
-"""The edges the SVG draws bold, as Graphviz titles them (``tail->head``); null without a drawing."""
 
 EXECUTE = """async ([code, ms]) => {
   const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
@@ -112,12 +105,8 @@ def expect_drawn(view: Locator, diagram: Diagram, timeout_s: float = 30) -> None
 @pytest.fixture(scope="module")
 def notebook(lab: Server, browser: Any) -> Iterator[Notebook]:
     write_notebook(lab)
-    page = new_page(browser)
-    try:
-        yield run_notebook(page, lab, PATH)
-    finally:
-        page.context.close()
-        shutdown_kernels(lab)
+    with notebook_session(lab, browser, PATH) as opened:
+        yield opened
 
 
 def test_the_kernel_has_no_dot(notebook: Notebook) -> None:

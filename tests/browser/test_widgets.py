@@ -16,9 +16,7 @@ from .driver import (
     checkbox,
     expect,
     expect_widget_rendered,
-    new_page,
-    run_notebook,
-    shutdown_kernels,
+    notebook_session,
     wait_for_change,
 )
 
@@ -29,12 +27,8 @@ EXPLICIT, IMPLICIT, ALLOWED = "DENIED (explicit deny)", "DENIED (implicit deny",
 @pytest.fixture(scope="module")
 def notebook(lab: Any, browser: Any) -> Iterator[Notebook]:
     """The fixture notebook, run once for the module; each test drives its own widget."""
-    page = new_page(browser)
-    try:
-        yield run_notebook(page, lab, FIXTURE)
-    finally:
-        page.context.close()
-        shutdown_kernels(lab)
+    with notebook_session(lab, browser, FIXTURE) as opened:
+        yield opened
 
 
 def widget(notebook: Notebook, tag: str) -> tuple[int, Locator]:

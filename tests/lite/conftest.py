@@ -21,7 +21,7 @@ import urllib.request
 from typing import Any, Iterator
 
 import pytest
-from browser.driver import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port
+from browser.driver import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, free_port, mark_tests, why_browser_tests_skip
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -30,26 +30,14 @@ LITE_TIMEOUT = 600
 
 if not (os.environ.get("IAMKIT_LITE") or os.environ.get("IAMKIT_LITE_SITE")):  # not in the unit lane's `pytest tests`
     WHY_SKIPPED: str | None = "the lite lane is off (IAMKIT_LITE=1 builds the site, IAMKIT_LITE_SITE=DIR uses one built)"
-elif importlib.util.find_spec("playwright") is None:
-    WHY_SKIPPED = "playwright is not installed (pip install -e '.[test]')"
-elif importlib.util.find_spec("pytest_timeout") is None:
-    WHY_SKIPPED = "pytest-timeout is not installed (pip install -e '.[test]')"
 elif importlib.util.find_spec("jupyterlite_core") is None:
     WHY_SKIPPED = "jupyterlite-core is not installed (pip install -e '.[lite]')"
-elif not os.access(CHROMIUM, os.X_OK):
-    WHY_SKIPPED = f"no Chromium at {CHROMIUM} (apt-get install chromium, or set IAMKIT_CHROMIUM)"
 else:
-    WHY_SKIPPED = None
+    WHY_SKIPPED = why_browser_tests_skip()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE not in pathlib.Path(str(item.path)).parents:
-            continue
-        if WHY_SKIPPED:
-            item.add_marker(pytest.mark.skip(reason=WHY_SKIPPED))
-        elif item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(LITE_TIMEOUT))
+    mark_tests(items, HERE, WHY_SKIPPED, LITE_TIMEOUT)
 
 
 @pytest.fixture(scope="session")

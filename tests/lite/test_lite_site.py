@@ -12,7 +12,7 @@ import time
 from typing import Any, Iterator
 
 import pytest
-from browser.driver import ARTIFACTS, RUN_STATE, expect, run_all, screenshot
+from browser.driver import ARTIFACTS, BOLD_EDGES, KERNEL_READY, RUN_STATE, expect, run_all, screenshot
 
 from iamkit import evaluate
 from iamkit.diagrams import Diagram, flowchart
@@ -25,19 +25,6 @@ KERNEL_MS = 240_000
 """Pyodide's first start: the runtime, the standard library and 27 wheels, from loopback."""
 RUN_MS = 300_000
 UI_MS = 60_000
-
-KERNEL_READY = """(path) => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const s = w && w.sessionContext;
-  return !!(w && w.context && w.context.path === path && s && s.isReady && s.session && s.session.kernel
-            && s.session.kernel.status === 'idle');
-}"""
-BOLD_EDGES = """(root) => {
-  const svg = root.querySelector('.iamkit-graph-drawing svg');
-  return svg ? [...svg.querySelectorAll('g.edge')]
-    .filter(g => [...g.querySelectorAll('path')].some(p => p.getAttribute('stroke-width') === '3'))
-    .map(g => g.querySelector('title').textContent).sort() : null;
-}"""
 
 
 def highlighted(diagram: Diagram) -> list[str]:
