@@ -9,6 +9,10 @@ Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N]
    process start to exit, with the default worker processes and with ``--jobs 1``.
 2. Prepared policy set: one scenario's policies parsed once, then evaluated for many
    requests (principals × actions × resources), as a whole-account analysis does.
+3. Start-up: ``import iamkit`` and the command line's cold start (``python -m iamkit --version``),
+   each less a bare interpreter's start.
+
+Where a scenario's time goes inside the process: ``benchmarks/phases.py``.
 """
 
 from __future__ import annotations
@@ -88,6 +92,21 @@ def prepared(repeat: int) -> None:
           f"median {statistics.median(rates):,.0f} requests/s")
 
 
+def startup(repeat: int) -> None:
+    def best(*code: str) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *code], check=True, capture_output=True, cwd=ROOT)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    bare = best("-c", "pass")
+    print(f"start-up beyond a bare interpreter ({bare * 1000:.0f} ms): import iamkit "
+          f"{(best('-c', 'import iamkit') - bare) * 1000:.0f} ms, "
+          f"iamkit --version {(best('-m', 'iamkit', '--version') - bare) * 1000:.0f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=pathlib.Path, default=DEFAULT_CORPUS)
@@ -98,6 +117,7 @@ def main() -> int:
     else:
         print(f"batch: skipped, no corpus at {args.corpus}")
     prepared(args.repeat)
+    startup(args.repeat)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from typing import Any, Callable, NamedTuple
 
 from .conditions import ConditionResult
@@ -18,7 +19,7 @@ from .policy import Origin, Statement
 from .principals import PrincipalMatch
 from .scenario import Request
 
-__all__ = ["Decision", "Layer", "LayerVerdict", "Outcome", "Step", "StatementTrace", "reason"]
+__all__ = ["Decision", "Layer", "LayerVerdict", "Outcome", "Step", "StatementTrace", "missing_keys", "reason"]
 
 
 class Outcome(str, Enum):
@@ -248,7 +249,9 @@ class Decision(RichDisplay):
         determining: the matching Deny statements if any, else the matching Allow statements.
         trace: every statement looked at, in layer order.
         steps: every box of AWS's flowchart, in the order the request met them (see :class:`Step`).
-        layers: each supplied layer's own verdict (see :class:`LayerVerdict`), in flowchart order.
+        supplied: the layers the request had policies in (RCPs only where they apply to the
+            action's service), in flowchart order; :attr:`layers` gives each one's verdict.
+        scp_levels: how many levels of the organization had SCPs (each must allow).
         blocked_by: the layer that denied (explicitly or for lack of an allow), or None.
         missing_context_keys: keys the policies asked for that the request did not have.
         notes: surprises worth knowing (values that could not be compared, rules applied).
@@ -262,7 +265,8 @@ class Decision(RichDisplay):
     determining: tuple[StatementTrace, ...]
     trace: tuple[StatementTrace, ...]
     steps: tuple[Step, ...]
-    layers: tuple[LayerVerdict, ...]
+    supplied: tuple[Layer, ...]
+    scp_levels: int
     blocked_by: Layer | None
     missing_context_keys: tuple[str, ...]
     notes: tuple[str, ...]
@@ -275,6 +279,12 @@ class Decision(RichDisplay):
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    @cached_property
+    def layers(self) -> tuple[LayerVerdict, ...]:
+        """Each supplied layer's own verdict (see :class:`LayerVerdict`), in flowchart order,
+        read from the trace when first asked for."""
+        return tuple(_verdict(self, layer) for layer in self.supplied)
 
     def layer(self, layer: Layer | str) -> LayerVerdict | None:
         """One layer's own verdict, or None when the request had no such policy."""
@@ -339,6 +349,35 @@ class Decision(RichDisplay):
 
     def __repr__(self) -> str:
         return f"<Decision {self.summary()}>"
+
+
+def _verdict(d: Decision, layer: Layer) -> LayerVerdict:
+    traces = [t for t in d.trace if t.layer is layer]
+    matched = tuple(t for t in traces if t.matched)
+    if any(t.effect == "Deny" for t in matched):
+        outcome = Outcome.EXPLICIT_DENY
+    elif layer is Layer.RCP:  # RCPFullAWSAccess at every level: only a Deny stops here
+        outcome = Outcome.ALLOWED
+    elif layer is Layer.SCP:  # an Allow at every level of the organization
+        levels = {t.level for t in matched if t.effect == "Allow"}
+        outcome = Outcome.ALLOWED if len(levels) == d.scp_levels else Outcome.IMPLICIT_DENY
+    else:
+        outcome = Outcome.ALLOWED if matched else Outcome.IMPLICIT_DENY
+    missing: dict[str, str] = {}
+    for t in traces:
+        missing_keys(t, missing)
+    return LayerVerdict(layer, outcome, matched, tuple(missing.values()))
+
+
+def missing_keys(t: StatementTrace, into: dict[str, str]) -> None:
+    """Add the context keys and policy variables ``t`` asked for that the request lacked."""
+    for c in t.conditions:
+        if c.missing:
+            into.setdefault(c.key.lower(), c.key)
+        for var in c.unresolved:
+            into.setdefault(var.lower(), var)
+    for var in t.unresolved:
+        into.setdefault(var.lower(), var)
 
 
 def reason(t: StatementTrace) -> dict[str, Any]:

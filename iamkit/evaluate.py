@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from .conditions import evaluate_condition
-from .decision import Decision, Layer, LayerVerdict, Outcome, StatementTrace, Step
+from .decision import Decision, Layer, Outcome, StatementTrace, Step, missing_keys
 from .matching import action_matches, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
 from .principals import MATCH_RANK, Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
@@ -244,12 +244,15 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
         grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
     deciding = determining[0] if outcome is Outcome.EXPLICIT_DENY else grants[0] if grants else None
 
+    # Missing keys and the conditions' notes: only statements that compared conditions or
+    # resolved variables can have any.
     missing: dict[str, str] = {}
     for t in run.trace:
-        _missing_keys(t, missing)
-        for c in t.conditions:
-            if c.note and c.note not in run.notes:
-                run.notes.append(c.note)
+        if t.conditions or t.unresolved:
+            missing_keys(t, missing)
+            for c in t.conditions:
+                if c.note and c.note not in run.notes:
+                    run.notes.append(c.note)
 
     return Decision(
         outcome=outcome,
@@ -259,7 +262,10 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
         determining=tuple(determining),
         trace=tuple(run.trace),
         steps=_all_boxes(steps, outcome, blocked_by),
-        layers=tuple(_verdicts(layers, scenario.scps)),
+        supplied=tuple(layer for layer, given in (
+            (Layer.RCP, rcps_apply), (Layer.SCP, bool(scenario.scps)), (Layer.RESOURCE, resource is not None),
+            (Layer.IDENTITY, True), (Layer.BOUNDARY, boundary is not None), (Layer.SESSION, session is not None)) if given),
+        scp_levels=len(scenario.scps),
         blocked_by=blocked_by,
         missing_context_keys=tuple(missing.values()),
         notes=tuple(run.notes),
@@ -267,46 +273,8 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     )
 
 
-def _missing_keys(t: StatementTrace, into: dict[str, str]) -> None:
-    """Add the context keys and policy variables ``t`` asked for that the request lacked."""
-    for c in t.conditions:
-        if c.missing:
-            into.setdefault(c.key.lower(), c.key)
-        for var in c.unresolved:
-            into.setdefault(var.lower(), var)
-    for var in t.unresolved:
-        into.setdefault(var.lower(), var)
-
-
-def _verdicts(layers: "_Layers", scps: Any) -> list[LayerVerdict]:
-    """Each supplied layer's own verdict, in flowchart order."""
-    out = []
-    given: list[tuple[Layer, list[StatementTrace] | None]] = [
-        (Layer.RCP, [t for level in layers.rcps for t in level] if layers.rcps else None),
-        (Layer.SCP, [t for level in layers.scps for t in level] if scps else None),
-        (Layer.RESOURCE, layers.resource), (Layer.IDENTITY, layers.identity),
-        (Layer.BOUNDARY, layers.boundary), (Layer.SESSION, layers.session),
-    ]
-    for layer, traces in given:
-        if traces is None:
-            continue
-        matched = tuple(t for t in traces if t.matched)
-        if any(t.effect == "Deny" for t in matched):
-            outcome = Outcome.EXPLICIT_DENY
-        elif layer is Layer.RCP:
-            outcome = Outcome.ALLOWED  # RCPFullAWSAccess at every level
-        elif layer is Layer.SCP:
-            outcome = Outcome.ALLOWED if all(_allows(level) for level in layers.scps) else Outcome.IMPLICIT_DENY
-        else:
-            outcome = Outcome.ALLOWED if matched else Outcome.IMPLICIT_DENY
-        missing: dict[str, str] = {}
-        for t in traces:
-            _missing_keys(t, missing)
-        out.append(LayerVerdict(layer, outcome, matched, tuple(missing.values())))
-    return out
-
-
 _BOXES = ("service-rule", "deny", "rcp", "scp", "resource", "identity", "boundary", "session")
+_UNREACHED = {name: Step(name, "unreached", "the decision fell before this step") for name in _BOXES}
 _LAYER_BOX = {Layer.RCP: "rcp", Layer.SCP: "scp", Layer.RESOURCE: "resource", Layer.IDENTITY: "identity",
               Layer.BOUNDARY: "boundary", Layer.SESSION: "session"}
 
@@ -320,9 +288,11 @@ def _all_boxes(steps: list[Step], outcome: Outcome, blocked_by: Layer | None) ->
     else:
         box = _LAYER_BOX[blocked_by] if blocked_by is not None else None
         at = next(i for i, s in enumerate(steps) if s.verdict == "implicit" and s.name == box)
-    steps[at] = steps[at]._replace(deciding=True)
-    seen = {s.name for s in steps}
-    steps += [Step(name, "unreached", "the decision fell before this step") for name in _BOXES if name not in seen]
+    name, verdict, detail, _ = steps[at]
+    steps[at] = Step(name, verdict, detail, True)
+    if len(steps) < len(_BOXES):
+        seen = {s.name for s in steps}
+        steps += [step for name, step in _UNREACHED.items() if name not in seen]
     return tuple(steps)
 
 
