@@ -124,6 +124,24 @@ def site_lock(upstream: dict[str, object], wheels: list[pathlib.Path]) -> dict[s
     return {"info": upstream["info"], "packages": dict(sorted(entries.items()))}
 
 
+SANDBOX_NOTE = (
+    "> **In the browser edition (JupyterLite)** this lesson stops at its first code cell: it starts the "
+    "sandbox, a local AWS endpoint that a browser tab cannot run. Open it in the full workbook "
+    "(`./scripts/workbook`) or on Binder. Lessons 06 (deny wins) and 07 (conditions) run here unchanged."
+)
+
+
+def lessons(target: pathlib.Path) -> None:
+    """Copy notebooks/ into ``target``, with a note at the top of each lesson that needs the sandbox."""
+    shutil.copytree(ROOT / "notebooks", target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for path in sorted(target.glob("[0-9]*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        if any("start_sandbox(" in "".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"):
+            note = {"cell_type": "markdown", "metadata": {"tags": ["iamkit-lite-note"]}, "source": [SANDBOX_NOTE]}
+            notebook["cells"].insert(1, note)  # after the lesson's title
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 # ── commands ────────────────────────────────────────────────────────────────────
 
 
@@ -146,12 +164,13 @@ def build(output: pathlib.Path) -> None:
             shutil.copy(wheel, pyodide)
         for name in ("jupyter-lite.json", "overrides.json"):
             shutil.copy(HERE / name, lite_dir)
+        lessons(work / "contents")
         shutil.rmtree(output, ignore_errors=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         # Only the front ends the lessons use, not every extension of this environment (nbgrader, Voila, …).
         extensions = [*(w for w in served if w.name.startswith(FRONT_ENDS)), PYODIDE_KERNEL_EXTENSION]
         run([str(pathlib.Path(sys.executable).with_name("jupyter")), "lite", "build", "--lite-dir", str(lite_dir),
-             "--output-dir", str(output), "--contents", str(ROOT / "notebooks"), "--no-sourcemaps",
+             "--output-dir", str(output), "--contents", str(work / "contents"), "--no-sourcemaps",
              "--no-unused-shared-packages", "--ignore-sys-prefix",
              *(f"--LiteBuildConfig.federated_extensions={e}" for e in extensions)], cwd=work)
     size = sum(p.stat().st_size for p in output.rglob("*") if p.is_file())

@@ -115,3 +115,14 @@ def wait_for_bold(chart: Any, want: list[str]) -> bool:
         chart.page.wait_for_timeout(250)
     return True
 
+
+
+def test_the_sandbox_lessons_say_where_they_run(site: pathlib.Path) -> None:
+    # Lessons that start the sandbox carry a note at the top in the site (only there).
+    def note(name: str) -> list[str]:
+        cells = json.loads((site / "files" / name).read_text(encoding="utf-8"))["cells"]
+        return ["".join(c["source"]) for c in cells[:3] if "iamkit-lite-note" in c["metadata"].get("tags", [])]
+
+    assert note("01-users.ipynb") and "full workbook" in note("01-users.ipynb")[0]
+    assert note(LESSON) == []
+    assert "iamkit-lite-note" not in (ROOT / "notebooks" / "01-users.ipynb").read_text()
