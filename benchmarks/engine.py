@@ -9,7 +9,11 @@ Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N]
    process start to exit, with the default worker processes and with ``--jobs 1``.
 2. Prepared policy set: one scenario's policies parsed once, then evaluated for many
    requests (principals × actions × resources), as a whole-account analysis does.
-3. Start-up: ``import iamkit`` and the command line's cold start (``python -m iamkit --version``),
+3. The reference, when ``node`` and ``npm`` are here: the same corpus through
+   ``@cloud-copilot/iam-simulate`` (``benchmarks/reference/``: its exact version in the npm lock,
+   installed there with ``npm ci`` on first use, run as its own process, never imported or
+   ported), timed the same way, and iamkit's speed as a multiple of it.
+4. Start-up: ``import iamkit`` and the command line's cold start (``python -m iamkit --version``),
    each less a bare interpreter's start.
 
 Where a scenario's time goes inside the process: ``benchmarks/phases.py``.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,20 +63,45 @@ POLICY_SET = {
 }
 
 
+REFERENCE = ROOT / "benchmarks" / "reference"
+
+
+def timed_run(command: list[str], payload: str, lines: int, repeat: int, cwd: pathlib.Path = ROOT) -> list[float]:
+    """Seconds from process start to exit, ``repeat`` times; each run must answer every line."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd)
+        times.append(time.perf_counter() - start)
+        assert done.stdout.count("\n") == lines, done.stderr[-500:]
+    return times
+
+
+def reference(payload: str, lines: int, repeat: int, ours: float) -> None:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        print("reference: skipped, no node and npm here")
+        return
+    if not (REFERENCE / "node_modules").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REFERENCE, check=True)
+    times = timed_run([node, "simulate.mjs"], payload, lines, repeat, cwd=REFERENCE)
+    best = min(times)
+    print(f"reference (@cloud-copilot/iam-simulate, its own process): {lines} scenarios, best {best:.3f}s "
+          f"({lines / best:,.0f}/s); iamkit with its default workers is {ours / (lines / best):.1f}x that")
+
+
 def batch(corpus: pathlib.Path, repeat: int) -> None:
     lines = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
     payload = "".join(json.dumps({k: v for k, v in c.items() if k != "expected"}) + "\n" for c in lines)
+    rates = {}
     for label, extra in (("default workers", []), ("--jobs 1", ["--jobs", "1"])):
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "iamkit", "simulate", "--jsonl", *extra, "-"],
-                                  input=payload, capture_output=True, text=True, cwd=ROOT)
-            times.append(time.perf_counter() - start)
-            assert done.stdout.count("\n") == len(lines), done.stderr[-500:]
+        times = timed_run([sys.executable, "-m", "iamkit", "simulate", "--jsonl", *extra, "-"], payload, len(lines),
+                          repeat)
         best, median = min(times), statistics.median(times)
+        rates[label] = len(lines) / best
         print(f"batch, {label:>15}: {len(lines)} scenarios, best {best:.3f}s ({len(lines) / best:,.0f}/s), "
               f"median {median:.3f}s ({len(lines) / median:,.0f}/s)")
+    reference(payload, len(lines), repeat, rates["default workers"])
 
 
 def prepared(repeat: int) -> None:
