@@ -410,7 +410,7 @@ def _add_account_commands(sub: Any) -> None:
     expand.set_defaults(run=_expand)
 
 
-_CORE_COMMANDS = ("simulate", "validate")
+_CORE_COMMANDS = ("simulate", "validate", "--version")  # these need only the core parser
 
 
 def build_parser(*, core_only: bool = False) -> argparse.ArgumentParser:
