@@ -41,7 +41,11 @@ __all__ = [
     "NO_PERMISSION_NEEDED",
     "SERVICE_PREFIXES",
     "event_actions",
+    "made_by",
+    "no_activity_problem",
+    "principal_filter",
     "read_activity",
+    "read_log_bytes",
     "service_prefix",
 ]
 
@@ -198,7 +202,7 @@ class ActivityLog:
         return f"<ActivityLog {len(self.events)} records{skipped}>"
 
 
-def _read_file(path: str | os.PathLike[str]) -> bytes:
+def read_log_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a file (``-``: standard input), expanded when gzip-compressed, at most
     :data:`~iamkit.reading.MAX_EXPORT_BYTES`; raises :class:`ActivityError` when it cannot be read."""
     try:
@@ -210,7 +214,7 @@ def _read_file(path: str | os.PathLike[str]) -> bytes:
 def _text_of(source: Any) -> str | None:
     """The text of a path, bytes or str source (gzip-compressed files included)."""
     if isinstance(source, os.PathLike):
-        source = _read_file(source)
+        source = read_log_bytes(source)
     if isinstance(source, bytes):
         try:
             source = expand(source, limit=MAX_EXPORT_BYTES, name="the log")
@@ -438,7 +442,7 @@ def _resources(raw: Mapping[str, Any], prefix: str, partition: str, region: str 
 # ── whose activity ──────────────────────────────────────────────────────────────────
 
 
-def _principal_filter(principal: str | None) -> str | None:
+def principal_filter(principal: str | None) -> str | None:
     """Check a principal ARN to filter by; raises with a hint when it cannot match."""
     if principal is None:
         return None
@@ -450,7 +454,7 @@ def _principal_filter(principal: str | None) -> str | None:
     return principal
 
 
-def _made_by(event: ActivityEvent, principal: str) -> bool:
+def made_by(event: ActivityEvent, principal: str) -> bool:
     """Whether the event's caller is the principal: the user, the session, or a session of the role."""
     if event.arn == principal or event.identity == principal:
         return True
@@ -463,7 +467,8 @@ def _made_by(event: ActivityEvent, principal: str) -> bool:
             and caller.name == wanted.name and event.identity == caller.role_arn)
 
 
-def _no_activity(principal: str, log: ActivityLog) -> Problem:
+def no_activity_problem(principal: str, log: ActivityLog) -> Problem:
+    """The problem to report when ``log`` holds no call by ``principal``, with the likeliest fix."""
     seen = log.principals()
     hint = suggest(principal, seen) or ("principals in the log: " + ", ".join(f"`{p}`" for p in seen[:5])
                                         if seen else "the log holds no calls made by a user or role")

@@ -33,6 +33,7 @@ from .variables import Unresolved, parse_template, resolve
 
 __all__ = [
     "ConditionResult",
+    "EPOCH_SECONDS",
     "OPERATORS",
     "Operator",
     "OperatorSpec",
@@ -80,7 +81,8 @@ def policy_value_text(value: object) -> str:
 
 # ASCII only: Python's float() and int() also read "٣", "1_000" and "nan", which AWS does not.
 _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)
-_EPOCH = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+EPOCH_SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+"""A Date condition value written as epoch seconds (the policy validator checks their range)."""
 
 
 def _number(text: str) -> float:
@@ -92,7 +94,7 @@ def _number(text: str) -> float:
 
 def _date(text: str) -> float:
     text = text.strip()
-    if _EPOCH.fullmatch(text):
+    if EPOCH_SECONDS.fullmatch(text):
         return float(text)
     if not text.isascii():
         raise ValueError(text)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
-from .activity import ActivityError, ActivityEvent, _made_by, _no_activity, _principal_filter, _read_file, read_activity
+from .activity import ActivityError, ActivityEvent, made_by, no_activity_problem, principal_filter, read_activity, read_log_bytes
 from .catalog import installed_catalog
 from .display import RichDisplay
 from .errors import EXIT_BAD_INPUT, EXIT_OK, Problem, printable, suggest
@@ -318,12 +318,12 @@ def generate_policy(events: Any, *, principal: str | None = None) -> GeneratedPo
         ActivityError: when the log cannot be read at all, or the principal is not an ARN.
     """
     log = read_activity(events)
-    wanted = _principal_filter(principal)
+    wanted = principal_filter(principal)
     cat = installed_catalog()
     warnings: list[Problem] = [Problem(p.path, p.message, p.hint, p.line, p.column, "error") for p in log.problems]
-    mine = [e for e in log.events if wanted is None or _made_by(e, wanted)]
+    mine = [e for e in log.events if wanted is None or made_by(e, wanted)]
     if wanted is not None and not mine:
-        warnings.append(_no_activity(wanted, log))
+        warnings.append(no_activity_problem(wanted, log))
     used: list[ActivityEvent] = []
     denied: list[tuple[Grant, ActivityEvent]] = []
     names: dict[str, str] = {}  # lowercase → canonical action name
@@ -650,7 +650,7 @@ def unused_permissions(account: Account, principal: str | User | Role, events: A
     log = read_activity(events)
     cat = installed_catalog()
     policies = account.identity_policies(p)
-    mine = [e for e in log.events if _made_by(e, p.arn) and e.is_api_call and not e.denied and e.actions]
+    mine = [e for e in log.events if made_by(e, p.arn) and e.is_api_call and not e.denied and e.actions]
     credited: dict[tuple[int, int], set[str]] = {}
     used_names: dict[str, str] = {}
     fallback = 0
@@ -741,7 +741,7 @@ def _covers(st: Statement, action: str) -> bool:
 def _least_privilege(args: argparse.Namespace) -> int:
     name = "<stdin>" if args.log == "-" else args.log
     try:
-        log = read_activity(_read_file(args.log))
+        log = read_activity(read_log_bytes(args.log))
         result = generate_policy(log, principal=args.principal)
     except ActivityError as exc:
         for problem in exc.problems:

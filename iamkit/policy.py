@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
-from .conditions import _EPOCH, OPERATORS, OperatorSpec, parse_operator, policy_value_text
+from .conditions import EPOCH_SECONDS, OPERATORS, OperatorSpec, parse_operator, policy_value_text
 from .errors import InputError, PolicyError, Problem, format_path, json_type, suggest
 from .jsonpos import Positions
 from .principals import ACCOUNT_ID
@@ -395,7 +395,7 @@ def _check_condition_value(spec: OperatorSpec, text: str, path: tuple[str | int,
         out.add(path, f"`{text}` is not a valid value for `{spec.text}`", hint)
         return
     digits = text.strip()
-    if op.family == "Date" and _EPOCH.fullmatch(digits) and not -_EPOCH_LIMIT <= Decimal(digits) < _EPOCH_LIMIT:
+    if op.family == "Date" and EPOCH_SECONDS.fullmatch(digits) and not -_EPOCH_LIMIT <= Decimal(digits) < _EPOCH_LIMIT:
         out.add(path, f"`{text}` is out of range for epoch seconds in `{spec.text}`",
                 f"epoch seconds lie between {-_EPOCH_LIMIT} and {_EPOCH_LIMIT - 1}; "
                 "for a date write it as `2025-01-31T12:00:00Z`")

@@ -59,6 +59,14 @@ def imported(name: str) -> set[str]:
 GRAPH = {name: imported(name) for name in MODULES}
 
 
+def private_imports(name: str) -> list[str]:
+    """Underscore names module ``name`` takes from other modules of the package (``from .x import _y``)."""
+    tree = ast.parse(MODULES[name].read_text())
+    return [f"{node.module}.{alias.name}" for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level
+            for alias in node.names if alias.name.startswith("_") and alias.name != "__version__"]
+
+
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected groups of more than one module (Tarjan's algorithm)."""
     index: dict[str, int] = {}
@@ -106,6 +114,12 @@ def test_the_graph_sees_lazy_and_relative_imports() -> None:
 def test_no_import_circles() -> None:
     found = circles(GRAPH)
     assert not found, "import circles: " + "; ".join(" ↔ ".join(group) for group in found)
+
+
+def test_no_module_borrows_another_modules_private_names() -> None:
+    # A name another module needs is API: make it public where it lives, or move it.
+    borrowed = {name: found for name in MODULES if (found := private_imports(name))}
+    assert not borrowed, borrowed
 
 
 @pytest.mark.parametrize("view", ["iamkit.decision", "iamkit.diagrams", "iamkit.explain", "iamkit.tables"])

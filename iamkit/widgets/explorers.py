@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import ipywidgets as widgets
 
+from ..catalog import installed_catalog
 from ..decision import Decision
 from ..diagrams import account_graph, trust_diagram
 from ..errors import ScenarioError
 from ..tables import matrix, policy_table
 from ._render import diagram_html, guarded, problems_html, status_html, table_html, text_html
-from .request import _catalog, context_text, parse_context
+from .request import context_text, parse_context
 
 if TYPE_CHECKING:
     from ..account import Account
@@ -142,7 +143,7 @@ class AccountExplorer(widgets.VBox):
                   [(f"role {r.name}", r.ref) for r in account.roles.values()]
         first = account.principal(principal).ref if principal else (choices[0][1] if choices else None)
         self.principal = widgets.Dropdown(options=choices, value=first, description="principal")
-        cat = _catalog()
+        cat = installed_catalog()
         services = cat.services() if cat is not None else []
         chosen = service or self._mentioned(first) or ("s3" if "s3" in services else (services[0] if services else None))
         if chosen is not None and chosen not in services:

