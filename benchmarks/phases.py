@@ -28,8 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from iamkit import evaluate, load_scenario  # noqa: E402
-from iamkit.cli import _result_line  # noqa: E402
-from iamkit.decision import reason  # noqa: E402
+from iamkit.cli import _result_line, result_record  # noqa: E402
 from iamkit.reading import load_json  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "reference-dev.jsonl"
@@ -71,10 +70,7 @@ def main() -> int:
 
     def encode() -> None:
         for d in decisions:
-            json.dumps({"id": d.scenario_id, "decision": d.outcome.value, "reasons": [reason(t) for t in d.determining],
-                        "deciding": None if d.deciding is None else reason(d.deciding),
-                        "blockedBy": None if d.blocked_by is None else d.blocked_by.value,
-                        "missingContextKeys": list(d.missing_context_keys), "error": None})
+            json.dumps(result_record(d))
 
     phases = {
         "read JSON (strict decode, checks)": lambda: [load_json(line) for line in lines],

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import IO, Any, Iterator, Sequence
 
 from . import __version__
-from .decision import reason
+from .decision import Decision, reason
 from .errors import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
@@ -118,7 +118,12 @@ def _result_line(number: int, line: str | None) -> tuple[str, bool]:
     except ScenarioError as exc:
         error = f"line {number}: " + "; ".join(str(p) for p in exc.problems)
         return _error_line(error, exc.problems, scenario_id), True
-    return json.dumps({
+    return json.dumps(result_record(decision)), False
+
+
+def result_record(decision: Decision) -> dict[str, Any]:
+    """One batch result line's data (shared/scenario-format.md, "Batch results")."""
+    return {
         "id": decision.scenario_id,
         "decision": decision.outcome.value,
         "reasons": [reason(t) for t in decision.determining],
@@ -126,7 +131,7 @@ def _result_line(number: int, line: str | None) -> tuple[str, bool]:
         "blockedBy": None if decision.blocked_by is None else decision.blocked_by.value,
         "missingContextKeys": list(decision.missing_context_keys),
         "error": None,
-    }), False
+    }
 
 
 def _lines(stdin: IO[str]) -> Iterator[tuple[int, str | None]]:

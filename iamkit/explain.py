@@ -21,7 +21,7 @@ _HEADLINE = {
     "explicitDeny": "DENIED (explicit deny)",
     "implicitDeny": "DENIED (implicit deny: nothing allowed it)",
 }
-_ICON = {"allow": "✔", "deny": "✖", "implicit": "✖", "pass": "→", "skip": "·", "unreached": " "}
+_ICON = {"allow": "✔", "deny": "✖", "implicit": "✖", "pass": "→", "skip": "·"}  # unreached steps are listed apart
 
 
 def _values(values: tuple[str | None, ...] | None) -> str:

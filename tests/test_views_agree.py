@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from typing import Any
 
 import pytest
+from test_diagrams import flat, label
 
 from conftest import SHARED, load_cases
 from iamkit import Decision, Layer, evaluate, load_scenario
@@ -30,17 +30,6 @@ CORPUS_SCENARIOS = ([{k: v for k, v in json.loads(line).items() if k != "expecte
                      for line in CORPUS.read_text().splitlines() if line.strip()] if CORPUS.exists() else [])
 BOX = {Layer.RCP: "n_rcp", Layer.SCP: "n_scp", Layer.RESOURCE: "n_resource", Layer.IDENTITY: "n_identity",
        Layer.BOUNDARY: "n_boundary", Layer.SESSION: "n_session"}
-
-
-def box_label(source: str, node: str) -> str:
-    """What one flowchart box displays, whitespace removed (labels are wrapped)."""
-    start = source.index(f'"{node}" [label="') + len(f'"{node}" [label="')
-    label = source[start:source.index('", ', start)]
-    return flat(html.unescape(re.sub(r"\\(.)", lambda m: " " if m[1] in "nl" else m[1], label)))
-
-
-def flat(text: str) -> str:
-    return re.sub(r"\s", "", text)
 
 
 def check_views(d: Decision, scenario: dict[str, Any]) -> None:
@@ -79,7 +68,7 @@ def check_views(d: Decision, scenario: dict[str, Any]) -> None:
 
     # The flowchart: the deciding box says what decided; its text alternative the summary.
     chart = flowchart(d)
-    box = box_label(chart.source, "n_" + step.name.replace("-", "_"))
+    box = flat(label(chart.source, "n_" + step.name.replace("-", "_")))
     if t is not None:
         assert flat(f"{t.effect} {t.statement.label} ({t.where})") in box
     if blocked is not None and d.outcome.value == "implicitDeny":
