@@ -531,24 +531,14 @@ class Sandbox:
                 _restore(saved_server_env)
                 raise SandboxError(f"the sandbox could not listen on {HOST}:{self.port or 0}: {server.error}",
                                    "choose another port, or leave it out to use a free one")
-            host, port = server.get_host_and_port()
-            self._server = server
-            self._endpoint_url = f"http://{host}:{port}"
-            self._tmp = tempfile.mkdtemp(prefix="iamkit-sandbox-")
-            self._tmp_cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)  # also at exit
-            self._watcher = _watch(self._tmp)  # and when this process is killed
-            os.mkdir(os.path.join(self._tmp, "work"))
-            self._env = self._environment()
-            self._saved_env = {**saved_server_env, **{k: os.environ.get(k) for k in self._env}}
-            for name in (*_UNSET, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))):
-                self._saved_env.setdefault(name, os.environ.get(name))
-                os.environ.pop(name, None)
-            os.environ.update(self._env)
-            self._put_aws_on_path()
-            self._swap_boto3_session()
-            self._guard = loopback_only()
-            self._guard.__enter__()
-            _current = self
+            self._server = server  # from here on, whatever start did, stop() undoes
+            self._saved_env = saved_server_env
+            try:  # `kill` (a KeyboardInterrupt) may land anywhere in here
+                self._settle_in(server)
+                _current = self
+            except BaseException:
+                self.stop()
+                raise
         try:
             self.reset()
         except BaseException:
@@ -586,6 +576,25 @@ class Sandbox:
             self.seeded = None
             if _current is self:
                 _current = None
+
+    def _settle_in(self, server: Any) -> None:
+        """Give the running server its folder, environment and loopback guard."""
+        host, port = server.get_host_and_port()
+        self._endpoint_url = f"http://{host}:{port}"
+        self._tmp = tempfile.mkdtemp(prefix="iamkit-sandbox-")
+        self._tmp_cleanup = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)  # also at exit
+        self._watcher = _watch(self._tmp)  # and when this process is killed
+        os.mkdir(os.path.join(self._tmp, "work"))
+        self._env = self._environment()
+        for name in (*self._env, *_UNSET, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))):
+            self._saved_env.setdefault(name, os.environ.get(name))
+        for name in (*_UNSET, *(k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_"))):
+            os.environ.pop(name, None)
+        os.environ.update(self._env)
+        self._put_aws_on_path()
+        self._swap_boto3_session()
+        self._guard = loopback_only()
+        self._guard.__enter__()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -853,34 +862,53 @@ def register_cli(subparsers: Any) -> None:
 
 def _run_start(args: argparse.Namespace, *, out: Any = None, wait: Callable[[], None] | None = None) -> int:
     out = out or sys.stdout
-    try:  # from the start: `kill` while the company is loaded stops it cleanly too, files removed
+    try:  # `kill` stops it as Ctrl+C does: cleanly, its files removed
         previous = signal.signal(signal.SIGTERM, _interrupt)
     except ValueError:  # not the main thread
         previous = None
+    sandbox = None
     try:
-        try:
+        with _signals_held():  # a `kill` while the company loads takes effect once it has loaded
             sandbox = start_sandbox(seed=args.seed, port=args.port or None)
-        except SandboxError as exc:
-            print(f"iamkit: {exc}", file=sys.stderr)
-            return 2
-        try:
-            seeded = f", company {args.seed}" if args.seed else ", empty account"
-            print(f"# iamkit sandbox: IAM and STS on {sandbox.endpoint_url} (account {sandbox.account_id}{seeded})",
-                  file=out)
-            print("# paste these lines into another terminal, then type aws commands there:", file=out)
-            for line in sandbox.export_lines():
-                print(line, file=out)
-            print("# press Ctrl+C to stop", file=out, flush=True)
-            (wait or _forever)()
-        finally:
-            sandbox.stop()
+        seeded = f", company {args.seed}" if args.seed else ", empty account"
+        print(f"# iamkit sandbox: IAM and STS on {sandbox.endpoint_url} (account {sandbox.account_id}{seeded})",
+              file=out)
+        print("# paste these lines into another terminal, then type aws commands there:", file=out)
+        for line in sandbox.export_lines():
+            print(line, file=out)
+        print("# press Ctrl+C to stop", file=out, flush=True)
+        (wait or _forever)()
+    except SandboxError as exc:
+        print(f"iamkit: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     finally:
+        if sandbox is not None:
+            sandbox.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     print("# sandbox stopped", file=out)
     return 0
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back from this thread until the block ends, then deliver them.
+
+    A KeyboardInterrupt raised in the middle of moto or of the start-up would leave them
+    half done; held, it arrives between two whole steps. Where signals cannot be held
+    (Windows), the block runs as it is.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _port(text: str) -> int:

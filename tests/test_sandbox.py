@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from typing import Any, Iterator
@@ -462,6 +463,31 @@ def test_stop_restores_the_environment_exactly(environment_before: dict[str, str
     assert current_sandbox() is None and not guard_active()
     with pytest.raises(SandboxError, match="not running"):
         sb.endpoint_url  # noqa: B018
+
+
+@pytest.mark.parametrize("step", ["_put_aws_on_path", "_swap_boto3_session", "reset"])
+def test_an_interrupt_while_starting_undoes_the_start(step: str, environment_before: dict[str, str],
+                                                      tmp_path: pathlib.Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Jupyter's "interrupt the kernel" is a KeyboardInterrupt wherever the lesson's cell is.
+    running = current_sandbox()
+    if running is not None:
+        running.stop()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Sandbox, step, interrupted)
+    sb = Sandbox()
+    with pytest.raises(KeyboardInterrupt):
+        sb.start()
+    assert not sb.running and current_sandbox() is None and not guard_active()
+    assert environment() == environment_before
+    assert _sandbox_folders(tmp_path) == []
+    monkeypatch.undo()
+    with Sandbox() as again:  # nothing was left behind to get in its way
+        assert again.client("iam").list_users()["Users"] == []
 
 
 @pytest.mark.parametrize("port", ["70000", "-1", "http"])
