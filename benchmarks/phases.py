@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from iamkit import evaluate, load_scenario  # noqa: E402
 from iamkit.cli import _result_line, result_record  # noqa: E402
-from iamkit.reading import load_json  # noqa: E402
+from iamkit.engine.reading import load_json  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "reference-dev.jsonl"
 

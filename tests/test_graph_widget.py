@@ -1,4 +1,4 @@
-"""iamkit.graphview without a browser: the vendored Graphviz is the file npm's lock pins, it ships
+"""iamkit.views.graphview without a browser: the vendored Graphviz is the file npm's lock pins, it ships
 inside the package, and the widget and its display bundle carry a Diagram's DOT source and text
 alternative unchanged. tests/browser/test_graph_widget_browser.py shows the browser drawing it."""
 
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from iamkit import evaluate
-from iamkit import graphview as graph
-from iamkit.diagrams import flowchart
-from iamkit.graphview import WIDGET_VIEW, GraphView, browser_view, mimebundle
+from iamkit.views import graphview as graph
+from iamkit.views.diagrams import flowchart
+from iamkit.views.graphview import WIDGET_VIEW, GraphView, browser_view, mimebundle
 from iamkit.widgets.playground import DENY_WINS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-STATIC = importlib.resources.files("iamkit") / "static"
+STATIC = importlib.resources.files("iamkit.views") / "static"
 LOCK = json.loads((ROOT / "js" / "package-lock.json").read_text())["packages"]
 VENDORED = json.loads(STATIC.joinpath("VENDORED.json").read_text())
 

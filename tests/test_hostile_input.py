@@ -21,9 +21,9 @@ import pytest
 from conftest import user_scenario
 from iamkit import PolicyError, cli, parse_policy
 from iamkit.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from iamkit.engine.jsonpos import locate
+from iamkit.engine.reading import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_json
 from iamkit.errors import InputError, printable
-from iamkit.jsonpos import locate
-from iamkit.reading import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_json
 
 ALLOW = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
 USER = {"UserName": "alice", "Arn": "arn:aws:iam::111122223333:user/alice"}
@@ -175,7 +175,7 @@ class _Refused:
 ])
 def test_only_loopback_endpoints_are_read_with_the_sandbox_keys(endpoint, reached, monkeypatch, capsys) -> None:
     boto3 = pytest.importorskip("boto3")
-    from iamkit import sandbox
+    from iamkit.sandbox import _moto as sandbox
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(boto3, "client", lambda *a, **kw: calls.append(kw) or _Refused())

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from conftest import user_scenario
 from iamkit import Outcome, PolicyError, ScenarioError, evaluate, parse_policy, validate_policy
-from iamkit.conditions import evaluate_condition, parse_operator
-from iamkit.matching import glob_matcher, pieces_matcher
-from iamkit.principals import parse_caller
+from iamkit.engine.conditions import evaluate_condition, parse_operator
+from iamkit.engine.matching import glob_matcher, pieces_matcher
+from iamkit.engine.principals import parse_caller
 
 BUCKET = "arn:aws:s3:::b"
 OPERATORS_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html"

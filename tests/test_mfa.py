@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from iamkit import IamkitError, Outcome, evaluate, validate_policy
-from iamkit.mfa import (
+from iamkit.account.mfa import (
     ENFORCE_MFA_POLICY,
     MfaError,
     QrCode,
@@ -380,7 +380,7 @@ def test_deactivating_mfa_and_reading_the_device_need_mfa() -> None:
 
 def test_a_placeholder_qr_code_from_the_sandbox_is_redrawn_from_the_seed() -> None:
     """moto answers create-virtual-mfa-device with a QRCodePNG that is not a PNG image."""
-    from iamkit.mfa import VirtualMfaDevice
+    from iamkit.account.mfa import VirtualMfaDevice
 
     device = VirtualMfaDevice.from_response({"VirtualMFADevice": {
         "SerialNumber": SERIAL, "Base32StringSeed": AWS_SEED, "QRCodePNG": b"GIF89a"}})

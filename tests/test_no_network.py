@@ -26,7 +26,7 @@ import pytest
 pytest.importorskip("moto.server")
 pytest.importorskip("awscli")
 
-from iamkit import demo  # noqa: E402
+from iamkit.sandbox import demo  # noqa: E402
 from iamkit.sandbox import SandboxError, current_sandbox, guard_active, loopback_only, start_sandbox  # noqa: E402
 
 _recorded: list[tuple[int, Any]] | None = None

@@ -32,7 +32,7 @@ pytest.importorskip("moto.server")
 pytest.importorskip("awscli")
 pyotp = pytest.importorskip("pyotp")
 
-from iamkit import demo  # noqa: E402
+from iamkit.sandbox import demo  # noqa: E402
 from iamkit.sandbox import (  # noqa: E402
     ACCOUNT_ID,
     RootAccount,
@@ -40,10 +40,10 @@ from iamkit.sandbox import (  # noqa: E402
     SandboxError,
     current_sandbox,
     guard_active,
-    register_cli,
     set_root_account,
     start_sandbox,
 )
+from iamkit.sandbox.server import register_cli  # noqa: E402
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 LOCAL = ["User", "Role", "Group", "LocalManagedPolicy"]  # without the ~1,600 AWS managed policies

@@ -23,7 +23,7 @@ from test_simulator import allow, policy, shape_errors, span
 
 from conftest import CASES
 from iamkit.account import Account
-from iamkit.simulator import SimulationError, policy_text, simulate_principal_policy
+from iamkit.analysis.simulator import SimulationError, policy_text, simulate_principal_policy
 
 OPERATION = botocore.session.get_session().get_service_model("iam").operation_model("SimulatePrincipalPolicy")
 ACCOUNT = Account.from_file(CASES / "accounts" / "examplecorp.json")

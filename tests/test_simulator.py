@@ -19,7 +19,7 @@ from botocore.validate import ParamValidator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iamkit.simulator import SimulationError, simulate_custom_policy
+from iamkit.analysis.simulator import SimulationError, simulate_custom_policy
 
 OPERATION = botocore.session.get_session().get_service_model("iam").operation_model("SimulateCustomPolicy")
 

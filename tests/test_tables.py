@@ -16,7 +16,7 @@ import pytest
 
 import iamkit
 from conftest import CASES, ROOT
-from iamkit import tables
+from iamkit.views import tables
 from iamkit.account import Account, AccountError
 
 ALICE = "arn:aws:iam::111122223333:user/alice"
@@ -255,7 +255,7 @@ def test_findings_table_takes_a_report_or_any_iterable_of_findings() -> None:
                            evidence="one line", docs="https://example.com")
     row = tables.findings_table([duck]).iloc[0]
     assert row["severity"] == "medium" and row["evidence"] == "one line" and row["principal"] is None
-    # iamkit.audit's findings carry JSON-ready evidence: one line a key.
+    # iamkit.analysis.audit's findings carry JSON-ready evidence: one line a key.
     facts = SimpleNamespace(rule="r", severity="low", principal="p", title="t", why="w", fix="f",
                             evidence={"age_days": 400, "keys": ["AKIA1", "AKIA2"], "last_used": None}, docs="")
     assert tables.findings_table([facts]).loc[0, "evidence"] == "age_days: 400\nkeys: AKIA1, AKIA2\nlast_used: None"

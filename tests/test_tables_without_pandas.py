@@ -1,4 +1,4 @@
-"""iamkit.tables where pandas is not installed (JupyterLite's Pyodide): the same tables as Tables,
+"""iamkit.views.tables where pandas is not installed (JupyterLite's Pyodide): the same tables as Tables,
 styled as HTML with the same cells, caption and classes as the pandas Styler's. Each check runs in
 a fresh interpreter in which `import pandas` fails."""
 
@@ -11,14 +11,14 @@ import sys
 import textwrap
 from typing import Any
 
-from iamkit import tables
+from iamkit.views import tables
 from iamkit.widgets.playground import DENY_WINS
 
 BLOCK = "import sys; sys.modules['pandas'] = None  # `import pandas` raises ImportError\n"
 MAKE = textwrap.dedent(f"""
     import json
     from iamkit import evaluate, load_scenario
-    from iamkit.tables import matrix, policy_table, styled, trace_table
+    from iamkit.views.tables import matrix, policy_table, styled, trace_table
     BOB = "arn:aws:iam::111122223333:user/bob"
     DENY_WINS = json.loads({json.dumps(json.dumps(DENY_WINS))})
     decision = evaluate(DENY_WINS)
@@ -76,8 +76,8 @@ SHOW = "print(json.dumps({name: styled(t).to_html() for name, t in made.items()}
 
 
 def test_the_engine_and_the_tables_import_without_pandas() -> None:
-    loaded = run("import iamkit, iamkit.tables, iamkit.diagrams, iamkit.explain, iamkit.exercises, json\n"
-                 "print(json.dumps([iamkit.tables.pd is None, 'pandas' in sys.modules and sys.modules['pandas'] is not None]))",
+    loaded = run("import iamkit, iamkit.views.tables, iamkit.views.diagrams, iamkit.engine.explain, iamkit.exercises, json\n"
+                 "print(json.dumps([iamkit.views.tables.pd is None, 'pandas' in sys.modules and sys.modules['pandas'] is not None]))",
                  pandas=False)
     assert loaded == [True, False]
 

@@ -18,11 +18,11 @@ from test_diagrams import flat, label
 
 from conftest import SHARED, load_cases
 from iamkit import Decision, Layer, evaluate, load_scenario
+from iamkit.analysis.simulator import simulate_custom_policy
 from iamkit.cli import _result_line
-from iamkit.decision import reason
-from iamkit.diagrams import flowchart
+from iamkit.engine.decision import reason
 from iamkit.exercises import check_deciding_statement
-from iamkit.simulator import simulate_custom_policy
+from iamkit.views.diagrams import flowchart
 
 CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
 DOC_SCENARIOS = [case["scenario"] for _, data in load_cases("docs") for case in data["cases"]]

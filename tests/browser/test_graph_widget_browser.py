@@ -1,4 +1,4 @@
-"""The browser draws iamkit's diagrams: iamkit.graphview in a real JupyterLab, on a kernel whose
+"""The browser draws iamkit's diagrams: iamkit.views.graphview in a real JupyterLab, on a kernel whose
 PATH holds no Graphviz ``dot``. The drawing must be Graphviz's SVG of the very DOT source the
 Diagram holds: the edges it highlights (``penwidth="3"``) are the SVG's bold edges, and the text
 alternative is the Diagram's text, linked to the drawing for screen readers.
@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 
 from iamkit import evaluate
-from iamkit.diagrams import Diagram, flowchart
+from iamkit.views.diagrams import Diagram, flowchart
 from iamkit.widgets.playground import DENY_WINS
 
 from .driver import BOLD_EDGES, Locator, Notebook, Page, Server, expect, notebook_session
@@ -31,8 +31,8 @@ import json, os, shutil, sys
 os.environ["PATH"] = os.path.dirname(sys.executable)  # this kernel finds no Graphviz `dot`
 assert shutil.which("dot") is None, shutil.which("dot")
 from iamkit import evaluate
-from iamkit.diagrams import DiagramError, flowchart
-from iamkit.graphview import browser_view, mimebundle
+from iamkit.views.diagrams import DiagramError, flowchart
+from iamkit.views.graphview import browser_view, mimebundle
 denied = flowchart(evaluate(json.loads({json.dumps(json.dumps(DENY_WINS))})))
 allowed = flowchart(evaluate(json.loads({json.dumps(json.dumps(WITHOUT_DENY))})))
 try:

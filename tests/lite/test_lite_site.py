@@ -15,7 +15,7 @@ import pytest
 from browser.driver import ARTIFACTS, BOLD_EDGES, KERNEL_READY, RUN_STATE, expect, run_all, screenshot
 
 from iamkit import evaluate
-from iamkit.diagrams import Diagram, flowchart
+from iamkit.views.diagrams import Diagram, flowchart
 
 from .conftest import ROOT
 

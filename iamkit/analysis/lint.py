@@ -6,7 +6,7 @@ action (``"Action": "*"``), every action of a service (``s3:*``), ``Allow`` with
 ``NotAction`` or ``NotResource``, ``iam:PassRole`` or ``sts:AssumeRole`` on every role,
 privilege-escalation actions (:data:`ESCALATION_ACTIONS`), ``"Resource": "*"`` for actions
 that can be limited to resources, and a public ``Principal``. :data:`RULES` lists the rules.
-With the action catalog (:mod:`iamkit.catalog`) it also counts what service wildcards allow
+With the action catalog (:mod:`iamkit.account.catalog`) it also counts what service wildcards allow
 and finds actions that could be limited to resources.
 
 Sources:
@@ -21,12 +21,12 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .catalog import installed_catalog
-from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError, PolicyError, format_path, printable
-from .jsonpos import locate
-from .matching import action_matches
-from .policy import Policy, PolicyKind, Statement, parse_policy
-from .reading import load_json, read_text
+from ..account.catalog import installed_catalog
+from ..engine.jsonpos import locate
+from ..engine.matching import action_matches
+from ..engine.policy import Policy, PolicyKind, Statement, parse_policy
+from ..engine.reading import load_json, read_text
+from ..errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError, PolicyError, format_path, printable
 
 __all__ = [
     "ESCALATION_ACTIONS",

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
+from ..errors import SandboxError
 from ._moto import RootAccount, set_root_account
-from .errors import SandboxError
 
 __all__ = [
     "COMPANIES",

@@ -37,16 +37,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-from .decision import Decision, Outcome
-from .display import RichDisplay
-from .errors import CatalogError, Problem, ScenarioError, UnknownActionError, format_path
-from .errors import suggest as _did_you_mean
-from .evaluate import action_traits, evaluate
-from .jsonpos import locate
-from .matching import action_matches, arn_matcher
-from .policy import Policy, PolicyKind, parse_policy
-from .principals import parse_caller
-from .scenario import RESOURCE_ARN, Request, Scenario, load_scenario
+from ..display import RichDisplay
+from ..engine.decision import Decision, Outcome
+from ..engine.evaluator import action_traits, evaluate
+from ..engine.jsonpos import locate
+from ..engine.matching import action_matches, arn_matcher
+from ..engine.policy import Policy, PolicyKind, parse_policy
+from ..engine.principals import parse_caller
+from ..engine.scenario import RESOURCE_ARN, Request, Scenario, load_scenario
+from ..errors import CatalogError, Problem, ScenarioError, UnknownActionError, format_path
+from ..errors import suggest as _did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
     from importlib.resources.abc import Traversable
@@ -749,7 +749,7 @@ def effective_permissions(scenario_or_policies: Scenario | Policy | Sequence[Pol
     """Evaluate every catalog action for one principal and resource with the engine.
 
     Actions that match exactly the same statements, and that the engine's own rules treat
-    alike (see :func:`iamkit.evaluate.action_traits`), lead to the same evaluation: the engine evaluates
+    alike (see :func:`iamkit.engine.evaluator.action_traits`), lead to the same evaluation: the engine evaluates
     one of them and the others share its outcome and determining statements. The result
     equals evaluating each action on its own (a test compares the two).
 

@@ -1,6 +1,6 @@
 """Graphviz diagrams: the evaluation flowchart, an account's graph, role trust, cross-account.
 
-Every diagram renders only from what it is given — a :class:`~iamkit.decision.Decision`
+Every diagram renders only from what it is given — a :class:`~iamkit.engine.decision.Decision`
 (its ``steps``, ``trace``, ``determining`` and ``blocked_by``) or the
 :class:`~iamkit.account.Account` model — and none re-evaluates a request.
 
@@ -30,14 +30,14 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
-from .decision import Decision, Layer, Outcome, StatementTrace, Step
-from .display import mime_filter, wanted
-from .errors import DiagramError
-from .policy import Policy, Statement
-from .principals import CallerKind
+from ..display import mime_filter, wanted
+from ..engine.decision import Decision, Layer, Outcome, StatementTrace, Step
+from ..engine.policy import Policy, Statement
+from ..engine.principals import CallerKind
+from ..errors import DiagramError
 
 if TYPE_CHECKING:
-    from .account import Account
+    from ..account.model import Account
 
 __all__ = ["Diagram", "DiagramError", "account_graph", "cross_account_diagram", "flowchart", "trust_diagram"]
 

@@ -1,7 +1,7 @@
 """moto's in-process IAM backend: the sandbox account, and what moto does not model (the root user).
 
 The sandbox (:mod:`iamkit.sandbox`) serves this backend; the demo companies
-(:mod:`iamkit.demo`) and lesson 11 set the root user's state in it.
+(:mod:`iamkit.sandbox.demo`) and lesson 11 set the root user's state in it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .errors import SandboxError
+from ..errors import SandboxError
 
 __all__ = ["ACCESS_KEY_ID", "ACCOUNT_ID", "REGION", "SECRET_ACCESS_KEY", "RootAccount", "forget_iam", "iam_backend",
            "prepare_account", "require_moto", "set_root_account"]

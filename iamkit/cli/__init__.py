@@ -17,9 +17,14 @@ import sys
 from dataclasses import replace
 from typing import IO, Any, Iterator, Sequence
 
-from . import __version__
-from .decision import Decision, reason
-from .errors import (
+from .. import __version__
+from ..engine.decision import Decision, reason
+from ..engine.evaluator import evaluate
+from ..engine.jsonpos import Positions
+from ..engine.policy import PolicyKind, validate_policy
+from ..engine.reading import MAX_DOCUMENT_BYTES, aws_size_problem, load_json, read_text
+from ..engine.scenario import load_scenario
+from ..errors import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
     EXIT_OK,
@@ -31,11 +36,6 @@ from .errors import (
     format_path,
     printable,
 )
-from .evaluate import evaluate
-from .jsonpos import Positions
-from .policy import PolicyKind, validate_policy
-from .reading import MAX_DOCUMENT_BYTES, aws_size_problem, load_json, read_text
-from .scenario import load_scenario
 
 __all__ = ["main"]
 
@@ -168,7 +168,7 @@ def batch(stdin: IO[str], stdout: IO[str], jobs: int | None = None) -> int:
     """Evaluate scenarios from JSON lines; one result line per input line, in order.
 
     Blank lines are skipped. A line that fails (not UTF-8, longer than
-    :data:`~iamkit.reading.MAX_DOCUMENT_BYTES`, not strict JSON, not a valid scenario)
+    :data:`~iamkit.engine.reading.MAX_DOCUMENT_BYTES`, not strict JSON, not a valid scenario)
     yields ``"decision": null`` and an error naming the line and the JSON path; the run
     continues. With ``jobs`` > 1 (default: one per CPU; never more than the CPUs, nor than
     the chunks of 128 lines) large inputs are evaluated in forked worker processes, in order.
@@ -294,7 +294,7 @@ def _context_arguments(pairs: Sequence[str]) -> dict[str, str | list[str]]:
 
 def _account(source: str) -> Any:
     """An account from an export file, standard input, or the sandbox (see ``load_account``)."""
-    from .account import AccountError, load_account
+    from ..account.model import AccountError, load_account
 
     try:
         return load_account(source)
@@ -305,7 +305,7 @@ def _account(source: str) -> Any:
 
 
 def _can(args: argparse.Namespace) -> int:
-    from .account import AccountError
+    from ..account.model import AccountError
 
     account = _account(args.account)
     try:
@@ -318,8 +318,8 @@ def _can(args: argparse.Namespace) -> int:
 
 
 def _permissions(args: argparse.Namespace) -> int:
-    from .account import AccountError
-    from .catalog import CatalogError, effective_permissions
+    from ..account.catalog import CatalogError, effective_permissions
+    from ..account.model import AccountError
 
     account = _account(args.account)
     try:
@@ -339,7 +339,7 @@ def _permissions(args: argparse.Namespace) -> int:
 
 
 def _who_can_assume(args: argparse.Namespace) -> int:
-    from .account import AccountError
+    from ..account.model import AccountError
 
     account = _account(args.account)
     try:
@@ -353,7 +353,7 @@ def _who_can_assume(args: argparse.Namespace) -> int:
 
 
 def _expand(args: argparse.Namespace) -> int:
-    from .catalog import CatalogError, catalog
+    from ..account.catalog import CatalogError, catalog
 
     try:
         found = catalog()
@@ -455,10 +455,10 @@ def build_parser(*, core_only: bool = False) -> argparse.ArgumentParser:
         return parser
 
     _add_account_commands(sub)
-    from .audit import register_cli as register_audit
-    from .least_privilege import register_cli as register_least_privilege
-    from .lint import register_cli as register_lint
-    from .sandbox import register_cli as register_sandbox
+    from ..analysis.audit import register_cli as register_audit
+    from ..analysis.least_privilege import register_cli as register_least_privilege
+    from ..analysis.lint import register_cli as register_lint
+    from ..sandbox.server import register_cli as register_sandbox
 
     register_audit(sub)
     register_least_privilege(sub)

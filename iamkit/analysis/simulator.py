@@ -79,15 +79,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
-from .account import Account, Group, Role, User
-from .conditions import OPERATORS
-from .decision import Decision, Layer, Outcome
-from .errors import Problem, SimulationError, format_path, suggest
-from .evaluate import evaluate
-from .jsonpos import locate
-from .policy import Origin, Policy, PolicyKind, build_policy
-from .principals import ACCOUNT_ID, CallerKind, parse_caller
-from .scenario import CONCRETE_ACTION, RESOURCE_ARN, Request, Scenario
+from ..account.model import Account, Group, Role, User
+from ..engine.conditions import OPERATORS
+from ..engine.decision import Decision, Layer, Outcome
+from ..engine.evaluator import evaluate
+from ..engine.jsonpos import locate
+from ..engine.policy import Origin, Policy, PolicyKind, build_policy
+from ..engine.principals import ACCOUNT_ID, CallerKind, parse_caller
+from ..engine.scenario import CONCRETE_ACTION, RESOURCE_ARN, Request, Scenario
+from ..errors import Problem, SimulationError, format_path, suggest
 
 __all__ = ["SimulationError", "policy_text", "simulate_custom_policy", "simulate_principal_policy"]
 
@@ -590,14 +590,9 @@ def _statement_spans(text: str) -> dict[str, tuple[Position, Position]]:
 
 def _sandbox_account(out: _Problems) -> Account | None:
     """The running sandbox's account, read now: the learner changes it as they go."""
-    try:
-        from .sandbox import current_sandbox
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.sandbox":
-            raise
-        sandbox = None
-    else:
-        sandbox = current_sandbox()
+    from ..sandbox.server import current_sandbox  # on first use: moto loads only with a sandbox
+
+    sandbox = current_sandbox()
     if sandbox is None:
         out.add(("account",), "no account to simulate: `account=` was not given and no sandbox is running",
                 'pass the account, such as `account=load_account("export.json")`, or start the sandbox first '

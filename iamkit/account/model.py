@@ -3,7 +3,7 @@
 The same model serves the sandbox and a real account's export: users, groups, roles with
 their trust policies, managed policies (default versions), inline policies, permissions
 boundaries, instance profiles and tags. For any principal it gathers the policies AWS
-would consult, each with its :class:`~iamkit.policy.Origin`, so a Decision says which
+would consult, each with its :class:`~iamkit.engine.policy.Origin`, so a Decision says which
 policy, attached to which user or group, decided.
 
 Sources: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
@@ -20,14 +20,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
-from .decision import Decision
-from .errors import AccountError, InputError, Problem, format_path, json_type, suggest
-from .evaluate import evaluate
-from .jsonpos import Positions
-from .policy import Origin, Policy, PolicyKind, build_policy
-from .principals import SERVICE_PRINCIPAL
-from .reading import MAX_EXPORT_BYTES, load_json, read_text
-from .scenario import TRUST_ACTIONS, Request, Scenario, load_request
+from ..engine.decision import Decision
+from ..engine.evaluator import evaluate
+from ..engine.jsonpos import Positions
+from ..engine.policy import Origin, Policy, PolicyKind, build_policy
+from ..engine.principals import SERVICE_PRINCIPAL
+from ..engine.reading import MAX_EXPORT_BYTES, load_json, read_text
+from ..engine.scenario import TRUST_ACTIONS, Request, Scenario, load_request
+from ..errors import AccountError, InputError, Problem, format_path, json_type, suggest
 
 __all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session", "User",
            "load_account"]
@@ -330,7 +330,7 @@ class Account:
 
         Args:
             path: the file, or ``"-"`` for standard input; at most
-                :data:`~iamkit.reading.MAX_EXPORT_BYTES` are read, gzip-compressed too.
+                :data:`~iamkit.engine.reading.MAX_EXPORT_BYTES` are read, gzip-compressed too.
 
         Raises:
             AccountError: when the file cannot be read or is not such an export; its
@@ -671,7 +671,7 @@ def _from_sandbox(endpoint: str) -> Account:
     except ImportError:
         raise AccountError("reading the sandbox needs boto3 — hint: install the workbook extras: "
                            "pip install 'iamkit[workbook]'") from None
-    from ._moto import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+    from ..sandbox._moto import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
     iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY_ID,
                        aws_secret_access_key=SECRET_ACCESS_KEY, aws_session_token=None,

@@ -81,11 +81,11 @@ from datetime import date, datetime, timezone
 from html import escape
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from .account import Account, AccountError, Group, Role, User, load_account
-from .display import RichDisplay
-from .errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, AuditError, InputError, Problem, printable, suggest
-from .policy import Policy, PolicyKind, Statement, build_policy
-from .reading import load_json, read_bytes
+from ..account.model import Account, AccountError, Group, Role, User, load_account
+from ..display import RichDisplay
+from ..engine.policy import Policy, PolicyKind, Statement, build_policy
+from ..engine.reading import load_json, read_bytes
+from ..errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, AuditError, InputError, Problem, printable, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas

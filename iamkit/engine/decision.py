@@ -12,8 +12,8 @@ from enum import Enum
 from functools import cached_property
 from typing import Any, Callable, NamedTuple
 
+from ..display import RichDisplay
 from .conditions import ConditionResult
-from .display import RichDisplay
 from .explain import decision_html, decision_text
 from .policy import Origin, Statement
 from .principals import PrincipalMatch

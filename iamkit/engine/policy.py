@@ -17,8 +17,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
+from ..errors import InputError, PolicyError, Problem, format_path, json_type, suggest
 from .conditions import EPOCH_SECONDS, OPERATORS, OperatorSpec, parse_operator, policy_value_text
-from .errors import InputError, PolicyError, Problem, format_path, json_type, suggest
 from .jsonpos import Positions
 from .principals import ACCOUNT_ID
 from .reading import decode, load_json
@@ -553,7 +553,7 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
 def _load(source: str | bytes | Mapping[str, Any],
           out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
     """The document and where its values stand, or the located problems of reading it (bounded
-    size and depth, no duplicate keys, strict numbers and strings: see :mod:`iamkit.reading`)."""
+    size and depth, no duplicate keys, strict numbers and strings: see :mod:`iamkit.engine.reading`)."""
     if isinstance(source, (str, bytes)):
         try:
             text = decode(source) if isinstance(source, bytes) else source

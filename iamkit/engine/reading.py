@@ -8,7 +8,7 @@ gets one kind of answer, an :class:`~iamkit.errors.InputError` whose problems ar
   activity log), and gzip-compressed input is decompressed up to the same bound;
 - text must be UTF-8; JSON may nest at most :data:`MAX_DEPTH` levels, checked before
   parsing; a key given twice in one object, ``NaN``, ``Infinity``, numbers longer than
-  :data:`~iamkit.jsonpos.MAX_NUMBER_CHARS` and lone surrogates are refused.
+  :data:`~iamkit.engine.jsonpos.MAX_NUMBER_CHARS` and lone surrogates are refused.
 
 IAM's own size limits are far smaller than these bounds; :func:`aws_size_problem` says
 when a policy is larger than IAM would accept.
@@ -26,7 +26,7 @@ import sys
 import zlib
 from typing import Any
 
-from .errors import InputError, Problem, format_path
+from ..errors import InputError, Problem, format_path
 from .jsonpos import MAX_NUMBER_CHARS, Path, Positions, locate, may_hold_surrogates, string_end
 
 __all__ = [
@@ -149,7 +149,7 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
         limit: the most characters read.
 
     Returns:
-        The document, and the :class:`~iamkit.jsonpos.Positions` of its values.
+        The document, and the :class:`~iamkit.engine.jsonpos.Positions` of its values.
 
     Raises:
         InputError: every located problem: too long, nested deeper than :data:`MAX_DEPTH`,

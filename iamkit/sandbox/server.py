@@ -37,7 +37,7 @@ What moto adds or lacks, and what iamkit does about it:
 - With the sandbox's credentials, ``sts get-caller-identity`` answers moto's stand-in caller,
   ``arn:aws:sts::123456789012:user/moto``; with a user's access key, that user.
 - ``get-account-authorization-details`` lists every AWS managed policy (about 1,600), attached
-  or not, without ``PolicyName`` and ``PolicyId``; see :func:`iamkit.demo.authorization_details`.
+  or not, without ``PolicyName`` and ``PolicyId``; see :func:`iamkit.sandbox.demo.authorization_details`.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ import weakref
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
+from ..errors import SandboxError, suggest
 from ._moto import (
     ACCESS_KEY_ID,
     ACCOUNT_ID,
@@ -73,7 +74,6 @@ from ._moto import (
     set_root_account,
 )
 from .demo import COMPANIES, seed_demo
-from .errors import SandboxError, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     from botocore.client import BaseClient
@@ -702,7 +702,7 @@ class Sandbox:
         self.seeded = None
 
     def seed(self, name: str) -> None:
-        """Empty the account and load a demo company (see :mod:`iamkit.demo`).
+        """Empty the account and load a demo company (see :mod:`iamkit.sandbox.demo`).
 
         Args:
             name: ``"demo"`` (ExampleCorp with planted mistakes) or ``"clean"`` (without).
@@ -794,7 +794,7 @@ def start_sandbox(*, seed: str | None = None, port: int | None = None) -> Sandbo
     """Start the sandbox (or return the running one) and optionally load a demo company.
 
     Args:
-        seed: ``"demo"`` or ``"clean"`` to load ExampleCorp (see :mod:`iamkit.demo`); None
+        seed: ``"demo"`` or ``"clean"`` to load ExampleCorp (see :mod:`iamkit.sandbox.demo`); None
             for an empty account. Ignored when a sandbox is already running: call
             :meth:`Sandbox.seed` to reload.
         port: the local port; None picks a free one.

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import Problem, format_path
+from ..errors import Problem, format_path
 
 __all__ = ["MAX_NUMBER_CHARS", "Positions", "locate", "may_hold_surrogates", "string_end"]
 

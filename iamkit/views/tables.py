@@ -1,7 +1,7 @@
 """Pandas tables of policies, decisions and audit findings: views of the engine's objects.
 
-Every table is rendered from what the engine produced — a :class:`~iamkit.policy.Policy`, a
-:class:`~iamkit.decision.Decision` and its trace, an audit report — and nothing here evaluates a
+Every table is rendered from what the engine produced — a :class:`~iamkit.engine.policy.Policy`, a
+:class:`~iamkit.engine.decision.Decision` and its trace, an audit report — and nothing here evaluates a
 policy. :func:`account_matrix` pivots the decisions the account gives it
 (:meth:`Account.decide_each <iamkit.account.Account.decide_each>`) exactly as :func:`matrix` does.
 
@@ -30,15 +30,15 @@ try:
 except ImportError:  # JupyterLite's Pyodide has no pandas: the tables are Tables (below)
     pd = None
 
-from .conditions import policy_value_text
-from .explain import condition_text
-from .policy import Policy, Statement
+from ..engine.conditions import policy_value_text
+from ..engine.explain import condition_text
+from ..engine.policy import Policy, Statement
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
-    from .account import Account, Role, User
-    from .decision import Decision, StatementTrace
+    from ..account.model import Account, Role, User
+    from ..engine.decision import Decision, StatementTrace
 
 __all__ = [
     "FINDING_COLUMNS",

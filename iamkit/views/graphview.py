@@ -13,7 +13,7 @@ collapsed "In words" section for everyone) and a status line that says why a dra
 A DOT source that fails to draw leaves the last good drawing on screen, greyed, and the text
 alternative describes the new source.
 
-It renders only what it is given: a :class:`~iamkit.diagrams.Diagram`'s ``source`` and
+It renders only what it is given: a :class:`~iamkit.views.diagrams.Diagram`'s ``source`` and
 ``text`` pass through unchanged, so the highlighted path, the labels and the words are the
 ones the server-side SVG shows.
 
@@ -33,7 +33,7 @@ from typing import Any, Collection
 import anywidget
 import traitlets
 
-from .display import mime_filter, wanted
+from ..display import mime_filter, wanted
 
 __all__ = ["WIDGET_VIEW", "GraphView", "browser_view", "mimebundle", "viz_source"]
 
@@ -97,7 +97,7 @@ def browser_view(dot_source: str, text: str, *, title: str = "") -> GraphView:
     """A widget that draws ``dot_source`` in the browser, with ``text`` as its text alternative.
 
     Args:
-        dot_source: DOT source, for example a :class:`~iamkit.diagrams.Diagram`'s ``source``.
+        dot_source: DOT source, for example a :class:`~iamkit.views.diagrams.Diagram`'s ``source``.
         text: the same content in words (the Diagram's ``text``).
         title: the drawing's accessible name, also shown as a caption; none when empty.
 

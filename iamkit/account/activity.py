@@ -12,7 +12,7 @@ needs ``s3:ListBucket``); :func:`event_actions` does both. Each record also name
 resources (``resources[].ARN``, and ARNs built from ``requestParameters``) and whose
 permissions it used: a user, or for an assumed-role session the role.
 
-:mod:`iamkit.least_privilege` builds on it.
+:mod:`iamkit.analysis.least_privilege` builds on it.
 
 Sources:
     https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
@@ -27,11 +27,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import ActivityError, InputError, Problem, format_path, json_type, suggest
-from .evaluate import ALWAYS_ALLOWED
-from .jsonpos import Positions
-from .principals import CallerKind, parse_caller
-from .reading import MAX_EXPORT_BYTES, decode, expand, load_json, read_bytes
+from ..engine.evaluator import ALWAYS_ALLOWED
+from ..engine.jsonpos import Positions
+from ..engine.principals import CallerKind, parse_caller
+from ..engine.reading import MAX_EXPORT_BYTES, decode, expand, load_json, read_bytes
+from ..errors import ActivityError, InputError, Problem, format_path, json_type, suggest
 
 __all__ = [
     "ActivityError",
@@ -204,7 +204,7 @@ class ActivityLog:
 
 def read_log_bytes(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a file (``-``: standard input), expanded when gzip-compressed, at most
-    :data:`~iamkit.reading.MAX_EXPORT_BYTES`; raises :class:`ActivityError` when it cannot be read."""
+    :data:`~iamkit.engine.reading.MAX_EXPORT_BYTES`; raises :class:`ActivityError` when it cannot be read."""
     try:
         return read_bytes(path, limit=MAX_EXPORT_BYTES)
     except InputError as exc:

@@ -38,8 +38,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote, urlencode
 
-from .display import RichDisplay
-from .errors import MfaError
+from ..display import RichDisplay
+from ..errors import MfaError
 
 if TYPE_CHECKING:
     import pyotp

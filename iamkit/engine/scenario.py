@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
+from ..errors import InputError, Problem, ScenarioError, format_path, suggest
 from .conditions import context_value_problem
-from .errors import InputError, Problem, ScenarioError, format_path, suggest
 from .policy import Policy, PolicyKind, build_policy, validate_policy
 from .principals import ACCOUNT_ID, Caller, parse_caller
 from .reading import decode, load_json

@@ -1,7 +1,7 @@
 """Least privilege: the policy an activity log calls for, and the grants it never used.
 
 Two tools for the least-privilege lesson, both deterministic, both reading activity logs
-with :mod:`iamkit.activity`:
+with :mod:`iamkit.account.activity`:
 
 - :func:`generate_policy` writes the policy that covers exactly what was used: the actions
   the calls needed, on the resources the log names. Calls that were denied are left out —
@@ -12,9 +12,9 @@ with :mod:`iamkit.activity`:
   :class:`~iamkit.account.Account` with the log: which granted actions were never used,
   statement by statement, with each statement's origin.
 
-When the action catalog (:mod:`iamkit.catalog`) is available it checks every action and
+When the action catalog (:mod:`iamkit.account.catalog`) is available it checks every action and
 narrows resources to the types each action can act on; without it the results are
-coarser and say so. Over-broad grants in a policy are :mod:`iamkit.lint`'s job.
+coarser and say so. Over-broad grants in a policy are :mod:`iamkit.analysis.lint`'s job.
 
 Sources:
     https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html
@@ -33,19 +33,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
-from .activity import ActivityError, ActivityEvent, made_by, no_activity_problem, principal_filter, read_activity, read_log_bytes
-from .catalog import installed_catalog
-from .display import RichDisplay
-from .errors import EXIT_BAD_INPUT, EXIT_OK, Problem, printable, suggest
-from .matching import action_matches, arn_matcher
-from .policy import Origin, Policy, PolicyKind, Statement, parse_policy
-from .principals import CallerKind, parse_caller
+from ..account.activity import (
+    ActivityError,
+    ActivityEvent,
+    made_by,
+    no_activity_problem,
+    principal_filter,
+    read_activity,
+    read_log_bytes,
+)
+from ..account.catalog import installed_catalog
+from ..display import RichDisplay
+from ..engine.matching import action_matches, arn_matcher
+from ..engine.policy import Origin, Policy, PolicyKind, Statement, parse_policy
+from ..engine.principals import CallerKind, parse_caller
+from ..errors import EXIT_BAD_INPUT, EXIT_OK, Problem, printable, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-    from .account import Account, Role, User
-    from .catalog import Catalog
+    from ..account.catalog import Catalog
+    from ..account.model import Account, Role, User
 
 __all__ = [
     "GeneratedPolicy",
@@ -643,8 +651,8 @@ def unused_permissions(account: Account, principal: str | User | Role, events: A
         AccountError: when the account has no such principal.
         ActivityError: when the log cannot be read.
     """
-    from .decision import Layer
-    from .scenario import CONCRETE_ACTION
+    from ..engine.decision import Layer
+    from ..engine.scenario import CONCRETE_ACTION
 
     p = account.principal(principal)
     log = read_activity(events)

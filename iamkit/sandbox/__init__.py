@@ -1,0 +1,31 @@
+"""The sandbox: a local IAM and STS endpoint, so that real ``aws`` commands and boto3 run with
+no AWS account and nothing is sent to AWS.
+
+================  ================================================================
+``server``        :class:`Sandbox`: moto's server on loopback and the environment
+                  that points the AWS tools at it
+``demo``          the demo companies a sandbox can be seeded with
+``_moto``         moto's account, seen from iamkit (private)
+================  ================================================================
+"""
+
+from ._moto import ACCOUNT_ID, RootAccount, set_root_account
+from .demo import COMPANIES, DEMO_NOW, PLANTED_MISTAKES, credential_report, seed_demo
+from .server import Sandbox, SandboxError, current_sandbox, guard_active, loopback_only, start_sandbox
+
+__all__ = [
+    "ACCOUNT_ID",
+    "COMPANIES",
+    "DEMO_NOW",
+    "PLANTED_MISTAKES",
+    "RootAccount",
+    "Sandbox",
+    "SandboxError",
+    "credential_report",
+    "current_sandbox",
+    "guard_active",
+    "loopback_only",
+    "seed_demo",
+    "set_root_account",
+    "start_sandbox",
+]
