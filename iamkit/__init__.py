@@ -1,15 +1,27 @@
 """iamkit: learn AWS IAM by watching real policy decisions being made.
 
-The engine parses and validates policies, evaluates requests with AWS's documented
-logic, and returns a :class:`Decision` that records why. Around it: an account model,
-AWS's simulator API, the action catalog, an audit, least-privilege tools, MFA codes and a
-local sandbox. Views (``iamkit.views.tables``, ``iamkit.views.diagrams``, ``iamkit.widgets``) render
-from Decisions and are imported on their own.
+The packages, each importing only those above it (``tests/test_imports.py`` checks):
 
-The engine's names are imported eagerly; the others load on first use, so ``import
-iamkit`` (and the batch command line) stays fast and needs only the standard library.
-Functions named like their module stay in it: ``iamkit.analysis.audit.audit``,
-``iamkit.account.catalog.catalog``.
+=====================  ===============================================================
+``iamkit.engine``      parse and validate policies, evaluate a request with AWS's
+                       documented logic, and return a :class:`Decision` that records why
+``iamkit.sandbox``     a local IAM endpoint for boto3 and the ``aws`` command
+``iamkit.account``     an account's users, groups, roles and policies; activity logs;
+                       MFA devices; the catalog of AWS actions
+``iamkit.analysis``    effective permissions, lint, least privilege, the audit, and
+                       AWS's simulator API
+``iamkit.views``       tables and diagrams rendered from Decisions (never deciding)
+``iamkit.exercises``   the lessons' answer checkers
+``iamkit.widgets``     the lessons' ipywidgets
+``iamkit.cli``         the ``iamkit`` command
+=====================  ===============================================================
+
+Under them all: ``iamkit.errors`` (every exception) and ``iamkit.display`` (how an object
+shows itself in Jupyter).
+
+The names below are the public API. The engine's are imported eagerly; the others load on
+first use, so ``import iamkit`` (and the batch command line) stays fast and needs only the
+standard library. Views and widgets are imported on their own.
 """
 
 from importlib import import_module as _import_module

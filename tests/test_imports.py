@@ -137,3 +137,19 @@ def test_the_engine_imports_only_itself_the_errors_and_the_display_protocol(modu
     outside = {m for m in GRAPH[module] if not m.startswith("iamkit.engine")} - {"iamkit", "iamkit.errors",
                                                                                  "iamkit.display"}
     assert not outside, outside
+
+
+LAYERS = ["errors", "display", "engine", "sandbox", "account", "analysis", "views", "exercises", "widgets", "cli"]
+
+
+def layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_each_package_imports_only_the_layers_below_it() -> None:
+    # The order iamkit/__init__.py draws: a package that imported one above it would be a
+    # circle waiting to happen, and the diagram of the flow would be wrong.
+    upward = sorted((module, dep) for module in GRAPH for dep in GRAPH[module]
+                    if (a := layer(module)) is not None and (b := layer(dep)) is not None and b > a)
+    assert not upward, upward

@@ -26,8 +26,14 @@ import pytest
 pytest.importorskip("moto.server")
 pytest.importorskip("awscli")
 
-from iamkit.sandbox import demo  # noqa: E402
-from iamkit.sandbox import SandboxError, current_sandbox, guard_active, loopback_only, start_sandbox  # noqa: E402
+from iamkit.sandbox import (  # noqa: E402
+    SandboxError,
+    current_sandbox,
+    demo,
+    guard_active,
+    loopback_only,
+    start_sandbox,
+)
 
 _recorded: list[tuple[int, Any]] | None = None
 

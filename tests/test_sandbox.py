@@ -32,13 +32,13 @@ pytest.importorskip("moto.server")
 pytest.importorskip("awscli")
 pyotp = pytest.importorskip("pyotp")
 
-from iamkit.sandbox import demo  # noqa: E402
 from iamkit.sandbox import (  # noqa: E402
     ACCOUNT_ID,
     RootAccount,
     Sandbox,
     SandboxError,
     current_sandbox,
+    demo,
     guard_active,
     set_root_account,
     start_sandbox,

@@ -16,8 +16,8 @@ import pytest
 
 import iamkit
 from conftest import CASES, ROOT
-from iamkit.views import tables
 from iamkit.account import Account, AccountError
+from iamkit.views import tables
 
 ALICE = "arn:aws:iam::111122223333:user/alice"
 BOB = "arn:aws:iam::111122223333:user/bob"

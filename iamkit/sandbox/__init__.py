@@ -4,6 +4,8 @@ no AWS account and nothing is sent to AWS.
 ================  ================================================================
 ``server``        :class:`Sandbox`: moto's server on loopback and the environment
                   that points the AWS tools at it
+``guard``         the loopback guard: nothing leaves the machine while a sandbox runs
+``endpoint``      moto's HTTP server, with AWS-shaped errors
 ``demo``          the demo companies a sandbox can be seeded with
 ``_moto``         moto's account, seen from iamkit (private)
 ================  ================================================================
@@ -11,7 +13,8 @@ no AWS account and nothing is sent to AWS.
 
 from ._moto import ACCOUNT_ID, RootAccount, set_root_account
 from .demo import COMPANIES, DEMO_NOW, PLANTED_MISTAKES, credential_report, seed_demo
-from .server import Sandbox, SandboxError, current_sandbox, guard_active, loopback_only, start_sandbox
+from .guard import guard_active, loopback_only
+from .server import Sandbox, SandboxError, current_sandbox, start_sandbox
 
 __all__ = [
     "ACCOUNT_ID",
