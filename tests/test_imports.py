@@ -153,3 +153,15 @@ def test_each_package_imports_only_the_layers_below_it() -> None:
     upward = sorted((module, dep) for module in GRAPH for dep in GRAPH[module]
                     if (a := layer(module)) is not None and (b := layer(dep)) is not None and b > a)
     assert not upward, upward
+
+
+@pytest.mark.parametrize("name", sorted(name for name in MODULES if "." in name and name != "iamkit.__main__"))
+def test_no_name_hides_a_module(name: str) -> None:
+    # `import iamkit.evaluate as ev` once gave the function: the package's own name hid the module.
+    import importlib
+
+    if name.startswith("iamkit.widgets"):
+        pytest.importorskip("ipywidgets")
+    module = importlib.import_module(name)
+    parent, _, last = name.rpartition(".")
+    assert getattr(importlib.import_module(parent), last) is module
