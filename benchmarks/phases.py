@@ -3,8 +3,8 @@
 
 Usage: python benchmarks/phases.py [--corpus FILE] [--repeat N] [--top N]
 
-Runs the corpus through the same steps as one ``simulate --jsonl`` line (iamkit.cli's
-``_result_line``), timing each phase separately (CPU time, best of N): reading the JSON text
+Runs the corpus through the same steps as one ``simulate --jsonl`` line (iamkit.cli.simulate's
+``result_line``), timing each phase separately (CPU time, best of N): reading the JSON text
 (strict decode and its checks), building the scenario (validation and the parsed policies),
 evaluating (matching, conditions, the trace, the flowchart's steps and the layers' verdicts) and
 writing the result line. With ``--top``, cProfile's most expensive functions for the whole line.
@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from iamkit import evaluate, load_scenario  # noqa: E402
-from iamkit.cli import _result_line, result_record  # noqa: E402
+from iamkit.cli.simulate import result_line, result_record  # noqa: E402
 from iamkit.engine.reading import load_json  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "reference-dev.jsonl"
@@ -78,7 +78,7 @@ def main() -> int:
         "evaluate (trace, steps, layers)": lambda: [evaluate(s) for s in scenarios],
         "write the result line": encode,
     }
-    whole = best(args.repeat, lambda: [_result_line(i, line) for i, line in enumerate(lines)])
+    whole = best(args.repeat, lambda: [result_line(i, line) for i, line in enumerate(lines)])
     print(f"{len(lines)} scenarios, CPU time per scenario (best of {args.repeat}):")
     total = 0.0
     for name, run in phases.items():
@@ -89,7 +89,7 @@ def main() -> int:
     print(f"  {'one whole result line':<38} {whole / len(lines) * 1e6:7.1f} us  ({len(lines) / whole:,.0f}/s on one core)")
     if args.top:
         profile = cProfile.Profile()
-        profile.runcall(lambda: [_result_line(i, line) for i, line in enumerate(lines)])
+        profile.runcall(lambda: [result_line(i, line) for i, line in enumerate(lines)])
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.top)
         print(out.getvalue())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import CASES
-from iamkit.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, main
+from iamkit.cli import main
+from iamkit.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK
 
 EXPORT = str(CASES / "accounts" / "examplecorp.json")
 REPORT = "arn:aws:s3:::amzn-s3-demo-bucket/reports/q3.csv"

@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from conftest import user_scenario
-from iamkit.cli import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK, main
+from iamkit.cli import main
+from iamkit.errors import EXIT_BAD_INPUT, EXIT_DENIED, EXIT_OK
 
 ALLOW = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
 DENY = {"Sid": "NoReports", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}

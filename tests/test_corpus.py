@@ -13,7 +13,7 @@ import json
 import pytest
 
 from conftest import CASES, SHARED
-from iamkit.cli import batch
+from iamkit.cli.simulate import batch
 
 CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
 

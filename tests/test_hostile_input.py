@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 
 from conftest import user_scenario
-from iamkit import PolicyError, cli, parse_policy
-from iamkit.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from iamkit import PolicyError, parse_policy
+from iamkit.cli import main
+from iamkit.cli import simulate as cli
 from iamkit.engine.jsonpos import locate
 from iamkit.engine.reading import MAX_DEPTH, MAX_DOCUMENT_BYTES, load_json
-from iamkit.errors import InputError, printable
+from iamkit.errors import EXIT_BAD_INPUT, EXIT_OK, InputError, printable
 
 ALLOW = {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
 USER = {"UserName": "alice", "Arn": "arn:aws:iam::111122223333:user/alice"}

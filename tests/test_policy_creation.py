@@ -12,7 +12,8 @@ import json
 import pytest
 
 from iamkit import PolicyError, PolicyKind, parse_policy, validate_policy
-from iamkit.cli import EXIT_BAD_INPUT, main
+from iamkit.cli import main
+from iamkit.errors import EXIT_BAD_INPUT
 
 ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 

@@ -19,7 +19,7 @@ from test_diagrams import flat, label
 from conftest import SHARED, load_cases
 from iamkit import Decision, Layer, evaluate, load_scenario
 from iamkit.analysis.simulator import simulate_custom_policy
-from iamkit.cli import _result_line
+from iamkit.cli.simulate import result_line
 from iamkit.engine.decision import reason
 from iamkit.exercises import check_deciding_statement
 from iamkit.views.diagrams import flowchart
@@ -61,7 +61,7 @@ def check_views(d: Decision, scenario: dict[str, Any]) -> None:
     assert data["blockedBy"] == (blocked.value if blocked else None)
 
     # The batch line.
-    line, bad = _result_line(1, json.dumps(scenario))
+    line, bad = result_line(1, json.dumps(scenario))
     batch = json.loads(line)
     assert not bad and batch["decision"] == d.outcome.value
     assert batch["deciding"] == data["deciding"] and batch["blockedBy"] == data["blockedBy"]
