@@ -5,7 +5,7 @@ no AWS account and nothing is sent to AWS.
 ``server``        :class:`Sandbox`: moto's server on loopback and the environment
                   that points the AWS tools at it
 ``guard``         the loopback guard: nothing leaves the machine while a sandbox runs
-``endpoint``      moto's HTTP server, with AWS-shaped errors
+``_endpoint``     moto's HTTP server, with AWS-shaped errors (private)
 ``demo``          the demo companies a sandbox can be seeded with
 ``_moto``         moto's account, seen from iamkit (private)
 ================  ================================================================

@@ -73,7 +73,7 @@ from ._moto import (
 )
 from .demo import COMPANIES, seed_demo
 from .guard import loopback_only
-from .endpoint import server_class
+from ._endpoint import server_class
 
 if TYPE_CHECKING:  # pragma: no cover
     from botocore.client import BaseClient
