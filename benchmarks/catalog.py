@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from engine import POLICY_SET  # noqa: E402
 
 from iamkit import Scenario, load_scenario  # noqa: E402
-from iamkit.account.catalog import catalog, effective_permissions  # noqa: E402
+from iamkit.account.catalog import catalog  # noqa: E402
+from iamkit.analysis.effective import effective_permissions  # noqa: E402
 
 CONTEXT = {"aws:MultiFactorAuthPresent": "true", "aws:RequestedRegion": "eu-west-1"}
 SERVICES = ["s3", "ec2", "iam", "lambda", "dynamodb", "sqs", "sns", "kms", "logs", "cloudwatch", "rds", "ecr"]

@@ -52,9 +52,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Account": "account.model", "AccountError": "account.model", "load_account": "account.model",
-    "AuditReport": "analysis.audit", "Finding": "analysis.audit",
-    "CatalogError": "account.catalog", "effective_permissions": "account.catalog",
-    "generate_policy": "analysis.least_privilege", "unused_permissions": "analysis.least_privilege",
+    "AuditReport": "analysis.report", "Finding": "analysis.report",
+    "CatalogError": "account.catalog", "effective_permissions": "analysis.effective",
+    "generate_policy": "analysis.least_privilege", "unused_permissions": "analysis.unused",
     "lint_policy": "analysis.lint",
     "VirtualMfaDevice": "account.mfa", "totp": "account.mfa",
     "Sandbox": "sandbox.server", "SandboxError": "sandbox.server", "start_sandbox": "sandbox.server",

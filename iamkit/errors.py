@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis.audit import CredentialRow
+    from .analysis.credential_report import CredentialRow
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "AccountError", "ActivityError", "AuditError",
            "CatalogError", "DiagramError", "ExerciseError", "HintedError", "IamkitError", "InputError", "MfaError",

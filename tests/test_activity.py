@@ -5,7 +5,7 @@
 
 The cases live in ``tests/cases/activity/``: a developer's day (``developer-day.json``, and
 the same as JSON lines with one broken line). ``record`` and ``records`` serve the tests of
-:mod:`iamkit.analysis.least_privilege` too.
+:mod:`iamkit.analysis.least_privilege` and :mod:`iamkit.analysis.unused` too.
 """
 
 from __future__ import annotations

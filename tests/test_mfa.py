@@ -25,16 +25,8 @@ from typing import Any
 import pytest
 
 from iamkit import IamkitError, Outcome, evaluate, validate_policy
-from iamkit.account.mfa import (
-    ENFORCE_MFA_POLICY,
-    MfaError,
-    QrCode,
-    VirtualMfaDevice,
-    consecutive_codes,
-    mfa_context,
-    render_qr,
-    totp,
-)
+from iamkit.account.mfa import MfaError, QrCode, VirtualMfaDevice, consecutive_codes, render_qr, totp
+from iamkit.account.mfa_context import ENFORCE_MFA_POLICY, mfa_context
 
 pyotp = pytest.importorskip("pyotp")
 

@@ -32,6 +32,7 @@ pytest.importorskip("moto.server")
 pytest.importorskip("awscli")
 pyotp = pytest.importorskip("pyotp")
 
+from iamkit.cli.sandbox import register as register_cli  # noqa: E402
 from iamkit.sandbox import (  # noqa: E402
     ACCOUNT_ID,
     RootAccount,
@@ -43,7 +44,6 @@ from iamkit.sandbox import (  # noqa: E402
     set_root_account,
     start_sandbox,
 )
-from iamkit.sandbox.server import register_cli  # noqa: E402
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 LOCAL = ["User", "Role", "Group", "LocalManagedPolicy"]  # without the ~1,600 AWS managed policies

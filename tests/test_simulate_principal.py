@@ -347,10 +347,10 @@ def test_parameter_problems_come_before_the_entity_and_all_are_listed() -> None:
 # ── where the account comes from ────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("sandbox", [None, types.SimpleNamespace(current_sandbox=lambda: None)],
-                         ids=["no-sandbox-module", "no-sandbox-running"])
+@pytest.mark.parametrize("sandbox", [types.SimpleNamespace(current_sandbox=lambda: None)], ids=["no-sandbox-running"])
 def test_without_an_account_or_a_sandbox(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> None:
-    monkeypatch.setitem(sys.modules, "iamkit.sandbox", sandbox)
+    # The simulator asks iamkit.sandbox.server (which loads moto only when a sandbox starts).
+    monkeypatch.setitem(sys.modules, "iamkit.sandbox.server", sandbox)
     with pytest.raises(SimulationError) as caught:
         simulate_principal_policy(PolicySourceArn=ALICE, ActionNames=["s3:GetObject"])
     (problem,) = caught.value.problems

@@ -77,7 +77,8 @@ SHOW = "print(json.dumps({name: styled(t).to_html() for name, t in made.items()}
 
 def test_the_engine_and_the_tables_import_without_pandas() -> None:
     loaded = run("import iamkit, iamkit.views.tables, iamkit.views.diagrams, iamkit.engine.explain, iamkit.exercises, json\n"
-                 "print(json.dumps([iamkit.views.tables.pd is None, 'pandas' in sys.modules and sys.modules['pandas'] is not None]))",
+                 "print(json.dumps([iamkit.views.tables.pd is None,"
+                 " 'pandas' in sys.modules and sys.modules['pandas'] is not None]))",
                  pandas=False)
     assert loaded == [True, False]
 

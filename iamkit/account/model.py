@@ -7,6 +7,11 @@ would consult, each with its :class:`~iamkit.engine.policy.Origin`, so a Decisio
 policy, attached to which user or group, decided.
 
 Sources: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+
+The entities (:class:`User`, :class:`Group`, :class:`Role`, :class:`ManagedPolicy`,
+:class:`InstanceProfile`) are defined in :mod:`iamkit.account.entities` and exported here as
+well, since an :class:`Account` is made of them; reading the export is
+:mod:`iamkit.account.export`'s job.
 """
 
 from __future__ import annotations
@@ -14,202 +19,21 @@ from __future__ import annotations
 import ipaddress
 import os
 import pathlib
-import re
 import urllib.parse
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, ClassVar, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..engine.decision import Decision
 from ..engine.evaluator import evaluate
-from ..engine.jsonpos import Positions
 from ..engine.policy import Origin, Policy, PolicyKind, build_policy
 from ..engine.principals import SERVICE_PRINCIPAL
-from ..engine.reading import MAX_EXPORT_BYTES, load_json, read_text
 from ..engine.scenario import TRUST_ACTIONS, Request, Scenario, load_request
-from ..errors import AccountError, InputError, Problem, format_path, json_type, suggest
+from ..errors import AccountError, Problem, format_path, suggest
+from .entities import Group, Identity, InstanceProfile, ManagedPolicy, Principal, Role, User
+from .export import read_export_file, read_pages
 
 __all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session", "User",
            "load_account"]
-
-_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
-
-
-@dataclass(frozen=True)
-class ManagedPolicy:
-    """A managed policy and its default version.
-
-    Attributes:
-        name: the policy's name.
-        arn: its ARN (``arn:aws:iam::aws:policy/...`` for AWS managed policies).
-        document: the default version's document as a dict.
-        default_version: the default version id, such as ``v3``.
-        attachment_count: how many identities it is attached to.
-    """
-
-    name: str
-    arn: str
-    document: Mapping[str, Any] = field(repr=False)
-    default_version: str = "v1"
-    attachment_count: int = 0
-
-    @property
-    def aws_managed(self) -> bool:
-        """True for policies AWS maintains (``arn:aws:iam::aws:policy/…``)."""
-        return ":iam::aws:policy/" in self.arn
-
-
-@dataclass(frozen=True)
-class _Identity:
-    """What users, groups and roles share."""
-
-    kind: ClassVar[str] = ""
-    name: str
-    arn: str
-    id: str
-    path: str
-    inline: Mapping[str, Mapping[str, Any]] = field(repr=False)
-    attached: tuple[str, ...]
-    created: datetime | None
-
-    @property
-    def ref(self) -> str:
-        """``user/alice``, ``group/developers``, ``role/App``: how traces name it."""
-        return f"{self.kind}/{self.name}"
-
-
-@dataclass(frozen=True)
-class Group(_Identity):
-    """An IAM group: policies attached once for every member."""
-
-    kind: ClassVar[str] = "group"
-
-
-@dataclass(frozen=True)
-class User(_Identity):
-    """An IAM user: a person (or a legacy application) with long-term credentials."""
-
-    kind: ClassVar[str] = "user"
-    groups: tuple[str, ...] = ()
-    boundary: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Role(_Identity):
-    """An IAM role: permissions that principals named in its trust policy may assume."""
-
-    kind: ClassVar[str] = "role"
-    trust_policy: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    boundary: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    instance_profiles: tuple[str, ...] = ()
-    last_used: datetime | None = None
-
-
-@dataclass(frozen=True)
-class InstanceProfile:
-    """An instance profile: how an EC2 instance carries a role."""
-
-    name: str
-    arn: str
-    roles: tuple[str, ...]
-
-
-Principal = User | Role
-
-
-def _document(raw: Any) -> Any:
-    """A policy document as the API (URL-encoded JSON), the CLI or boto3 (a dict) give it."""
-    if isinstance(raw, str):
-        text = raw if raw.lstrip().startswith("{") else urllib.parse.unquote(raw)
-        return load_json(text)[0]
-    return raw
-
-
-def _joined(name: str, problems: Sequence[Problem]) -> str:
-    """Problems of one export as one message: ``name line 3, column 5: path: message — hint``."""
-    return "; ".join(name + (f" line {p.line}, column {p.column}" if p.line is not None else "")
-                     + ("" if p.path == "$" else f": {p.path}") + f": {p.message}"
-                     + (f" — hint: {p.hint}" if p.hint else "") for p in problems)
-
-
-@dataclass(frozen=True)
-class _Object:
-    """The shape of an object of the export: its fields' shapes, and which it must have."""
-
-    fields: Mapping[str, Any]
-    required: tuple[str, ...] = ()
-
-
-_DOCUMENT = (str, Mapping)  # a policy document: URL-encoded JSON text, or decoded
-_DATE = (str, datetime)
-_SHAPE_NAMES = {str: "a string", bool: "a boolean", int: "a number", _DOCUMENT: "a policy document", _DATE: "a date"}
-_INLINE = [_Object({"PolicyName": str, "PolicyDocument": _DOCUMENT}, ("PolicyName", "PolicyDocument"))]
-_ATTACHED = [_Object({"PolicyArn": str, "PolicyName": str}, ("PolicyArn",))]
-_BOUNDARY = _Object({"PermissionsBoundaryArn": str, "PermissionsBoundaryType": str})
-_TAGS = [_Object({"Key": str, "Value": str}, ("Key",))]
-_IDENTITY = {"Arn": str, "Path": str, "CreateDate": _DATE, "AttachedManagedPolicies": _ATTACHED, "Tags": _TAGS,
-             "PermissionsBoundary": _BOUNDARY}
-_EXPORT = _Object({
-    "UserDetailList": [_Object({**_IDENTITY, "UserName": str, "UserId": str, "UserPolicyList": _INLINE,
-                                "GroupList": [str]}, ("UserName", "Arn"))],
-    "GroupDetailList": [_Object({**_IDENTITY, "GroupName": str, "GroupId": str, "GroupPolicyList": _INLINE},
-                                ("GroupName", "Arn"))],
-    "RoleDetailList": [_Object({
-        **_IDENTITY, "RoleName": str, "RoleId": str, "RolePolicyList": _INLINE, "AssumeRolePolicyDocument": _DOCUMENT,
-        "RoleLastUsed": _Object({"LastUsedDate": _DATE, "Region": str}),
-        "InstanceProfileList": [_Object({"InstanceProfileName": str, "Arn": str,
-                                         "Roles": [_Object({"RoleName": str}, ("RoleName",))]},
-                                        ("InstanceProfileName", "Arn"))],
-    }, ("RoleName", "Arn"))],
-    "Policies": [_Object({"PolicyName": str, "Arn": str, "DefaultVersionId": str, "AttachmentCount": int,
-                          "PolicyVersionList": [_Object({"Document": _DOCUMENT, "VersionId": str,
-                                                         "IsDefaultVersion": bool}, ("Document",))]},
-                         ("Arn",))],
-})
-
-
-def _shape_problems(value: Any, shape: Any, path: tuple[str | int, ...], out: list[tuple[tuple[str | int, ...], str]]
-                    ) -> None:
-    """Append (path, message) for each place where ``value`` is not of ``shape``; None counts as absent."""
-    what = f"`{path[-1]}`" if path and isinstance(path[-1], str) else "each item"
-    if isinstance(shape, list):
-        if not isinstance(value, list):
-            out.append((path, f"{what} must be a list, not {json_type(value)}"))
-            return
-        for i, item in enumerate(value):
-            _shape_problems(item, shape[0], path + (i,), out)
-    elif isinstance(shape, _Object):
-        if not isinstance(value, Mapping):
-            out.append((path, f"{what} must be an object, not {json_type(value)}"))
-            return
-        out.extend((path, f"`{key}` is missing") for key in shape.required if value.get(key) is None)
-        for key, inner in shape.fields.items():
-            if value.get(key) is not None:
-                _shape_problems(value[key], inner, path + (key,), out)
-    elif not isinstance(value, shape) or (shape is int and isinstance(value, bool)):
-        out.append((path, f"{what} must be {_SHAPE_NAMES[shape]}, not {json_type(value)}"))
-
-
-def _date(raw: Any) -> datetime | None:
-    if isinstance(raw, datetime):
-        return raw
-    if isinstance(raw, str) and raw:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    return None
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in raw or ()}
-
-
-def _inline(raw: Any) -> dict[str, Any]:
-    return {p["PolicyName"]: _document(p["PolicyDocument"]) for p in raw or ()}
-
-
-def _attached(raw: Any) -> tuple[str, ...]:
-    return tuple(p["PolicyArn"] for p in raw or ())
 
 
 class Account:
@@ -254,75 +78,7 @@ class Account:
         Raises:
             AccountError: when the export is not in AWS's shape.
         """
-        return cls._from_pages(details, account_id, None)
-
-    @classmethod
-    def _from_pages(cls, details: Any, account_id: str | None, positions: Positions | None) -> "Account":
-        pages = [details] if isinstance(details, Mapping) else list(details)
-        merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-        shape: list[tuple[tuple[str | int, ...], str]] = []
-        for number, page in enumerate(pages):
-            if not isinstance(page, Mapping) or not any(k in page for k in merged):
-                raise AccountError("not a get-account-authorization-details export: expected `UserDetailList`, "
-                                   "`GroupDetailList`, `RoleDetailList` or `Policies`")
-            _shape_problems(page, _EXPORT, () if isinstance(details, Mapping) else (number,), shape)
-        if shape:
-            problems = [Problem(format_path(path), message, "the export is not what "
-                                "`aws iam get-account-authorization-details` writes: export it again",
-                                *(positions.of(path) or (None, None) if positions else (None, None)))
-                        for path, message in shape]
-            raise AccountError(_joined("the export", problems), problems)
-        for page in pages:
-            for key in merged:
-                merged[key].extend(page.get(key) or ())
-        try:
-            return cls._build(merged, account_id)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AccountError(f"the export is missing or mangles a field AWS always includes: {exc}") from None
-
-    @classmethod
-    def _build(cls, data: Mapping[str, list[Any]], account_id: str | None) -> "Account":
-        policies = {}
-        for p in data["Policies"]:
-            versions = p.get("PolicyVersionList") or ()
-            default = next((v for v in versions if v.get("IsDefaultVersion")), versions[0] if versions else None)
-            document = _document(default["Document"]) if default else {}
-            # moto leaves PolicyName out for AWS managed policies; the ARN ends with it.
-            name = p.get("PolicyName") or p["Arn"].rsplit("/", 1)[-1]
-            policies[p["Arn"]] = ManagedPolicy(name, p["Arn"], document, p.get("DefaultVersionId", "v1"),
-                                               p.get("AttachmentCount", 0))
-        groups = {
-            g["GroupName"]: Group(g["GroupName"], g["Arn"], g.get("GroupId", ""), g.get("Path", "/"),
-                                  _inline(g.get("GroupPolicyList")), _attached(g.get("AttachedManagedPolicies")),
-                                  _date(g.get("CreateDate")))
-            for g in data["GroupDetailList"]
-        }
-        users = {
-            u["UserName"]: User(u["UserName"], u["Arn"], u.get("UserId", ""), u.get("Path", "/"),
-                                _inline(u.get("UserPolicyList")), _attached(u.get("AttachedManagedPolicies")),
-                                _date(u.get("CreateDate")), tuple(u.get("GroupList") or ()),
-                                (u.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"), _tags(u.get("Tags")))
-            for u in data["UserDetailList"]
-        }
-        roles = {}
-        profiles: dict[str, InstanceProfile] = {}
-        for r in data["RoleDetailList"]:
-            names = []
-            for ip in r.get("InstanceProfileList") or ():
-                names.append(ip["InstanceProfileName"])
-                profiles[ip["InstanceProfileName"]] = InstanceProfile(
-                    ip["InstanceProfileName"], ip["Arn"], tuple(x["RoleName"] for x in ip.get("Roles") or ()))
-            roles[r["RoleName"]] = Role(
-                r["RoleName"], r["Arn"], r.get("RoleId", ""), r.get("Path", "/"), _inline(r.get("RolePolicyList")),
-                _attached(r.get("AttachedManagedPolicies")), _date(r.get("CreateDate")),
-                _document(r.get("AssumeRolePolicyDocument") or {}),
-                (r.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"), _tags(r.get("Tags")), tuple(names),
-                _date((r.get("RoleLastUsed") or {}).get("LastUsedDate")))
-        if account_id is None:
-            arns = (x.arn for x in [*users.values(), *groups.values(), *roles.values()])
-            found = next((m.group(1) for m in map(_ACCOUNT_IN_ARN.match, arns) if m), None)
-            account_id = found or next((m.group(1) for m in map(_ACCOUNT_IN_ARN.match, policies) if m), "")
-        return cls(account_id or "000000000000", users, groups, roles, policies, profiles)
+        return cls(*read_pages(details, account_id, None))
 
     @classmethod
     def from_file(cls, path: str | pathlib.Path, account_id: str | None = None) -> "Account":
@@ -336,15 +92,7 @@ class Account:
             AccountError: when the file cannot be read or is not such an export; its
                 ``problems`` are located in the file.
         """
-        name = "<stdin>" if path == "-" else f"`{path}`"
-        try:
-            data, positions = load_json(read_text(path, limit=MAX_EXPORT_BYTES), limit=MAX_EXPORT_BYTES)
-        except InputError as exc:
-            raise AccountError(_joined(name, exc.problems), exc.problems) from None
-        try:
-            return cls._from_pages(data, account_id, positions)
-        except AccountError as exc:
-            raise AccountError(_joined(name, exc.problems) if exc.problems else str(exc), exc.problems) from None
+        return cls(*read_export_file(path, account_id))
 
     @classmethod
     def from_client(cls, iam: Any, account_id: str | None = None) -> "Account":
@@ -418,7 +166,7 @@ class Account:
         principal's inline and attached policies, then each group's."""
         p = self.principal(principal)
         out: list[Policy] = []
-        holders: list[_Identity] = [p]
+        holders: list[Identity] = [p]
         if isinstance(p, User):
             holders += [self.groups[g] for g in p.groups if g in self.groups]
         for holder in holders:

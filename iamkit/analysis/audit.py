@@ -6,12 +6,20 @@ Two inputs, both read-only exports of a real account (or of the sandbox):
   (an :class:`~iamkit.account.Account`): policies, trust policies, roles' last use;
 - optionally the **credential report** (``aws iam generate-credential-report`` then
   ``aws iam get-credential-report``, its ``Content`` base64-decoded): passwords, MFA and
-  access keys of every user and of the root user, which the first export does not hold.
+  access keys of every user and of the root user, which the first export does not hold
+  (read by :mod:`iamkit.analysis.credential_report`).
 
-Every :class:`Finding` names its rule, severity and principal, says why it matters (quoting
-AWS's best-practice pages), and gives the ``aws`` command(s) that fix it with the account's
-real names filled in. The credential report carries no access key IDs, so commands that act
-on one key say ``KEY_ID`` and begin with the ``list-access-keys`` call that shows it.
+Every :class:`~iamkit.analysis.report.Finding` names its rule, severity and principal, says
+why it matters (quoting AWS's best-practice pages), and gives the ``aws`` command(s) that fix
+it with the account's real names filled in. The credential report carries no access key IDs,
+so commands that act on one key say ``KEY_ID`` and begin with the ``list-access-keys`` call
+that shows it. The findings and their :class:`~iamkit.analysis.report.AuditReport` are in
+:mod:`iamkit.analysis.report`.
+
+Why this module is over 500 lines: it holds one job, the rules. Each rule's table entry
+(:data:`RULES`: severity, why, docs) and its check (the fix commands it writes) are read and
+changed together; splitting them apart would split each rule in two. The command is
+:mod:`iamkit.cli.audit`.
 
 The rules and their thresholds (the numbers are the module constants below), most severe first:
 
@@ -68,44 +76,27 @@ Sources:
 
 from __future__ import annotations
 
-import argparse
-import base64
-import binascii
-import csv
 import json
 import re
 import shlex
-import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from html import escape
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ..account.model import Account, AccountError, Group, Role, User, load_account
-from ..display import RichDisplay
+from ..account.model import Account, Group, Role, User
 from ..engine.policy import Policy, PolicyKind, Statement, build_policy
-from ..engine.reading import load_json, read_bytes
-from ..errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, AuditError, InputError, Problem, printable, suggest
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas
+from ..errors import AuditError, Problem
+from .credential_report import ROOT, AccessKey, CredentialRow, read_credential_report
+from .report import AuditReport, Finding, iso_utc
 
 __all__ = [
     "KEY_MAX_AGE_DAYS",
     "NEW_KEY_GRACE_DAYS",
     "RULES",
-    "SEVERITIES",
     "UNUSED_DAYS",
-    "AccessKey",
     "AuditError",
-    "AuditReport",
-    "Certificate",
-    "CredentialRow",
-    "Finding",
     "Rule",
     "audit",
-    "parse_credential_report",
-    "register_cli",
 ]
 
 KEY_MAX_AGE_DAYS = 90
@@ -118,12 +109,6 @@ UNUSED_DAYS = 90
 
 NEW_KEY_GRACE_DAYS = 7
 """A never-used active key younger than this is left alone: it may be on its way to its application."""
-
-SEVERITIES = ("critical", "high", "medium", "low")
-"""Severities, most severe first: findings sort in this order."""
-
-ROOT = "<root_account>"
-"""The credential report's name for the root user."""
 
 SERVICE_LINKED_PATH = "/aws-service-role/"
 
@@ -208,441 +193,8 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "policies.\"", "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies-choosing-managed-or-inline.html"),
 )}
 
-_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-
-
-# ── findings and the report ────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One departure from a best practice.
-
-    Attributes:
-        rule: the rule's id (see :data:`RULES`).
-        severity: ``critical``, ``high``, ``medium`` or ``low``.
-        principal: the ARN of the user, role or policy; ``<root_account>`` for the root user.
-        title: what is wrong, naming the principal.
-        why: why it matters, citing AWS's best practice.
-        fix: the ``aws`` command(s) that fix it, one a line; ``#`` starts a comment.
-        evidence: the facts that triggered it (JSON-ready: dates as ISO 8601 text).
-        docs: the AWS page the ``why`` comes from.
-    """
-
-    rule: str
-    severity: str
-    principal: str
-    title: str
-    why: str
-    fix: str
-    evidence: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    docs: str = ""
-
-    @property
-    def name(self) -> str:
-        """The principal's short name: ``dave``, ``AppRole``, ``EverythingPolicy``, ``<root_account>``."""
-        return _short_name(self.principal)
-
-    def sort_key(self) -> tuple[int, str, str, str]:
-        """(severity rank, rule, principal, title): the report's order."""
-        return (_RANK.get(self.severity, len(SEVERITIES)), self.rule, self.principal, self.title)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The finding as plain JSON-ready data."""
-        return {"rule": self.rule, "severity": self.severity, "principal": self.principal, "name": self.name,
-                "title": self.title, "why": self.why, "fix": self.fix, "evidence": dict(self.evidence),
-                "docs": self.docs}
-
-    def __repr__(self) -> str:
-        return f"<Finding {self.severity} {self.rule} {self.principal}>"
-
-
-def _short_name(principal: str) -> str:
-    if principal.startswith("arn:"):
-        return principal.split(":", 5)[-1].rsplit("/", 1)[-1]
-    return principal
-
-
-@dataclass(frozen=True)
-class AuditReport(RichDisplay):
-    """The findings of an audit, sorted by severity, rule and principal.
-
-    Iterate over it, take ``len()``, group with :meth:`by_rule`. In Jupyter it displays as a
-    table; :meth:`explain` is the same as text, :meth:`to_json` as JSON.
-
-    Attributes:
-        account_id: the audited account.
-        now: the moment ages were measured from.
-        findings: every finding, most severe first.
-        problems: what could not be read (bad credential-report rows, unparsable policies);
-            the audit went on without them.
-        notes: what the audit could not check, and why.
-    """
-
-    account_id: str
-    now: datetime
-    findings: tuple[Finding, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    notes: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.findings)
-
-    def __iter__(self) -> Iterator[Finding]:
-        return iter(self.findings)
-
-    def by_rule(self) -> dict[str, list[Finding]]:
-        """The findings grouped by rule id, in the report's order."""
-        out: dict[str, list[Finding]] = {}
-        for finding in self.findings:
-            out.setdefault(finding.rule, []).append(finding)
-        return out
-
-    def counts(self) -> dict[str, int]:
-        """How many findings of each severity (every severity listed, most severe first)."""
-        counts = dict.fromkeys(SEVERITIES, 0)
-        for finding in self.findings:
-            counts[finding.severity] = counts.get(finding.severity, 0) + 1
-        return counts
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as plain JSON-ready data."""
-        return {
-            "accountId": self.account_id,
-            "now": _iso(self.now),
-            "counts": self.counts(),
-            "findings": [f.to_dict() for f in self.findings],
-            "problems": [p.to_dict() for p in self.problems],
-            "notes": list(self.notes),
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    def to_frame(self) -> pandas.DataFrame:
-        """The findings as a pandas DataFrame, one row each (pandas is imported only here).
-
-        Raises:
-            ImportError: pandas is not installed.
-        """
-        import pandas
-
-        columns = ["severity", "rule", "principal", "name", "title", "why", "fix", "docs", "evidence"]
-        return pandas.DataFrame([f.to_dict() for f in self.findings], columns=columns)
-
-    def _headline(self) -> str:
-        when = self.now.date().isoformat()
-        if not self.findings:
-            return f"audit of account {self.account_id} on {when}: no findings"
-        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
-        n = len(self.findings)
-        return f"audit of account {self.account_id} on {when}: {n} finding{'s' if n != 1 else ''} ({counts})"
-
-    def explain(self) -> str:
-        """The report as text: a table of findings, then each finding's why, fix and docs."""
-        lines = [self._headline()]
-        if self.findings:
-            rows = [(f.severity, f.rule, f.principal, f.title) for f in self.findings]
-            widths = [max(len(r[i]) for r in rows + [("severity", "rule", "principal", "")]) for i in range(3)]
-            lines.append("")
-            lines.append(f"{'severity':<{widths[0]}}  {'rule':<{widths[1]}}  {'principal':<{widths[2]}}  finding")
-            for sev, rule, principal, title in rows:
-                lines.append(f"{sev:<{widths[0]}}  {rule:<{widths[1]}}  {principal:<{widths[2]}}  {title}")
-            for number, f in enumerate(self.findings, 1):
-                lines.append("")
-                lines.append(f"{number}. [{f.severity}] {f.rule}: {f.title}")
-                lines.append(f"   why:  {f.why}")
-                fix = f.fix.splitlines() or [""]
-                lines.append(f"   fix:  {fix[0]}")
-                lines.extend(f"         {line}" for line in fix[1:])
-                lines.append(f"   docs: {f.docs}")
-        if self.problems:
-            lines.append("")
-            lines.append("not audited (could not be read):")
-            lines.extend(f"  {p}" for p in self.problems)
-        if self.notes:
-            lines.append("")
-            lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.explain()
-
-    def __repr__(self) -> str:
-        if not self.findings:
-            return f"<AuditReport account {self.account_id}: no findings>"
-        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
-        return f"<AuditReport account {self.account_id}: {len(self.findings)} findings ({counts})>"
-
-    def _repr_html_(self) -> str:
-        e = escape
-        out = [f"<div class=\"iamkit-audit\"><p><strong>{e(self._headline())}</strong></p>"]
-        if self.findings:
-            out.append("<table><thead><tr><th>severity</th><th>rule</th><th>principal</th><th>finding</th>"
-                       "<th>fix</th></tr></thead><tbody>")
-            for f in self.findings:
-                out.append(
-                    f"<tr class=\"severity-{e(f.severity)}\"><td>{e(f.severity)}</td><td><code>{e(f.rule)}</code></td>"
-                    f"<td><code>{e(f.principal)}</code></td>"
-                    f"<td>{e(f.title)}<br><small>{e(f.why)} <a href=\"{e(f.docs, quote=True)}\" target=\"_blank\" "
-                    f"rel=\"noopener noreferrer\">AWS docs</a></small></td>"
-                    f"<td><pre>{e(f.fix)}</pre></td></tr>")
-            out.append("</tbody></table>")
-        if self.problems:
-            out.append("<p>Not audited (could not be read):</p><ul>")
-            out.extend(f"<li><code>{e(str(p))}</code></li>" for p in self.problems)
-            out.append("</ul>")
-        if self.notes:
-            out.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
-        out.append("</div>")
-        return "".join(out)
-
-    def _representations(self) -> dict[str, Callable[[], str]]:
-        return {"text/plain": self.explain, "text/html": self._repr_html_}
-
-
-# ── the credential report ──────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class AccessKey:
-    """One of a user's two access-key slots, as the credential report describes it.
-
-    Attributes:
-        number: 1 or 2.
-        active: the key exists and its status is ``Active``.
-        last_rotated: when it was created or last changed, or None.
-        last_used: when it last signed a request, or None (``N/A``: never, or not tracked).
-        last_used_region, last_used_service: where it was last used, or None.
-    """
-
-    number: int
-    active: bool
-    last_rotated: datetime | None
-    last_used: datetime | None
-    last_used_region: str | None = None
-    last_used_service: str | None = None
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """One of a user's two X.509 signing-certificate slots."""
-
-    number: int
-    active: bool
-    last_rotated: datetime | None
-
-
-@dataclass(frozen=True)
-class CredentialRow:
-    """One row of the credential report: a user's (or the root user's) credentials.
-
-    Attributes:
-        user: the user's name, ``<root_account>`` for the root user.
-        arn: the user's ARN (the account's root ARN for the root user).
-        line: the row's line in the CSV text (the header is line 1).
-        user_creation_time: when the user was created.
-        password_enabled: True or False; None for the root user (``not_supported``).
-        password_last_used: the last console sign-in, or None (``no_information``, ``N/A``).
-        password_last_changed, password_next_rotation: or None.
-        mfa_active: an MFA device is enabled.
-        access_keys: both access-key slots.
-        certificates: both signing-certificate slots.
-        raw: the row as written, by column name.
-    """
-
-    user: str
-    arn: str
-    line: int
-    user_creation_time: datetime | None
-    password_enabled: bool | None
-    password_last_used: datetime | None
-    password_last_changed: datetime | None
-    password_next_rotation: datetime | None
-    mfa_active: bool
-    access_keys: tuple[AccessKey, ...]
-    certificates: tuple[Certificate, ...] = ()
-    raw: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
-
-    @property
-    def is_root(self) -> bool:
-        """True for the ``<root_account>`` row."""
-        return self.user == ROOT
-
-
-_MISSING = {"n/a", "no_information", "not_supported", ""}
-_KEY_COLUMNS = [f"access_key_{n}_{part}" for n in (1, 2)
-                for part in ("active", "last_rotated", "last_used_date", "last_used_region", "last_used_service")]
-_COLUMNS: dict[str, str] = {
-    "user": "text", "arn": "text", "user_creation_time": "date", "password_enabled": "bool",
-    "password_last_used": "date", "password_last_changed": "date", "password_next_rotation": "date",
-    "mfa_active": "bool",
-    **{c: "bool" if c.endswith("_active") else "date" if c.endswith(("_rotated", "_date")) else "text"
-       for c in _KEY_COLUMNS},
-    "cert_1_active": "bool", "cert_1_last_rotated": "date", "cert_2_active": "bool", "cert_2_last_rotated": "date",
-}
-_REQUIRED = ("user", "arn", "password_enabled", "password_last_used", "mfa_active",
-             *(f"access_key_{n}_{part}" for n in (1, 2) for part in ("active", "last_rotated", "last_used_date")))
-_HINT = "give the CSV of `aws iam get-credential-report`, its `Content` base64-decoded"
-
-
-def _decode_report(text: str | bytes) -> str:
-    """The CSV text, from CSV text or bytes, base64, or the JSON ``get-credential-report`` prints."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise AuditError([Problem("$", f"the credential report is not UTF-8 text (byte {exc.start + 1})", _HINT,
-                                      line=1, column=1)]) from None
-    text = text.lstrip("\ufeff")
-    if text.lstrip().startswith("{"):
-        try:
-            data, _ = load_json(text)
-        except InputError as exc:
-            raise AuditError([replace(p, message=f"not a credential report, and not readable JSON: "
-                                      f"{p.message.removeprefix('not valid JSON: ')}", hint=_HINT)
-                              for p in exc.problems]) from None
-        content = data.get("Content") if isinstance(data, dict) else None
-        if not isinstance(content, str):
-            raise AuditError([Problem("$", "JSON without a `Content` string: not the output of "
-                                      "`aws iam get-credential-report`", _HINT, line=1, column=1)])
-        text = content
-    stripped = text.strip()
-    if stripped and "," not in stripped.split("\n", 1)[0]:
-        try:
-            decoded = base64.b64decode("".join(stripped.split()), validate=True).decode("utf-8-sig")
-        except (binascii.Error, ValueError):
-            decoded = None
-        if decoded is not None and "," in decoded.split("\n", 1)[0]:
-            return decoded
-    return text
-
-
-def _field_starts(line: str) -> list[int]:
-    """The 1-based character column where each CSV field of a line starts."""
-    starts, quoted = [1], False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            starts.append(i + 2)
-    return starts
-
-
-def _parse_date(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _parse_value(kind: str, value: str) -> tuple[Any, str | None]:
-    """(value, error message) for one field."""
-    v = value.strip()
-    if kind == "text":
-        return (None if v.lower() in _MISSING else v), None
-    if kind == "bool":
-        if v.lower() in ("true", "false"):
-            return v.lower() == "true", None
-        if v.lower() in _MISSING:
-            return None, None
-        return None, f"`{value}` is not `true` or `false`"
-    if v.lower() in _MISSING:
-        return None, None
-    try:
-        return _parse_date(v), None
-    except ValueError:
-        return None, f"`{value}` is not an ISO 8601 date-time, `N/A` or `no_information`"
-
-
-def _parse(text: str | bytes) -> tuple[list[CredentialRow], list[Problem]]:
-    """Every readable row and every problem; raises only when the header is unusable."""
-    lines = _decode_report(text).split("\n")
-    header_line = lines[0].rstrip("\r") if lines else ""
-    if not header_line.strip():
-        raise AuditError([Problem("header", "the credential report is empty", _HINT, line=1, column=1)])
-    header = [h.strip() for h in next(csv.reader([header_line]))]
-    missing = [c for c in _REQUIRED if c not in header]
-    if missing:
-        header_problems = []
-        for column in missing:
-            hint = suggest(column, [h for h in header if h not in _COLUMNS]) or _HINT
-            header_problems.append(Problem("header", f"the header has no `{column}` column", hint, line=1, column=1))
-        raise AuditError(header_problems)
-    index = {name: i for i, name in reversed(list(enumerate(header)))}
-    rows: list[CredentialRow] = []
-    problems: list[Problem] = []
-    for number, raw_line in enumerate(lines[1:], start=2):
-        line = raw_line.rstrip("\r")
-        if not line.strip():
-            continue
-        fields = next(csv.reader([line]))
-        starts = _field_starts(line)
-        if len(fields) != len(header):
-            problems.append(Problem(
-                "row", f"{len(fields)} field{'s' if len(fields) != 1 else ''} where the header has {len(header)}; "
-                "the row was skipped", "every row of a credential report has one field per header column",
-                line=number, column=1))
-            continue
-        values: dict[str, Any] = {}
-        row_problems = []
-        for column, kind in _COLUMNS.items():
-            if column not in index:
-                values[column] = None
-                continue
-            i = index[column]
-            value, error = _parse_value(kind, fields[i])
-            if error:
-                row_problems.append(Problem(column, f"{error} (field {i + 1}); the row was skipped", None,
-                                            line=number, column=starts[i] if i < len(starts) else 1))
-            values[column] = value
-        if not values["user"]:
-            row_problems.append(Problem("user", "the row has no user name; the row was skipped", None,
-                                        line=number, column=starts[index["user"]]))
-        if row_problems:
-            problems.extend(row_problems)
-            continue
-        keys = tuple(AccessKey(n, bool(values[f"access_key_{n}_active"]), values[f"access_key_{n}_last_rotated"],
-                               values[f"access_key_{n}_last_used_date"], values[f"access_key_{n}_last_used_region"],
-                               values[f"access_key_{n}_last_used_service"]) for n in (1, 2))
-        certs = tuple(Certificate(n, bool(values[f"cert_{n}_active"]), values[f"cert_{n}_last_rotated"])
-                      for n in (1, 2) if f"cert_{n}_active" in index)
-        rows.append(CredentialRow(
-            user=values["user"], arn=values["arn"] or "", line=number,
-            user_creation_time=values["user_creation_time"], password_enabled=values["password_enabled"],
-            password_last_used=values["password_last_used"], password_last_changed=values["password_last_changed"],
-            password_next_rotation=values["password_next_rotation"], mfa_active=bool(values["mfa_active"]),
-            access_keys=keys, certificates=certs, raw=dict(zip(header, fields, strict=True))))
-    return rows, problems
-
-
-def parse_credential_report(text: str | bytes) -> list[CredentialRow]:
-    """Read a credential report into typed rows, dates parsed, ``N/A`` and friends as None.
-
-    Args:
-        text: the CSV (``aws iam get-credential-report --query Content --output text | base64 -d``);
-            the base64 text itself, or the JSON the command prints, are accepted too.
-
-    Returns:
-        One :class:`CredentialRow` per user, the ``<root_account>`` row included, in file order.
-
-    Raises:
-        AuditError: with every problem, each naming its line and column. When only some rows
-            are malformed, ``error.rows`` holds the others (:func:`audit` reports the bad rows
-            and audits the rest).
-    """
-    rows, problems = _parse(text)
-    if problems:
-        raise AuditError(problems, rows)
-    return rows
-
 
 # ── the audit ──────────────────────────────────────────────────────────────────
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _utc(moment: datetime | date | None) -> datetime | None:
@@ -670,12 +222,12 @@ def _partition(arn: str) -> str:
 def _finding(rule_id: str, principal: str, title: str, fix: Iterable[str], **evidence: Any) -> Finding:
     rule = RULES[rule_id]
     return Finding(rule.id, rule.severity, principal, title, rule.why, "\n".join(fix),
-                   {k: _iso(v) if isinstance(v, datetime) else v for k, v in evidence.items()}, rule.docs)
+                   {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in evidence.items()}, rule.docs)
 
 
 def _key_lines(user: str, key: AccessKey) -> list[str]:
     """How to find the KEY_ID of a key the credential report describes (it holds no key IDs)."""
-    created = f" (created {_iso(key.last_rotated)})" if key.last_rotated else ""
+    created = f" (created {iso_utc(key.last_rotated)})" if key.last_rotated else ""
     return [f"aws iam list-access-keys --user-name {_q(user)}  # KEY_ID: access key {key.number}{created}"]
 
 
@@ -717,7 +269,7 @@ def _credential_findings(account: Account, rows: Sequence[CredentialRow], now: d
 
 def _root_findings(row: CredentialRow, account: Account) -> Iterator[Finding]:
     for key in (k for k in row.access_keys if k.active):
-        created = f" (created {_iso(key.last_rotated)})" if key.last_rotated else ""
+        created = f" (created {iso_utc(key.last_rotated)})" if key.last_rotated else ""
         yield _finding("root-access-keys", ROOT, f"the root user has an active access key (key {key.number})", [
             f"aws iam list-access-keys  # with the root user's credentials; KEY_ID: access key {key.number}{created}",
             "aws iam delete-access-key --access-key-id KEY_ID  # no --user-name: the caller's own, the root user's key",
@@ -948,7 +500,7 @@ def audit(account: Account, credential_report: str | bytes | Sequence[Credential
                      "aws iam get-credential-report)")
     else:
         if isinstance(credential_report, (str, bytes)):
-            rows, row_problems = _parse(credential_report)
+            rows, row_problems = read_credential_report(credential_report)
             problems.extend(row_problems)
         else:
             rows = list(credential_report)
@@ -962,69 +514,3 @@ def audit(account: Account, credential_report: str | bytes | Sequence[Credential
     unique = {(f.rule, f.principal, f.title): f for f in findings}
     ordered = sorted(unique.values(), key=Finding.sort_key)
     return AuditReport(account.account_id, moment, tuple(ordered), tuple(problems), tuple(notes))
-
-
-# ── the command line ───────────────────────────────────────────────────────────
-
-
-def _date_argument(text: str) -> datetime:
-    try:
-        return _utc(datetime.fromisoformat(text.replace("Z", "+00:00")))  # type: ignore[return-value]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a date: use YYYY-MM-DD") from None
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add ``iamkit audit EXPORT [--credential-report CSV] [--json] [--now YYYY-MM-DD]``.
-
-    Exit status: 0 no findings, 1 findings, 2 bad input (an unreadable export or report,
-    or credential-report rows that were skipped). Bad input never prints a traceback.
-
-    Args:
-        subparsers: what ``ArgumentParser.add_subparsers()`` returned; the command sets
-            ``run`` to a function of the parsed arguments that returns the exit status.
-    """
-    parser = subparsers.add_parser(
-        "audit", help="check an account against AWS's IAM best practices",
-        description="Audit an account export (aws iam get-account-authorization-details > EXPORT) and, with "
-                    "--credential-report, its credential report. Each finding says why it matters and the aws "
-                    "command that fixes it. Exit status: 0 no findings, 1 findings, 2 bad input.")
-    parser.add_argument("export", metavar="EXPORT", help="the JSON of `aws iam get-account-authorization-details`, "
-                                                         "or - for standard input")
-    parser.add_argument("--credential-report", metavar="CSV", default=None,
-                        help="the credential report: `aws iam get-credential-report --query Content --output text "
-                             "| base64 -d > CSV` (the command's JSON output is accepted too)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--now", type=_date_argument, default=None, metavar="YYYY-MM-DD",
-                        help="measure ages from this date (default: today)")
-    parser.set_defaults(run=run_cli)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Run ``iamkit audit`` on parsed arguments; returns the exit status."""
-    try:
-        account = load_account(args.export)
-    except AccountError as exc:
-        print(printable(f"iamkit: {exc}"), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    report_text: bytes | None = None
-    if args.credential_report is not None:
-        try:
-            report_text = read_bytes(args.credential_report)
-        except InputError as exc:
-            print(printable(f"iamkit: {exc.problems[0].message}"), file=sys.stderr)
-            return EXIT_BAD_INPUT
-    try:
-        report = audit(account, report_text, now=args.now)
-    except AuditError as exc:
-        for problem in exc.problems:
-            print(problem.located(args.credential_report), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(report.to_json() if args.json else printable(report.explain()))
-    errors = [p for p in report.problems if p.severity == "error"]
-    for problem in report.problems:
-        print(problem.located(args.credential_report if problem.severity == "error" else args.export),
-              file=sys.stderr)
-    if errors:
-        return EXIT_BAD_INPUT
-    return EXIT_FINDINGS if report.findings else EXIT_OK

@@ -16,8 +16,6 @@ Sources:
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -25,15 +23,13 @@ from ..account.catalog import installed_catalog
 from ..engine.jsonpos import locate
 from ..engine.matching import action_matches
 from ..engine.policy import Policy, PolicyKind, Statement, parse_policy
-from ..engine.reading import load_json, read_text
-from ..errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, InputError, PolicyError, format_path, printable
+from ..errors import format_path
 
 __all__ = [
     "ESCALATION_ACTIONS",
     "LintFinding",
     "RULES",
     "lint_policy",
-    "register_cli",
 ]
 
 ESCALATION_ACTIONS = (
@@ -225,41 +221,3 @@ def _names(items: Sequence[str], limit: int = 3) -> str:
         return "nothing"
     shown = ", ".join(f"`{x}`" for x in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-# ── the command line ───────────────────────────────────────────────────────────────
-
-
-
-def _lint(args: argparse.Namespace) -> int:
-    name = "<stdin>" if args.policy == "-" else args.policy
-    try:
-        text = read_text(args.policy)
-        load_json(text)  # refuses what json.loads lets through: duplicate keys, NaN, lone surrogates, …
-        findings = lint_policy(text, kind=args.kind)
-    except (InputError, PolicyError) as exc:
-        for problem in exc.problems:
-            print(problem.located(name), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    for f in findings:
-        where = name + (f":{f.line}:{f.column}" if f.line is not None else "")
-        print(printable(f"{where}: {f.severity}: {f.rule}: {f.path}: {f.message} — hint: {f.hint}"))
-    if not findings:
-        print(printable(f"{name}: no over-broad grants found"))
-        return EXIT_OK
-    return EXIT_FINDINGS
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add ``lint`` to the ``iamkit`` command's subparsers.
-
-    It sets ``run`` to a function taking the parsed arguments and returning the exit status.
-    """
-    lint = subparsers.add_parser(
-        "lint", help="report over-broad grants in a policy",
-        description="Find over-broad grants (wildcards, NotAction with Allow, iam:PassRole on every role, "
-                    "privilege escalation, public principals), each with a hint. "
-                    "Exit status: 0 no findings, 1 findings, 2 bad input.")
-    lint.add_argument("policy", metavar="POLICY", help="policy JSON file, or - for standard input")
-    lint.add_argument("--kind", choices=[k.value for k in PolicyKind], default="identity",
-                      help="where the policy is attached (default: identity)")
-    lint.set_defaults(run=_lint)

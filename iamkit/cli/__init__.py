@@ -7,6 +7,10 @@ Exit status: 0 allowed / valid / every batch line evaluated; 1 the request was d
 ``simulate``           a scenario explained; batches of JSON lines
 ``validate``           a policy's or scenario's problems, located
 ``account``            ``can``, ``permissions``, ``who-can-assume``, ``expand``
+``audit``              an account checked against AWS's IAM best practices
+``least_privilege``    ``least-privilege``: a policy from an activity log
+``lint``               a policy's over-broad grants
+``sandbox``            ``sandbox start``: the local IAM endpoint in the foreground
 ``_common``            reading input, located problems, printing
 =====================  ======================================================
 """
@@ -48,17 +52,10 @@ def build_parser(*, core_only: bool = False) -> argparse.ArgumentParser:
     if core_only:
         return parser
 
-    from ..analysis.audit import register_cli as register_audit
-    from ..analysis.least_privilege import register_cli as register_least_privilege
-    from ..analysis.lint import register_cli as register_lint
-    from ..sandbox.server import register_cli as register_sandbox
-    from . import account
+    from . import account, audit, least_privilege, lint, sandbox
 
-    account.register(sub)
-    register_audit(sub)
-    register_least_privilege(sub)
-    register_lint(sub)
-    register_sandbox(sub)
+    for command in (account, audit, least_privilege, lint, sandbox):
+        command.register(sub)
     return parser
 
 

@@ -47,8 +47,9 @@ def _can(args: argparse.Namespace) -> int:
 
 
 def _permissions(args: argparse.Namespace) -> int:
-    from ..account.catalog import CatalogError, effective_permissions
+    from ..account.catalog import CatalogError
     from ..account.model import AccountError
+    from ..analysis.effective import effective_permissions
 
     account = _account(args.account)
     try:

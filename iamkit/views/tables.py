@@ -14,16 +14,16 @@ a request or an account is HTML-escaped.
 This is a view module: it imports pandas, and ``import iamkit`` does not import it. Where pandas
 is not installed (Pyodide's core distribution, in the workbook's JupyterLite edition), every
 function returns a :class:`Table` instead, the same columns and cells, and :func:`styled` shows it
-as HTML with the same text, colours and escaping.
+as HTML with the same text, colours and escaping (both in :mod:`iamkit.views.plain_table`, with
+the palette both share; :class:`Table` is exported here too, as the type these functions return).
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
-import re
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 try:
     import pandas as pd
@@ -33,11 +33,26 @@ except ImportError:  # JupyterLite's Pyodide has no pandas: the tables are Table
 from ..engine.conditions import policy_value_text
 from ..engine.explain import condition_text
 from ..engine.policy import Policy, Statement
+from .plain_table import (
+    EFFECT_TINT,
+    INK,
+    MUTED,
+    OUTCOME_TEXT,
+    SEVERITY_TINT,
+    TABLE_CAPTION,
+    TABLE_KIND,
+    TINTS,
+    StyledTable,
+    Table,
+    link_lines,
+    tint_css,
+)
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
-    from ..account.model import Account, Role, User
+    from ..account.entities import Role, User
+    from ..account.model import Account
     from ..engine.decision import Decision, StatementTrace
 
 __all__ = [
@@ -62,9 +77,6 @@ TRACE_COLUMNS = ("layer", "policy", "statement", "effect", "action", "resource",
 
 FINDING_COLUMNS = ("rule", "severity", "principal", "title", "why", "fix", "evidence", "docs")
 """The columns of :func:`findings_table`, in order (the attributes of an audit finding)."""
-
-_KIND = "iamkit.table"  # DataFrame.attrs key: which table this is, so styled() knows how to dress it
-_CAPTION = "iamkit.caption"  # DataFrame.attrs key: plain-text caption, escaped by styled()
 
 NO_MATCH = "no match"
 NOT_COMPARED = "not compared"
@@ -208,19 +220,6 @@ def findings_table(findings: Any) -> pd.DataFrame:
 
 # ── styling for notebooks ──────────────────────────────────────────────────────────────
 
-# Okabe–Ito: bluish green, vermillion, orange. Light tints behind dark text keep the contrast
-# well above WCAG AA (≥ 12:1); the full colour marks the cell's left edge; the text says it all.
-_INK = "#1a1a1a"
-_MUTED = "#595959"  # 7:1 on white: statements that did not apply
-_TINT = {"allowed": ("#cceee3", "#009e73"), "explicitDeny": ("#f7d7bf", "#d55e00"),
-         "implicitDeny": ("#faebc6", "#e69f00"), "neutral": ("#ececec", "#8c8c8c")}
-_OUTCOME_TEXT = {"allowed": "✔ allowed", "explicitDeny": "✖ explicit deny", "implicitDeny": "· implicit deny"}
-_EFFECT_TINT = {"Allow": "allowed", "Deny": "explicitDeny"}
-_SEVERITY_TINT = {"critical": "explicitDeny", "high": "explicitDeny", "error": "explicitDeny",
-                  "medium": "implicitDeny", "warning": "implicitDeny",
-                  "low": "neutral", "info": "neutral", "note": "neutral"}
-_LINK = re.compile(r"^https://[^\s\"'<>`]+$")
-
 
 def styled(table: pd.DataFrame) -> Styler:
     """A pandas Styler of one of this module's tables, for notebooks.
@@ -237,10 +236,10 @@ def styled(table: pd.DataFrame) -> Styler:
         A Styler with stable CSS classes (``iamkit-table iamkit-KIND``) and a deterministic id.
     """
     dress = {"matrix": _style_matrix, "trace": _style_trace, "policy": _style_policy, "findings": _style_findings}
-    kind = table.attrs.get(_KIND)
+    kind = table.attrs.get(TABLE_KIND)
     kind = kind if kind in dress else _guess_kind(table)
     if isinstance(table, Table):
-        return _StyledTable(table, kind)  # type: ignore[return-value]
+        return StyledTable(table, kind)  # type: ignore[return-value]
     digest = hashlib.sha1(repr((kind, table.to_dict("split"))).encode()).hexdigest()[:10]
     s = table.style
     s.set_uuid(f"iamkit-{digest}")
@@ -248,7 +247,7 @@ def styled(table: pd.DataFrame) -> Styler:
     s.format(escape="html", na_rep="")
     s.format_index(escape="html", axis=0)
     s.format_index(escape="html", axis=1)
-    caption = table.attrs.get(_CAPTION)
+    caption = table.attrs.get(TABLE_CAPTION)
     if caption:
         s.set_caption(html.escape(caption))
     s.set_table_styles([
@@ -260,8 +259,8 @@ def styled(table: pd.DataFrame) -> Styler:
 
 
 def _style_matrix(s: Styler, table: pd.DataFrame) -> Styler:
-    s.format(lambda v: _OUTCOME_TEXT.get(v, v), escape="html", na_rep="— not evaluated")
-    return s.map(lambda v: _tint(v) if v in _OUTCOME_TEXT else f"color: {_MUTED}")
+    s.format(lambda v: OUTCOME_TEXT.get(v, v), escape="html", na_rep="— not evaluated")
+    return s.map(lambda v: tint_css(v) if v in OUTCOME_TEXT else f"color: {MUTED}")
 
 
 def _style_trace(s: Styler, table: pd.DataFrame) -> Styler:
@@ -272,32 +271,28 @@ def _style_trace(s: Styler, table: pd.DataFrame) -> Styler:
     def row(r: pd.Series) -> list[str]:
         # The statements that decided stand out in their effect's tint; those that did not apply recede.
         if bool(r.get("determining", False)):
-            background = _TINT[_EFFECT_TINT.get(str(r.get("effect")), "neutral")][0]
-            css = f"background-color: {background}; color: {_INK}; font-weight: bold"
+            background = TINTS[EFFECT_TINT.get(str(r.get("effect")), "neutral")][0]
+            css = f"background-color: {background}; color: {INK}; font-weight: bold"
         elif "applies" in r and not r["applies"]:
-            css = f"color: {_MUTED}"
+            css = f"color: {MUTED}"
         else:
             css = ""
         return ["" if column == "effect" else css for column in r.index]
 
     s.apply(row, axis=1)
-    return _color(s, table, "effect", lambda v: _tint(_EFFECT_TINT.get(v, "neutral")))
+    return _color(s, table, "effect", lambda v: tint_css(EFFECT_TINT.get(v, "neutral")))
 
 
 def _style_policy(s: Styler, table: pd.DataFrame) -> Styler:
     s.hide(axis="index")
-    return _color(s, table, "effect", lambda v: _tint(_EFFECT_TINT.get(v, "neutral")))
+    return _color(s, table, "effect", lambda v: tint_css(EFFECT_TINT.get(v, "neutral")))
 
 
 def _style_findings(s: Styler, table: pd.DataFrame) -> Styler:
     s.hide(axis="index")
-    _format(s, table, "docs", _links)
-    return _color(s, table, "severity", lambda v: _tint(_SEVERITY_TINT.get(str(v).lower(), "neutral")))
+    _format(s, table, "docs", link_lines)
+    return _color(s, table, "severity", lambda v: tint_css(SEVERITY_TINT.get(str(v).lower(), "neutral")))
 
-
-def _tint(name: str) -> str:
-    background, edge = _TINT[name]
-    return f"background-color: {background}; color: {_INK}; border-left: 4px solid {edge}"
 
 
 def _format(s: Styler, table: pd.DataFrame, column: str, how: Callable[[Any], str]) -> None:
@@ -309,16 +304,6 @@ def _format(s: Styler, table: pd.DataFrame, column: str, how: Callable[[Any], st
 def _color(s: Styler, table: pd.DataFrame, column: str, how: Callable[[Any], str]) -> Styler:
     return s.map(how, subset=[column]) if column in table.columns else s
 
-
-def _links(escaped: Any) -> str:
-    """Documentation links, one per line; only ``https://`` addresses become links.
-
-    The value arrives already HTML-escaped (pandas escapes before calling a formatter), so it
-    is safe both as text and inside the quoted ``href``.
-    """
-    lines = str(escaped).split("\n") if escaped else []
-    return "\n".join(f'<a href="{line}" target="_blank" rel="noopener">{line}</a>' if _LINK.match(line) else line
-                     for line in lines)
 
 
 def _guess_kind(table: pd.DataFrame) -> str:
@@ -447,9 +432,9 @@ def _frame(rows: list[dict[str, Any]], columns: tuple[str, ...], types: Mapping[
 
 
 def _tag(df: pd.DataFrame, kind: str, caption: str) -> pd.DataFrame:
-    df.attrs[_KIND] = kind
+    df.attrs[TABLE_KIND] = kind
     if caption:
-        df.attrs[_CAPTION] = caption
+        df.attrs[TABLE_CAPTION] = caption
     return df
 
 
@@ -473,139 +458,3 @@ def _pivot(cells: Iterable[tuple[str, str, str, str]]) -> pd.DataFrame:
     df.index.name = "principal"
     df.columns.name = "action"
     return _tag(df, "matrix", "")
-
-
-# ── without pandas ───────────────────────────────────────────────────────────────────
-
-
-class Table:
-    """A table where pandas is not installed: the columns and cells a DataFrame would hold.
-
-    Enough of a DataFrame for the lessons: ``columns``, ``index``, ``attrs``, ``empty``,
-    ``len()``, ``table["column"]`` (a :class:`Column` of its cells), ``table[["a", "b"]]`` (a
-    Table of those columns) and ``table[table["conditions"] != ""]`` (the rows a mask keeps).
-    :func:`styled` shows it as the same HTML a pandas Styler would.
-
-    Attributes:
-        columns: the column names, in order.
-        rows: one list of cells per row, in the columns' order (None for a missing cell).
-        index: the row labels (for a matrix, the principals), or None.
-        attrs: which table this is and its caption, as DataFrame.attrs.
-    """
-
-    def __init__(self, rows: Sequence[Sequence[Any]], columns: Sequence[str], index: Sequence[str] | None = None,
-                 index_name: str | None = None, columns_name: str | None = None):
-        self.rows = [list(row) for row in rows]
-        self.columns = list(columns)
-        self.index = list(index) if index is not None else None
-        self.index_name, self.columns_name = index_name, columns_name
-        self.attrs: dict[str, Any] = {}
-
-    @property
-    def empty(self) -> bool:
-        return not self.rows or not self.columns
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, key: str | Sequence[str] | Sequence[bool]) -> Any:
-        if isinstance(key, str):
-            return Column(row[self._position(key)] for row in self.rows)
-        if key and all(isinstance(k, bool) for k in key):
-            if len(key) != len(self.rows):
-                raise ValueError(f"a mask of {len(key)} rows for a table of {len(self.rows)}")
-            kept = [i for i, keep in enumerate(key) if keep]
-            rows, index = [self.rows[i] for i in kept], [self.index[i] for i in kept] if self.index else None
-            table = Table(rows, self.columns, index, self.index_name, self.columns_name)
-        else:
-            positions = [self._position(str(k)) for k in key]
-            table = Table([[row[i] for i in positions] for row in self.rows], [str(k) for k in key], self.index,
-                          self.index_name, self.columns_name)
-        table.attrs = dict(self.attrs)
-        return table
-
-    def _position(self, column: str) -> int:
-        try:
-            return self.columns.index(column)
-        except ValueError:
-            raise KeyError(f"no column `{column}` — the columns are {', '.join(self.columns)}") from None
-
-    def _repr_html_(self) -> str:
-        return _StyledTable(self, self.attrs.get(_KIND) or "table").to_html()
-
-    def __repr__(self) -> str:
-        return f"<Table {self.attrs.get(_KIND) or 'table'}: {len(self.rows)} rows × {len(self.columns)} columns>"
-
-
-class Column(list):  # type: ignore[type-arg]
-    """One column of a :class:`Table`: ``==`` and ``!=`` compare cell by cell, giving a row mask."""
-
-    def __eq__(self, other: object) -> list[bool]:  # type: ignore[override]
-        return [cell == other for cell in self]
-
-    def __ne__(self, other: object) -> list[bool]:  # type: ignore[override]
-        return [cell != other for cell in self]
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class _StyledTable:
-    """:func:`styled` of a :class:`Table`: the pandas Styler's text, tints and escaping, as HTML."""
-
-    def __init__(self, table: Table, kind: str):
-        self.table, self.kind = table, kind
-
-    def _cell(self, column: str, value: Any) -> tuple[str, str]:
-        """A cell's HTML and CSS, as the pandas styles of its kind make them."""
-        if self.kind == "matrix":
-            if value is None:
-                return html.escape("— not evaluated"), f"color: {_MUTED}"
-            return html.escape(_OUTCOME_TEXT.get(value, str(value))), _tint(value) if value in _OUTCOME_TEXT else ""
-        text = "" if value is None else html.escape(str(value))
-        if self.kind == "trace" and column == "applies":
-            text = "✔ applies" if value else "· does not apply"
-        elif self.kind == "trace" and column == "determining":
-            text = "★ determining" if value else ""
-        elif self.kind == "findings" and column == "docs":
-            text = _links(text)
-        css = ""
-        if column == "effect" and self.kind in ("trace", "policy"):
-            css = _tint(_EFFECT_TINT.get(str(value), "neutral"))
-        elif column == "severity" and self.kind == "findings":
-            css = _tint(_SEVERITY_TINT.get(str(value).lower(), "neutral"))
-        return text, css
-
-    def _row_css(self, row: dict[str, Any]) -> str:
-        if self.kind != "trace":
-            return ""
-        if bool(row.get("determining", False)):
-            background = _TINT[_EFFECT_TINT.get(str(row.get("effect")), "neutral")][0]
-            return f"background-color: {background}; color: {_INK}; font-weight: bold"
-        return f"color: {_MUTED}" if "applies" in row and not row["applies"] else ""
-
-    def to_html(self) -> str:
-        t = self.table
-        labels = self.kind == "matrix" and t.index is not None
-        cell_css = "white-space: pre-line; text-align: left; vertical-align: top"
-        head = "".join(f'<th style="text-align: left">{html.escape(str(c))}</th>' for c in t.columns)
-        if labels:
-            head = f'<th style="text-align: left">{html.escape(t.index_name or "")}</th>' + head
-        body = []
-        for i, cells in enumerate(t.rows):
-            row = dict(zip(t.columns, cells, strict=True))
-            whole = self._row_css(row)
-            tds = []
-            for column, value in row.items():
-                text, css = self._cell(column, value)
-                style = "; ".join(p for p in (cell_css, "" if column == "effect" else whole, css) if p)
-                tds.append(f'<td style="{style}">{text}</td>')
-            label = f'<th style="text-align: left">{html.escape(str(t.index[i]))}</th>' if labels and t.index else ""
-            body.append(f"<tr>{label}{''.join(tds)}</tr>")
-        caption = t.attrs.get(_CAPTION)
-        caption_html = (f'<caption style="caption-side: top; text-align: left; font-weight: bold">'
-                        f"{html.escape(caption)}</caption>" if caption else "")
-        return (f'<table class="iamkit-table iamkit-{self.kind}">{caption_html}<thead><tr>{head}</tr></thead>'
-                f"<tbody>{''.join(body)}</tbody></table>")
-
-    def _repr_html_(self) -> str:
-        return self.to_html()

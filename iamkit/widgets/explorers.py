@@ -18,8 +18,8 @@ from ._render import diagram_html, guarded, problems_html, status_html, table_ht
 from .request import context_text, parse_context
 
 if TYPE_CHECKING:
-    from ..account.catalog import EffectivePermissions
     from ..account.model import Account
+    from ..analysis.effective import EffectivePermissions
 
 __all__ = ["AccountExplorer", "PERMISSION_ROWS", "TrustExplorer"]
 
@@ -128,7 +128,7 @@ class AccountExplorer(widgets.VBox):
         status: ``HTML``: problems and unexpected errors (``iamkit-status``).
 
     State:
-        effective: the last :class:`~iamkit.account.catalog.EffectivePermissions`, or None
+        effective: the last :class:`~iamkit.analysis.effective.EffectivePermissions`, or None
             without the catalog.
     """
 
@@ -215,7 +215,7 @@ class AccountExplorer(widgets.VBox):
 
     @guarded("computing the effective permissions")
     def _permissions(self, change: Any = None) -> None:
-        from ..account.catalog import effective_permissions
+        from ..analysis.effective import effective_permissions
 
         ref, service, resource = self.principal.value, self.service.value, self.resource.value.strip() or "*"
         if ref is None or service is None:
