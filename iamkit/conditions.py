@@ -334,8 +334,9 @@ def _context_note(op: Operator, values: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=16384)
-def _prepared(op: Operator, text: str) -> Any:
-    return op.prepare(text)
+def _prepared(name: str, text: str) -> Any:
+    # Keyed by the operator's name: hashing the Operator itself hashes every field.
+    return OPERATORS[name].prepare(text)
 
 
 def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
@@ -382,7 +383,7 @@ def evaluate_condition(
     invalid: str | None = None
     for raw in raw_values:
         text = policy_value_text(raw)
-        template = parse_template(text) if (substitute and op.variables) else None
+        template = parse_template(text) if (substitute and op.variables and "${" in text) else None
         pieces: list[tuple[str, bool]] | None = None
         if template is not None:
             resolved = resolve(template, context)
@@ -394,7 +395,7 @@ def evaluate_condition(
             text = "".join(t for t, _ in pieces)
         texts.append(text)
         try:
-            prepared.append(_prepared(op, text) if pieces is None else _prepare_resolved(op, pieces))
+            prepared.append(_prepared(op.name, text) if pieces is None else _prepare_resolved(op, pieces))
         except ValueError:
             invalid = invalid or text
     note = ""
