@@ -16,10 +16,11 @@ from importlib import import_module as _import_module
 from typing import Any as _Any
 
 from .conditions import ConditionResult
-from .decision import Decision, Layer, Outcome, StatementTrace, Step
+from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict
 from .errors import IamkitError, InputError, PolicyError, Problem, ScenarioError
 from .evaluate import evaluate
 from .policy import Condition, Origin, Policy, PolicyKind, Statement, parse_policy, validate_policy
+from .prepared import PolicySet
 from .scenario import Request, Scenario, load_scenario
 
 __version__ = "0.1.0"
@@ -51,6 +52,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PolicyKind",
+    "PolicySet",
     "Problem",
     "Request",
     "Sandbox",
@@ -61,6 +63,7 @@ __all__ = [
     "Statement",
     "StatementTrace",
     "Step",
+    "Verdict",
     "VirtualMfaDevice",
     "__version__",
     "effective_permissions",

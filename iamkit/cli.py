@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import IO, Any, Iterator, Sequence
 
 from . import __version__
-from .decision import Decision, reason
+from .decision import Decision, Verdict, reason
 from .errors import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
@@ -31,7 +31,7 @@ from .errors import (
     format_path,
     printable,
 )
-from .evaluate import evaluate
+from .evaluate import evaluate, verdict
 from .jsonpos import Positions
 from .policy import PolicyKind, validate_policy
 from .reading import MAX_DOCUMENT_BYTES, aws_size_problem, load_json, read_text
@@ -109,7 +109,7 @@ def _result_line(number: int, line: str | None) -> tuple[str, bool]:
         data, _ = load_json(line)
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             scenario_id = data["id"]
-        decision = evaluate(load_scenario(data))
+        answer = verdict(load_scenario(data))  # the Decision's answer, without the trace a line does not show
     except InputError as exc:
         problem = exc.problems[0]
         error = f"line {number}, column {problem.column}: {problem.message}" if problem.column else \
@@ -118,11 +118,12 @@ def _result_line(number: int, line: str | None) -> tuple[str, bool]:
     except ScenarioError as exc:
         error = f"line {number}: " + "; ".join(str(p) for p in exc.problems)
         return _error_line(error, exc.problems, scenario_id), True
-    return json.dumps(result_record(decision)), False
+    return json.dumps(result_record(answer)), False
 
 
-def result_record(decision: Decision) -> dict[str, Any]:
-    """One batch result line's data (shared/scenario-format.md, "Batch results")."""
+def result_record(decision: Decision | Verdict) -> dict[str, Any]:
+    """One batch result line's data (shared/scenario-format.md, "Batch results"), the same from
+    a :class:`Decision` and from the :class:`Verdict` of the same request."""
     return {
         "id": decision.scenario_id,
         "decision": decision.outcome.value,
