@@ -11,7 +11,6 @@ import gc
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 from dataclasses import replace
@@ -193,16 +192,16 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
     global _BLOCK
     cpus = os.cpu_count() or 1
     jobs = min(jobs or cpus, cpus)  # more workers than CPUs only add start-up time
-    parallel = jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and not stdin.isatty()
+    parallel = jobs > 1 and hasattr(os, "fork") and not stdin.isatty()
     failed = 0
     numbered = _lines(stdin)
     while True:
         _BLOCK = list(itertools.islice(numbered, 1 if not parallel else _BLOCK_LINES))
         if not _BLOCK:
             break
-        if parallel and len(_BLOCK) >= 4 * _CHUNK:
+        if parallel and len(_BLOCK) >= 4 * _CHUNK and "fork" in _multiprocessing().get_all_start_methods():
             chunks = [(i, i + _CHUNK) for i in range(0, len(_BLOCK), _CHUNK)]
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(chunks))) as pool:
+            with _multiprocessing().get_context("fork").Pool(min(jobs, len(chunks))) as pool:
                 for text, bad in pool.imap(_evaluate_chunk, chunks):
                     stdout.write(text)
                     failed += bad
@@ -213,6 +212,14 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         stdout.flush()
     _BLOCK = []
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _multiprocessing() -> Any:
+    """The multiprocessing module, imported only for an input large enough for workers (a batch
+    run's start-up does not pay for it)."""
+    import multiprocessing
+
+    return multiprocessing
 
 
 def _simulate(args: argparse.Namespace) -> int:

