@@ -25,7 +25,7 @@ from .principals import MATCH_RANK, Caller, CallerKind, PrincipalMatch, not_prin
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
-__all__ = ["action_traits", "evaluate", "rcp_services", "verdict"]
+__all__ = ["TraceMemo", "action_traits", "evaluate", "rcp_services", "verdict"]
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
@@ -109,9 +109,17 @@ class _Run:
 def _match_action(st: Statement, action: str) -> tuple[bool, str | None]:
     """Whether the statement's action element covers ``action`` (lowercase), and the entry that did."""
     for entry in st.actions:
-        if action_matcher(entry)(action):
+        if _covers(entry, action):
             return (not st.not_action), entry
     return st.not_action, None
+
+
+def _covers(entry: str, action: str) -> bool:
+    """Whether an action entry covers ``action`` (lowercase). An entry without wildcards is
+    compared as it is: compiling and caching it costs a batch more than the one comparison."""
+    if "*" in entry or "?" in entry:
+        return bool(action_matcher(entry)(action))
+    return entry.lower() == action
 
 
 def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -> tuple[bool | None, str | None, tuple[str, ...]]:
@@ -121,6 +129,10 @@ def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -
     for entry in st.resources:
         template = parse_template(entry) if substitute and "${" in entry else None
         if template is None:
+            if "*" not in entry and "?" not in entry:  # compared as it is, as for actions
+                if entry == resource:
+                    return (not st.not_resource), entry, tuple(unresolved)
+                continue
             matcher = arn_matcher(entry)
         else:
             pieces = resolve(template, run.lookup)
@@ -301,18 +313,68 @@ def _determining(outcome: Outcome, granted_by: Layer | None,
     return determining, deciding
 
 
+class TraceMemo:
+    """The traces of statements that depend on the action and the resource alone, kept from one
+    request to the next against the same policies (a :class:`~iamkit.prepared.PolicySet` holds one).
+
+    A statement with no condition, no principal element and no policy variable in its
+    resources compares nothing else of the request, so its trace for an action (lowercase) and a
+    resource is always the same; it is remembered by the statement's place and those two. Which
+    statements of a policy an action matches is remembered too. At most ``size`` entries of
+    each are kept; past that the memo starts again.
+    """
+
+    __slots__ = ("actions", "size", "traces")
+
+    def __init__(self, size: int = 200_000):
+        self.size = size
+        self.traces: dict[tuple[Any, ...], StatementTrace] = {}
+        self.actions: dict[tuple[Any, ...], tuple[Policy, list[tuple[int, Statement]]]] = {}
+
+    def candidates(self, policy: Policy, layer: Layer, index: int, level: int | None,
+                   action: str) -> list[tuple[int, Statement]]:
+        """The statements of ``policy`` (with their numbers) whose action element matches ``action``."""
+        key = (layer, index, level, action)
+        found = self.actions.get(key)
+        if found is None or found[0] is not policy:
+            if len(self.actions) >= self.size:
+                self.actions.clear()
+            found = self.actions[key] = (policy, [(n, st) for n, st in enumerate(policy.statements)
+                                                  if any(_covers(e, action) for e in st.actions) != st.not_action])
+        return found[1]
+
+    def trace(self, st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, number: int,
+              run: _Run) -> StatementTrace:
+        """:func:`_trace`, remembered when only the action and the resource can change it."""
+        if st.conditions or st.principal_element is not None or (
+                st.resources is not None and policy.substitutes_variables and any("${" in r for r in st.resources)):
+            return _trace(st, policy, layer, index, level, run)
+        key = (layer, index, level, number, run.action, run.request.resource)
+        found = self.traces.get(key)
+        if found is None or found.statement is not st:
+            if len(self.traces) >= self.size:
+                self.traces.clear()
+            found = self.traces[key] = _trace(st, policy, layer, index, level, run)
+        return found
+
+
 def _check_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run, action: str,
-                  missing: dict[str, str]) -> list[StatementTrace]:
+                  missing: dict[str, str], memo: TraceMemo | None) -> list[StatementTrace]:
     """The statements of ``policy`` that apply, each traced as :func:`evaluate` traces it.
 
     A statement whose action does not match is neither traced nor looked at further, as in
     :func:`_trace`, so it can apply to nothing and ask for no context key; every other one
-    is traced in full, and the keys it lacked are added to ``missing`` in trace order."""
+    is traced in full (or found in ``memo``), and the keys it lacked are added to ``missing``
+    in trace order."""
     matched = []
-    for st in policy.statements:
-        if any(action_matcher(entry)(action) for entry in st.actions) == st.not_action:
-            continue
-        t = _trace(st, policy, layer, index, level, run)
+    if memo is not None:
+        candidates = memo.candidates(policy, layer, index, level, action)
+    else:
+        candidates = [(n, st) for n, st in enumerate(policy.statements)
+                      if any(_covers(entry, action) for entry in st.actions) != st.not_action]
+    for number, st in candidates:
+        t = _trace(st, policy, layer, index, level, run) if memo is None else \
+            memo.trace(st, policy, layer, index, level, number, run)
         if t.conditions or t.unresolved:
             missing_keys(t, missing)
         if t.matched:
@@ -320,7 +382,7 @@ def _check_policy(policy: Policy, layer: Layer, index: int, level: int | None, r
     return matched
 
 
-def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
+def verdict(scenario: Scenario, *, request: Request | None = None, memo: TraceMemo | None = None) -> Verdict:
     """The answer :func:`evaluate` gives, without the trace of the statements that did not apply.
 
     Every statement is compared with the request as :func:`evaluate` compares it, and AWS's
@@ -331,6 +393,8 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
     Args:
         scenario: a validated :class:`Scenario`.
         request: evaluate this request instead of the scenario's own.
+        memo: the traces remembered from earlier requests against the same scenario's
+            policies (never share one between scenarios).
 
     Returns:
         The :class:`Verdict`: outcome, deciding and determining statements, blocking layer
@@ -339,18 +403,18 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
     run, _ = _start(scenario, request)
     request, caller, action = run.request, run.caller, run.action
     missing: dict[str, str] = {}
-    rcps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.RCP, j, i, run, action, missing)]
+    rcps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.RCP, j, i, run, action, missing, memo)]
             for i, level in enumerate(scenario.rcps if _rcps_apply(scenario, request) else ())]
-    scps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.SCP, j, i, run, action, missing)]
+    scps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.SCP, j, i, run, action, missing, memo)]
             for i, level in enumerate(scenario.scps)]
     # In the trace's order, so that the missing keys come in the order evaluate() gives them.
-    resource = (_check_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, action, missing)
+    resource = (_check_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, action, missing, memo)
                 if scenario.resource_policy is not None else None)
     identity = [t for i, p in enumerate(scenario.identity_policies)
-                for t in _check_policy(p, Layer.IDENTITY, i, None, run, action, missing)]
-    boundary = (_check_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run, action, missing)
+                for t in _check_policy(p, Layer.IDENTITY, i, None, run, action, missing, memo)]
+    boundary = (_check_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run, action, missing, memo)
                 if scenario.permissions_boundary is not None else None)
-    session = (_check_policy(scenario.session_policy, Layer.SESSION, 0, None, run, action, missing)
+    session = (_check_policy(scenario.session_policy, Layer.SESSION, 0, None, run, action, missing, memo)
                if scenario.session_policy is not None else None)
     layers = _Layers(rcps, scps, resource, scenario.resource_policy, identity, boundary, session)
     outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Mapping
 
 from .decision import Decision, Verdict
-from .evaluate import evaluate, verdict
+from .evaluate import TraceMemo, evaluate, verdict
 from .matching import action_matcher, arn_matcher
 from .scenario import Request, Scenario, load_scenario
 
@@ -40,10 +40,11 @@ class PolicySet:
         scenario: the parsed scenario whose policies every request is evaluated against.
     """
 
-    __slots__ = ("scenario",)
+    __slots__ = ("_memo", "scenario")
 
     def __init__(self, scenario: Scenario | Mapping[str, Any] | str):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self._memo = TraceMemo()  # traces that only the action and the resource decide
         # Compile every action and resource pattern now, not on the first request that meets it.
         for policy in _policies(self.scenario):
             for st in policy.statements:
@@ -64,13 +65,13 @@ class PolicySet:
             The :class:`~iamkit.decision.Verdict`, equal to the same fields of :meth:`evaluate`'s
             Decision.
         """
-        return verdict(self.scenario, request=request)
+        return verdict(self.scenario, request=request, memo=self._memo)
 
     def check_all(self, requests: Iterable[Request]) -> Iterator[Verdict]:
         """:meth:`check` for each request, in order."""
-        scenario = self.scenario
+        scenario, memo = self.scenario, self._memo
         for request in requests:
-            yield verdict(scenario, request=request)
+            yield verdict(scenario, request=request, memo=memo)
 
     def evaluate(self, request: Request | None = None) -> Decision:
         """The full :class:`~iamkit.decision.Decision` for one request, with the trace of every

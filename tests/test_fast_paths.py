@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -141,3 +142,23 @@ def test_compiled_globs_on_arn_shapes() -> None:
     for pattern, value, expected in cases:
         assert bool(arn_matcher(pattern)(value)) is expected, (pattern, value)
         assert plain_arn(pattern, value) is expected
+
+
+@pytest.mark.skipif(not CORPUS_SCENARIOS, reason=f"the shared corpus is not at {CORPUS}")
+def test_a_policy_set_remembers_nothing_that_changes_an_answer() -> None:
+    # Each scenario's policies against its own request and other scenarios' requests, twice:
+    # the second time the memo answers from what the first remembered.
+    scenarios = [load_scenario(raw) for raw in CORPUS_SCENARIOS[:300]]
+    others = [s.request for s in scenarios[:60:6]]
+    remembered = 0
+    for scenario in scenarios:
+        policies = PolicySet(scenario)
+        own = scenario.request
+        asked = [own, replace(own, resource="*"), *others,
+                 *(replace(own, resource=r.resource) for r in others), *(replace(own, action=r.action) for r in others),
+                 *(replace(own, context=r.context) for r in others), *(replace(own, principal=r.principal) for r in others)]
+        for _ in range(2):
+            for request in asked:
+                assert answer(policies.check(request)) == answer(evaluate(scenario, request=request))
+        remembered += len(policies._memo.traces)
+    assert remembered > 100
