@@ -8,10 +8,12 @@ deciding and determining statements, blocking layer, missing context keys), comp
 apply. :meth:`PolicySet.evaluate` gives the full :class:`~iamkit.decision.Decision` with the
 trace of every statement, for the requests a person will look at. The two agree field by field
 (``tests/test_fast_paths.py`` holds them equal on every corpus and documented scenario).
+A policy set remembers, between requests, what only the action and the resource decide (see
+:class:`~iamkit.evaluate.TraceMemo`)::
 
-    >>> policies = PolicySet(scenario)
-    >>> denied = [r for r in requests if not policies.check(r).allowed]
-    >>> policies.evaluate(denied[0]).explain()
+    policies = PolicySet(scenario)
+    denied = [r for r in requests if not policies.check(r).allowed]
+    print(policies.evaluate(denied[0]).explain())
 """
 
 from __future__ import annotations
@@ -45,13 +47,14 @@ class PolicySet:
     def __init__(self, scenario: Scenario | Mapping[str, Any] | str):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self._memo = TraceMemo()  # traces that only the action and the resource decide
-        # Compile every action and resource pattern now, not on the first request that meets it.
+        # Compile every wildcard pattern now, not on the first request that meets it.
         for policy in _policies(self.scenario):
             for st in policy.statements:
                 for entry in st.actions:
-                    action_matcher(entry)
+                    if "*" in entry or "?" in entry:
+                        action_matcher(entry)
                 for entry in st.resources or ():
-                    if "${" not in entry:
+                    if ("*" in entry or "?" in entry) and "${" not in entry:
                         arn_matcher(entry)
 
     def check(self, request: Request | None = None) -> Verdict:
