@@ -303,7 +303,6 @@ _TYPED_GLOBAL_KEYS = {
 }
 
 
-@lru_cache(maxsize=4096)
 def context_value_problem(key: str, value: str) -> tuple[str, str] | None:
     """Why ``value`` cannot be the value of the global key ``key`` in a real request, and
     a hint; None when it can (or when AWS does not fix the key's type).
@@ -311,10 +310,14 @@ def context_value_problem(key: str, value: str) -> tuple[str, str] | None:
     AWS itself writes these keys, always in their type: a scenario that gives another value
     describes no request AWS makes, and a negated operator would be true against it.
     """
-    typed = _TYPED_GLOBAL_KEYS.get(key.lower())
-    if typed is None:
+    if key.lower() not in _TYPED_GLOBAL_KEYS:  # most keys: no cache entry for each of their values
         return None
-    family, example = typed
+    return _typed_value_problem(key, value)
+
+
+@lru_cache(maxsize=4096)
+def _typed_value_problem(key: str, value: str) -> tuple[str, str] | None:
+    family, example = _TYPED_GLOBAL_KEYS[key.lower()]
     try:
         _CONTEXT_PARSERS[family](value.strip())
     except ValueError:

@@ -205,6 +205,11 @@ def _compile(pieces: Pieces, arn: bool, ignore_case: bool) -> Matcher:
             return (lambda s: s.lower() == text) if ignore_case else text.__eq__
         inner = _arn_text(text) if arn else _glob_text(text)
         return (lambda s: inner(s.lower())) if ignore_case else inner
+    joined = "".join(text for text, _ in pieces)
+    if joined != "*" and all(active or ("*" not in text and "?" not in text) for text, active in pieces):
+        # No literal text holds a wildcard character, so the pieces read as one text of policy
+        # (all but a lone "*", which as one piece of policy text would match any ARN).
+        return _compile(((joined, True),), arn, ignore_case)
     tokens = _tokens(pieces)
     if not any(wild for _, wild in tokens):
         text = "".join(t for t, _ in pieces)

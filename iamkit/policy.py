@@ -241,6 +241,9 @@ def _strings(value: Any, path: tuple[str | int, ...], element: str, out: _Collec
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and value:
+        good = [item for item in value if isinstance(item, str)]
+        if len(good) == len(value):  # the common case: every entry a string
+            return tuple(good)
         good = []
         for i, item in enumerate(value):
             if isinstance(item, str):
@@ -363,12 +366,14 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tup
                 out.add(kpath, f"condition key `{key}` has no values", "give at least one value")
                 continue
             good = []
+            typed = spec.base.family not in ("String", "Arn")  # the families whose every value is valid
             for i, item in enumerate(values):
                 if isinstance(item, (dict, list)) or item is None:
                     ipath = kpath + (i,) if isinstance(raw, list) else kpath
                     out.add(ipath, f"condition values must be strings, numbers or booleans, not {json_type(item)}")
                     continue
-                for message, hint, severity in _condition_value_problems(spec.text, policy_value_text(item)):
+                for message, hint, severity in (_condition_value_problems(spec.text, policy_value_text(item))
+                                                if typed else ()):
                     ipath = kpath + (i,) if isinstance(raw, list) else kpath
                     out.add(ipath, message, hint, severity=severity)
                 good.append(item)

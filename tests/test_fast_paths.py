@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from test_properties import COMMON, scenarios
 
@@ -24,7 +24,7 @@ from conftest import SHARED, load_cases
 from iamkit import Decision, Outcome, PolicySet, Request, Verdict, evaluate, load_scenario
 from iamkit.cli import _result_line, result_record
 from iamkit.evaluate import verdict
-from iamkit.matching import action_matcher, arn_matcher, glob_matcher
+from iamkit.matching import action_matcher, arn_matcher, glob_matcher, pieces_matcher
 
 CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
 DOC_SCENARIOS = [case["scenario"] for _, data in load_cases("docs") for case in data["cases"]]
@@ -162,3 +162,32 @@ def test_a_policy_set_remembers_nothing_that_changes_an_answer() -> None:
                 assert answer(policies.check(request)) == answer(evaluate(scenario, request=request))
         remembered += len(policies._memo.traces)
     assert remembered > 100
+
+
+def plain_pieces(pieces: tuple[tuple[str, bool], ...], value: str, arn: bool) -> bool:
+    """Pieces of text, each read with its wildcards (policy text) or literally (a variable's value)."""
+    if pieces == (("*", True),):
+        return True
+    tokens = [(c, active and c in "*?") for text, active in pieces for c in text]
+    segments: list[list[tuple[str, bool]]] = [[]]
+    for token in tokens:
+        if arn and token[0] == ":" and len(segments) < 6:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    parts = value.split(":", 5) if arn else [value]
+    if len(parts) != len(segments):
+        return False
+    for segment, part in zip(segments, parts, strict=True):
+        regex = "".join(".*" if (c, w) == ("*", True) else "." if w else re.escape(c) for c, w in segment)
+        if re.fullmatch(regex, part, re.S) is None:
+            return False
+    return True
+
+
+@COMMON
+@given(st.lists(st.tuples(TEXT, st.booleans()), min_size=1, max_size=3), TEXT, st.booleans())
+@example([("", False), ("*", True)], "a:b", True)  # a lone "*" made of pieces stays one segment
+@example([("ab", False), ("*", True), (":*", False)], "ab:c:*", True)
+def test_compiled_pieces_match_what_their_wildcards_and_literals_say(pieces: list, value: str, arn: bool) -> None:
+    assert bool(pieces_matcher(tuple(pieces), arn)(value)) == plain_pieces(tuple(pieces), value, arn)
