@@ -2,19 +2,26 @@
 """Engine benchmarks: batch throughput on the reference corpus, and requests per second
 against one prepared policy set.
 
-Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N]
+Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N] [--no-bytecode-cache]
 
 1. Batch, end to end: ``python -m iamkit simulate --jsonl -`` reads the corpus from standard
    input, parses, validates, evaluates and writes one JSON line per scenario; timed from
    process start to exit, with the default worker processes and with ``--jobs 1``.
 2. Prepared policy set: one scenario's policies parsed once, then evaluated for many
-   requests (principals × actions × resources), as a whole-account analysis does.
+   requests (principals × actions × resources), as a whole-account analysis does: with
+   ``PolicySet.check`` (the answer without the full trace), ``PolicySet.evaluate`` and
+   ``evaluate(scenario, request=…)`` (each a full Decision).
 3. The reference, when ``node`` and ``npm`` are here: the same corpus through
    ``@cloud-copilot/iam-simulate`` (``benchmarks/reference/``: its exact version in the npm lock,
    installed there with ``npm ci`` on first use, run as its own process, never imported or
    ported), timed the same way, and iamkit's speed as a multiple of it.
 4. Start-up: ``import iamkit``, a batch run's cold start (``simulate --jsonl -`` with no input)
    and the whole command line's (``--help``, every command's module), each less a bare interpreter's.
+
+The commands run the way an installed iamkit runs: with its bytecode cached (in a temporary
+``PYTHONPYCACHEPREFIX``, so the worktree gets no ``__pycache__``), even where the environment sets
+``PYTHONDONTWRITEBYTECODE``; ``--no-bytecode-cache`` runs them with the environment as it is, every
+module compiled at every start.
 
 Where a scenario's time goes inside the process: ``benchmarks/phases.py``.
 """
@@ -23,17 +30,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iamkit import Request, evaluate, load_scenario  # noqa: E402
+from iamkit import PolicySet, Request, evaluate, load_scenario  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "reference-dev.jsonl"
 
@@ -64,6 +73,15 @@ POLICY_SET = {
 
 
 REFERENCE = ROOT / "benchmarks" / "reference"
+ENVIRONMENT = dict(os.environ)
+
+
+def cache_bytecode() -> None:
+    """Run the commands below with iamkit's bytecode cached, as an installed package has it."""
+    ENVIRONMENT.pop("PYTHONDONTWRITEBYTECODE", None)
+    ENVIRONMENT["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="iamkit-bytecode-")
+    subprocess.run([sys.executable, "-m", "iamkit", "--help"], check=True, capture_output=True, cwd=ROOT,
+                   env=ENVIRONMENT)
 
 
 def timed_run(command: list[str], payload: str, lines: int, repeat: int, cwd: pathlib.Path = ROOT) -> list[float]:
@@ -71,7 +89,7 @@ def timed_run(command: list[str], payload: str, lines: int, repeat: int, cwd: pa
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd)
+        done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd, env=ENVIRONMENT)
         times.append(time.perf_counter() - start)
         assert done.stdout.count("\n") == lines, done.stderr[-500:]
     return times
@@ -112,14 +130,21 @@ def prepared(repeat: int) -> None:
     contexts = [{"aws:MultiFactorAuthPresent": "true", "aws:RequestedRegion": "eu-west-1"},
                 {"aws:RequestedRegion": "us-east-1"}]
     requests = [Request(p, a, r, None, c) for p in principals for a in actions for r in resources for c in contexts]
-    rates = []
-    allowed = 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        allowed = sum(evaluate(scenario, request=r).allowed for r in requests)
-        rates.append(len(requests) / (time.perf_counter() - start))
-    print(f"prepared policy set: {len(requests)} requests ({allowed} allowed), best {max(rates):,.0f} requests/s, "
-          f"median {statistics.median(rates):,.0f} requests/s")
+    policies = PolicySet(scenario)
+    ways = {
+        "PolicySet.check (the answer, no full trace)": lambda r: policies.check(r).allowed,
+        "PolicySet.evaluate (full Decision)": lambda r: policies.evaluate(r).allowed,
+        "evaluate(scenario, request=...) (full Decision)": lambda r: evaluate(scenario, request=r).allowed,
+    }
+    for label, run in ways.items():
+        rates = []
+        allowed = 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            allowed = sum(run(r) for r in requests)
+            rates.append(len(requests) / (time.perf_counter() - start))
+        print(f"prepared policy set, {label}: {len(requests)} requests ({allowed} allowed), "
+              f"best {max(rates):,.0f} requests/s, median {statistics.median(rates):,.0f} requests/s")
 
 
 def startup(repeat: int) -> None:
@@ -127,7 +152,8 @@ def startup(repeat: int) -> None:
         times = []
         for _ in range(repeat):
             start = time.perf_counter()
-            subprocess.run([sys.executable, *code], check=True, capture_output=True, cwd=ROOT, input="", text=True)
+            subprocess.run([sys.executable, *code], check=True, capture_output=True, cwd=ROOT, input="", text=True,
+                           env=ENVIRONMENT)
             times.append(time.perf_counter() - start)
         return min(times)
 
@@ -142,7 +168,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=pathlib.Path, default=DEFAULT_CORPUS)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-bytecode-cache", action="store_true",
+                        help="run the commands with the environment as it is (PYTHONDONTWRITEBYTECODE kept)")
     args = parser.parse_args()
+    if not args.no_bytecode_cache:
+        cache_bytecode()
+    print("commands run with " + ("the environment as it is" if args.no_bytecode_cache else
+                                  "iamkit's bytecode cached, as an installed package has it"))
     if args.corpus.exists():
         batch(args.corpus, args.repeat)
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import multiprocessing
 import os
 import socket
 import sys
@@ -264,7 +265,7 @@ def test_batch_workers_are_capped_by_chunks_and_cpus(tmp_path, monkeypatch, caps
         def imap(self, function: Any, items: Any) -> Any:
             return map(function, items)
 
-    monkeypatch.setattr(cli.multiprocessing, "get_context", lambda method: types.SimpleNamespace(Pool=Pool))
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method: types.SimpleNamespace(Pool=Pool))
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 64)
     path = _batch_file(tmp_path, 4 * cli._CHUNK)  # four chunks
     run(capsys, "simulate", "--jsonl", "--jobs", "1000", path)

@@ -11,14 +11,13 @@ import gc
 import io
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 from dataclasses import replace
 from typing import IO, Any, Iterator, Sequence
 
-from ..engine.decision import Decision, reason
-from ..engine.evaluator import evaluate
+from ..engine.decision import Decision, Verdict, reason
+from ..engine.evaluator import evaluate, verdict
 from ..engine.reading import MAX_DOCUMENT_BYTES, load_json
 from ..engine.scenario import load_scenario
 from ..errors import (
@@ -54,7 +53,7 @@ def result_line(number: int, line: str | None) -> tuple[str, bool]:
         data, _ = load_json(line)
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             scenario_id = data["id"]
-        decision = evaluate(load_scenario(data))
+        answer = verdict(load_scenario(data))  # the Decision's answer, without the trace a line does not show
     except InputError as exc:
         problem = exc.problems[0]
         error = f"line {number}, column {problem.column}: {problem.message}" if problem.column else \
@@ -63,11 +62,12 @@ def result_line(number: int, line: str | None) -> tuple[str, bool]:
     except ScenarioError as exc:
         error = f"line {number}: " + "; ".join(str(p) for p in exc.problems)
         return _error_line(error, exc.problems, scenario_id), True
-    return json.dumps(result_record(decision)), False
+    return json.dumps(result_record(answer)), False
 
 
-def result_record(decision: Decision) -> dict[str, Any]:
-    """One batch result line's data (shared/scenario-format.md, "Batch results")."""
+def result_record(decision: Decision | Verdict) -> dict[str, Any]:
+    """One batch result line's data (shared/scenario-format.md, "Batch results"), the same from
+    a :class:`Decision` and from the :class:`Verdict` of the same request."""
     return {
         "id": decision.scenario_id,
         "decision": decision.outcome.value,
@@ -137,16 +137,16 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
     global _BLOCK
     cpus = os.cpu_count() or 1
     jobs = min(jobs or cpus, cpus)  # more workers than CPUs only add start-up time
-    parallel = jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and not stdin.isatty()
+    parallel = jobs > 1 and hasattr(os, "fork") and not stdin.isatty()
     failed = 0
     numbered = _lines(stdin)
     while True:
         _BLOCK = list(itertools.islice(numbered, 1 if not parallel else _BLOCK_LINES))
         if not _BLOCK:
             break
-        if parallel and len(_BLOCK) >= 4 * _CHUNK:
+        if parallel and len(_BLOCK) >= 4 * _CHUNK and "fork" in _multiprocessing().get_all_start_methods():
             chunks = [(i, i + _CHUNK) for i in range(0, len(_BLOCK), _CHUNK)]
-            with multiprocessing.get_context("fork").Pool(min(jobs, len(chunks))) as pool:
+            with _multiprocessing().get_context("fork").Pool(min(jobs, len(chunks))) as pool:
                 for text, bad in pool.imap(_evaluate_chunk, chunks):
                     stdout.write(text)
                     failed += bad
@@ -157,6 +157,14 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         stdout.flush()
     _BLOCK = []
     return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _multiprocessing() -> Any:
+    """The multiprocessing module, imported only for an input large enough for workers (a batch
+    run's start-up does not pay for it)."""
+    import multiprocessing
+
+    return multiprocessing
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -12,8 +12,10 @@ One module a step, in the order a request goes through them:
 ``conditions``    condition operators, each comparison recorded
 ``scenario``      a request and every policy that applies to it
 ``evaluator``     :func:`evaluate`: the flowchart, a step for every box
-``decision``      the :class:`Decision`: outcome, deciding statement, steps, layers, trace
+``decision``      the :class:`Decision`: outcome, deciding statement, steps, layers, trace;
+                  the :class:`Verdict`, its answer alone
 ``explain``       what one change would do to the answer
+``prepared``      :class:`PolicySet`: policies parsed once, many requests answered fast
 ================  ================================================================
 
 It is plain Python: it imports no IPython, graphviz, pandas or ipywidgets, and nothing
@@ -21,9 +23,10 @@ from :mod:`iamkit.views`, :mod:`iamkit.widgets` or :mod:`iamkit.analysis`.
 """
 
 from .conditions import ConditionResult
-from .decision import Decision, Layer, Outcome, StatementTrace, Step
-from .evaluator import evaluate, rcp_services
+from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict
+from .evaluator import evaluate, rcp_services, verdict
 from .policy import Condition, Origin, Policy, PolicyKind, Statement, parse_policy, validate_policy
+from .prepared import PolicySet
 from .scenario import Request, Scenario, load_scenario
 
 __all__ = [
@@ -35,14 +38,17 @@ __all__ = [
     "Outcome",
     "Policy",
     "PolicyKind",
+    "PolicySet",
     "Request",
     "Scenario",
     "Statement",
     "StatementTrace",
     "Step",
+    "Verdict",
     "evaluate",
     "load_scenario",
     "parse_policy",
     "rcp_services",
     "validate_policy",
+    "verdict",
 ]

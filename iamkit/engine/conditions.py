@@ -303,7 +303,6 @@ _TYPED_GLOBAL_KEYS = {
 }
 
 
-@lru_cache(maxsize=4096)
 def context_value_problem(key: str, value: str) -> tuple[str, str] | None:
     """Why ``value`` cannot be the value of the global key ``key`` in a real request, and
     a hint; None when it can (or when AWS does not fix the key's type).
@@ -311,10 +310,14 @@ def context_value_problem(key: str, value: str) -> tuple[str, str] | None:
     AWS itself writes these keys, always in their type: a scenario that gives another value
     describes no request AWS makes, and a negated operator would be true against it.
     """
-    typed = _TYPED_GLOBAL_KEYS.get(key.lower())
-    if typed is None:
+    if key.lower() not in _TYPED_GLOBAL_KEYS:  # most keys: no cache entry for each of their values
         return None
-    family, example = typed
+    return _typed_value_problem(key, value)
+
+
+@lru_cache(maxsize=4096)
+def _typed_value_problem(key: str, value: str) -> tuple[str, str] | None:
+    family, example = _TYPED_GLOBAL_KEYS[key.lower()]
     try:
         _CONTEXT_PARSERS[family](value.strip())
     except ValueError:
@@ -334,8 +337,9 @@ def _context_note(op: Operator, values: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=16384)
-def _prepared(op: Operator, text: str) -> Any:
-    return op.prepare(text)
+def _prepared(name: str, text: str) -> Any:
+    # Keyed by the operator's name: hashing the Operator itself hashes every field.
+    return OPERATORS[name].prepare(text)
 
 
 def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
@@ -382,7 +386,7 @@ def evaluate_condition(
     invalid: str | None = None
     for raw in raw_values:
         text = policy_value_text(raw)
-        template = parse_template(text) if (substitute and op.variables) else None
+        template = parse_template(text) if (substitute and op.variables and "${" in text) else None
         pieces: list[tuple[str, bool]] | None = None
         if template is not None:
             resolved = resolve(template, context)
@@ -394,7 +398,7 @@ def evaluate_condition(
             text = "".join(t for t, _ in pieces)
         texts.append(text)
         try:
-            prepared.append(_prepared(op, text) if pieces is None else _prepare_resolved(op, pieces))
+            prepared.append(_prepared(op.name, text) if pieces is None else _prepare_resolved(op, pieces))
         except ValueError:
             invalid = invalid or text
     note = ""

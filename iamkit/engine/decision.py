@@ -19,7 +19,8 @@ from .policy import Origin, Statement
 from .principals import PrincipalMatch
 from .scenario import Request
 
-__all__ = ["Decision", "Layer", "LayerVerdict", "Outcome", "Step", "StatementTrace", "missing_keys", "reason"]
+__all__ = ["Decision", "Layer", "LayerVerdict", "Outcome", "Step", "StatementTrace", "Verdict", "missing_keys",
+           "reason"]
 
 
 class Outcome(str, Enum):
@@ -349,6 +350,44 @@ class Decision(RichDisplay):
 
     def __repr__(self) -> str:
         return f"<Decision {self.summary()}>"
+
+
+class Verdict(NamedTuple):
+    """A decision's answer without its trace: what :meth:`iamkit.PolicySet.check` returns and
+    what a batch result line holds.
+
+    The engine computes it the way it computes a :class:`Decision` and a test holds every
+    field equal to the same field of the Decision for the same request; for the trace of every
+    statement, the flowchart's steps and the notes, evaluate in full.
+
+    Attributes:
+        outcome: ``allowed``, ``explicitDeny`` or ``implicitDeny``.
+        deciding: the statement that decided (see :attr:`Decision.deciding`), fully traced.
+        determining: the matching Deny statements if any, else the matching Allow statements.
+        blocked_by: the layer that denied, or None.
+        missing_context_keys: keys the policies asked for that the request did not have.
+        scenario_id: the scenario's id, when there was one.
+    """
+
+    outcome: Outcome
+    deciding: StatementTrace | None
+    determining: tuple[StatementTrace, ...]
+    blocked_by: Layer | None
+    missing_context_keys: tuple[str, ...]
+    scenario_id: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """True when the request is allowed."""
+        return self.outcome is Outcome.ALLOWED
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def __repr__(self) -> str:
+        by = f" by {self.deciding.ref}" if self.deciding is not None else \
+            f" at the {self.blocked_by.label}" if self.blocked_by is not None else ""
+        return f"<Verdict {self.outcome.value}{by}>"
 
 
 def _verdict(d: Decision, layer: Layer) -> LayerVerdict:

