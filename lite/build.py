@@ -40,7 +40,7 @@ PYODIDE_ENV = {"sys_platform": "emscripten", "platform_system": "Emscripten", "p
                "os_name": "posix", "python_version": "3.14", "python_full_version": "3.14.2",
                "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
 """How Pyodide 314 answers environment markers in a wheel's requirements."""
-STATIC_FILES = ("iamkit/static/graph.js", "iamkit/static/viz.js")
+STATIC_FILES = ("iamkit/views/static/graph.js", "iamkit/views/static/viz.js")
 """Files the iamkit wheel must carry for diagrams to draw in the browser."""
 
 
