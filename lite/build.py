@@ -79,8 +79,8 @@ def iamkit_wheel(work: pathlib.Path) -> pathlib.Path:
     with zipfile.ZipFile(wheel) as archive:
         missing = [name for name in STATIC_FILES if name not in archive.namelist()]
     if missing:
-        raise BuildError(f"the iamkit wheel lacks {', '.join(missing)} — hint: add \"static/*\" to "
-                         "iamkit's [tool.setuptools.package-data] in pyproject.toml")
+        raise BuildError(f"the iamkit wheel lacks {', '.join(missing)} — hint: add \"static/*\" to the "
+                         "\"iamkit.views\" entry of [tool.setuptools.package-data] in pyproject.toml")
     return wheel
 
 
