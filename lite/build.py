@@ -362,7 +362,8 @@ def browser_lesson(notebook: dict[str, Any], name: str, available: frozenset[str
     for index in code[1:]:
         cell = cells[index]
         source = "".join(cell["source"])
-        tree = _python(source, f"{name}, code cell {code.index(index) + 1}")
+        magic = source.lstrip().startswith("%%")  # read the body: what the magic runs
+        tree = _python(source.split("\n", 1)[1] if magic else source, f"{name}, code cell {code.index(index) + 1}")
         # A cell runs whole or not at all. Statement by statement, a name that a statement here binds
         # afresh is no longer the sandbox's; once one statement cannot run, the cell does not run.
         why, bound, here = Needs(), set(), set(tainted)
@@ -373,7 +374,7 @@ def browser_lesson(notebook: dict[str, Any], name: str, available: frozenset[str
             bound |= _binds(statement)
             here = here | _binds(statement) if why else here - _binds(statement)
         if why:
-            if source.lstrip().startswith("%%"):
+            if magic:
                 raise BuildError(f"{name}, code cell {code.index(index) + 1} needs the sandbox but is already a "
                                  "cell magic — hint: teach lite/build.py to mark it another way")
             tainted |= bound
