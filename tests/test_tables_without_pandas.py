@@ -114,3 +114,19 @@ def test_a_table_without_pandas_selects_columns_and_rows_as_a_data_frame_does() 
         assert "no column `nope` — the columns are statement, line" in str(error)
     else:
         raise AssertionError("an unknown column was not refused")
+
+
+def test_a_table_without_pandas_drops_columns_as_a_data_frame_does() -> None:
+    # Lesson 03's trust-policy table is shown with `.drop(columns=[...])`, in the browser edition too.
+    table = tables.Table([["a", 1, ""]], ["statement", "line", "conditions"])
+    table.attrs[tables.TABLE_KIND] = "policy"
+    narrower = table.drop(columns=["line", "conditions"])
+    assert (narrower.columns, narrower.rows, narrower.attrs) == (["statement"], [["a"]], table.attrs)
+    assert table.drop(columns="line").columns == ["statement", "conditions"]
+    assert table.columns == ["statement", "line", "conditions"]  # the table itself is unchanged
+    try:
+        table.drop(columns=["principal"])
+    except KeyError as error:
+        assert "no column `principal` — the columns are statement, line, conditions" in str(error)
+    else:
+        raise AssertionError("dropping an unknown column was not refused")

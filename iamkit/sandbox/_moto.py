@@ -134,8 +134,9 @@ def require_moto() -> None:
     if sys.platform == "emscripten":  # Pyodide: the workbook's JupyterLite edition
         raise SandboxError("the sandbox cannot run in the browser edition of the workbook: it is a local AWS "
                            "endpoint, and a browser tab cannot serve one",
-                           "open this lesson in the full workbook (./scripts/workbook) or on Binder; "
-                           "lessons 06 (deny wins) and 07 (conditions) run here unchanged")
+                           "open this lesson in the full workbook (./scripts/workbook) or on Binder; here, "
+                           "the lessons' cells that need no sandbox run, and 06 (deny wins) and 07 "
+                           "(conditions) run whole")
     try:
         import moto.server  # noqa: F401
     except ImportError as exc:

@@ -58,7 +58,8 @@ class Table:
 
     Enough of a DataFrame for the lessons: ``columns``, ``index``, ``attrs``, ``empty``,
     ``len()``, ``table["column"]`` (a :class:`Column` of its cells), ``table[["a", "b"]]`` (a
-    Table of those columns) and ``table[table["conditions"] != ""]`` (the rows a mask keeps).
+    Table of those columns), ``table.drop(columns=[...])`` (a Table without them) and
+    ``table[table["conditions"] != ""]`` (the rows a mask keeps).
     :func:`styled` shows it as the same HTML a pandas Styler would.
 
     Attributes:
@@ -98,6 +99,17 @@ class Table:
                           self.index_name, self.columns_name)
         table.attrs = dict(self.attrs)
         return table
+
+    def drop(self, *, columns: str | Sequence[str]) -> Table:
+        """The table without ``columns``, as ``DataFrame.drop(columns=...)``.
+
+        Raises:
+            KeyError: a column the table does not have, naming the ones it has.
+        """
+        gone = [columns] if isinstance(columns, str) else list(columns)
+        for column in gone:
+            self._position(column)
+        return self[[c for c in self.columns if c not in gone]]  # type: ignore[no-any-return]
 
     def _position(self, column: str) -> int:
         try:

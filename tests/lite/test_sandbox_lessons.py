@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import pathlib
 from typing import Any, Iterator
 
@@ -168,20 +167,15 @@ def test_needs_sandbox_runs_the_cell_where_the_sandbox_can_run() -> None:
         InteractiveShell.clear_instance()
 
 
-# ── every lesson that needs the sandbox (IAMKIT_LITE_LESSONS=all; about 15 s a lesson) ──
+# ── every other lesson that needs the sandbox (about 15 s a lesson) ──
 
 SANDBOX_LESSONS = ["00-start-here.ipynb", "01-users.ipynb", "02-groups.ipynb", "03-roles.ipynb",
                    "04-policy-anatomy.ipynb", "05-trust-vs-permission.ipynb", "08-guardrails.ipynb",
                    "09-least-privilege.ipynb", "11-capstone.ipynb"]
 """The lessons besides LESSON that start the sandbox (the build prints each one's count of cells)."""
-KNOWN = {"03-roles.ipynb": "its show_trust_policy calls Table.drop, which iamkit.tables.Table (the tables "
-                           "without pandas) does not have: AttributeError in the browser"}
 
 
-@pytest.mark.skipif(os.environ.get("IAMKIT_LITE_LESSONS") != "all",
-                    reason="IAMKIT_LITE_LESSONS=all runs every lesson that needs the sandbox (about 2.5 min)")
-@pytest.mark.parametrize("lesson", [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN[name], strict=True))
-                                    if name in KNOWN else name for name in SANDBOX_LESSONS])
+@pytest.mark.parametrize("lesson", SANDBOX_LESSONS)
 def test_every_sandbox_lesson_runs_to_the_end(browser: Any, served: str, site: pathlib.Path, lesson: str) -> None:
     assert "%%needs_sandbox" in (site / "files" / lesson).read_text(encoding="utf-8")
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
