@@ -17,7 +17,9 @@ Hierarchy (every error iamkit raises on purpose is an ``IamkitError``)::
     ├── CatalogError                    the action catalog's data is missing
     │   └── UnknownActionError(KeyError)
     ├── ExerciseError(ValueError)       an answer in a form that cannot be checked
-    └── WrongAnswer(AssertionError)     a wrong answer, while grading
+    ├── WrongAnswer(AssertionError)     a wrong answer, while grading
+    ├── UsageError                      a command's arguments or file cannot be used        (one line)
+    └── BadInput                        a command's input has located problems              name, problems
 
 Every ``problems`` is a tuple of :class:`Problem`: every problem found, not just the first.
 Text printed for a person goes through :func:`printable`, so no input can drive the terminal.
@@ -36,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "AccountError", "ActivityError", "AuditError",
            "CatalogError", "DiagramError", "ExerciseError", "HintedError", "IamkitError", "InputError", "MfaError",
            "PolicyError", "Problem", "SandboxError", "ScenarioError", "SimulationError", "UnknownActionError",
-           "WrongAnswer", "format_path", "json_type", "printable", "suggest"]
+           "UsageError", "BadInput", "WrongAnswer", "format_path", "json_type", "printable", "suggest"]
 
 # Exit statuses of the command line (every command, and the ones other modules register).
 EXIT_OK = 0
@@ -291,3 +293,23 @@ class ExerciseError(IamkitError, ValueError):
 
 class WrongAnswer(IamkitError, AssertionError):
     """Raised only while grading (``IAMKIT_GRADING=1``) for a wrong or missing answer."""
+
+
+class UsageError(IamkitError):
+    """A command's arguments, or the file they name, cannot be used: ``iamkit`` prints the
+    message as one line (``iamkit: …``) and exits with status 2."""
+
+
+class BadInput(IamkitError):
+    """Located problems of one command-line input: ``iamkit`` prints each as
+    ``name:line:column: error: …`` and exits with status 2.
+
+    Attributes:
+        name: the input as the person named it (``<stdin>`` for standard input).
+        problems: every problem found.
+    """
+
+    def __init__(self, name: str, problems: Sequence[Problem]):
+        self.name = name
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(p) for p in problems))

@@ -165,3 +165,25 @@ def test_no_name_hides_a_module(name: str) -> None:
     module = importlib.import_module(name)
     parent, _, last = name.rpartition(".")
     assert getattr(importlib.import_module(parent), last) is module
+
+
+def test_every_exception_is_defined_in_errors_py() -> None:
+    # One place to read what iamkit can raise, drawn as a tree in its docstring. A private class
+    # (`reading._Refused`) is a signal that never leaves its module.
+    import importlib
+
+    import iamkit.errors
+
+    defined_elsewhere = []
+    for name in sorted(MODULES):
+        if name == "iamkit.__main__" or (name.startswith("iamkit.widgets") and importlib.util.find_spec("ipywidgets") is None):
+            continue
+        for value in vars(importlib.import_module(name)).values():
+            if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == name \
+                    and name != "iamkit.errors" and not value.__name__.startswith("_"):
+                defined_elsewhere.append(f"{name}.{value.__name__}")
+    assert not defined_elsewhere, defined_elsewhere
+    drawn = iamkit.errors.__doc__ or ""
+    undrawn = [n for n, v in vars(iamkit.errors).items() if isinstance(v, type) and issubclass(v, BaseException)
+               and v.__module__ == "iamkit.errors" and not n.startswith("_") and n not in drawn]
+    assert not undrawn, undrawn

@@ -22,8 +22,8 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from ..errors import EXIT_BAD_INPUT, EXIT_OK, PolicyError
-from ._common import BadInput, UsageError, say
+from ..errors import EXIT_BAD_INPUT, EXIT_OK, BadInput, PolicyError, UsageError
+from ._common import say
 
 __all__ = ["build_parser", "main"]
 

@@ -1,8 +1,9 @@
 """What every command shares: reading its input, locating problems, and printing for a person.
 
-A command raises :class:`UsageError` (one line, ``iamkit: …``) or :class:`BadInput` (located
-problems, ``name:line:column: error: …``); :func:`iamkit.cli.main` prints either and exits
-with status 2. The exit codes themselves are in :mod:`iamkit.errors`.
+A command raises :class:`~iamkit.errors.UsageError` (one line, ``iamkit: …``) or
+:class:`~iamkit.errors.BadInput` (located problems, ``name:line:column: error: …``);
+:func:`iamkit.cli.main` prints either and exits with status 2. Both, and the exit codes, are
+in :mod:`iamkit.errors`.
 """
 
 from __future__ import annotations
@@ -13,29 +14,9 @@ from typing import Any, Sequence
 
 from ..engine.jsonpos import Positions
 from ..engine.reading import load_json, read_text
-from ..errors import (
-    IamkitError,
-    InputError,
-    Problem,
-    format_path,
-    printable,
-)
+from ..errors import BadInput, InputError, Problem, UsageError, format_path, printable
 
-__all__ = ["BadInput", "UsageError", "context_arguments", "input_name", "read_document", "read_input", "say",
-           "with_lines"]
-
-
-class UsageError(IamkitError):
-    pass
-
-
-class BadInput(IamkitError):
-    """Located problems of one input, printed as ``name:line:column: error: …``."""
-
-    def __init__(self, name: str, problems: Sequence[Problem]):
-        self.name = name
-        self.problems = tuple(problems)
-        super().__init__("; ".join(str(p) for p in problems))
+__all__ = ["context_arguments", "input_name", "read_document", "read_input", "say", "with_lines"]
 
 
 def input_name(path: str) -> str:

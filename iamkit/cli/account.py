@@ -14,9 +14,11 @@ from ..errors import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
     EXIT_OK,
+    BadInput,
     ScenarioError,
+    UsageError,
 )
-from ._common import BadInput, UsageError, context_arguments, input_name, say
+from ._common import context_arguments, input_name, say
 
 __all__ = ["register"]
 

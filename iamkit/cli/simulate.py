@@ -24,11 +24,13 @@ from ..errors import (
     EXIT_BAD_INPUT,
     EXIT_DENIED,
     EXIT_OK,
+    BadInput,
     InputError,
     Problem,
     ScenarioError,
+    UsageError,
 )
-from ._common import BadInput, UsageError, input_name, read_document, say, with_lines
+from ._common import input_name, read_document, say, with_lines
 
 __all__ = ["batch", "register", "result_line", "result_record"]
 

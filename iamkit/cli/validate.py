@@ -12,10 +12,11 @@ from ..engine.scenario import load_scenario
 from ..errors import (
     EXIT_BAD_INPUT,
     EXIT_OK,
+    BadInput,
     Problem,
     ScenarioError,
 )
-from ._common import BadInput, input_name, read_document, read_input, say, with_lines
+from ._common import input_name, read_document, read_input, say, with_lines
 
 __all__ = ["register"]
 
