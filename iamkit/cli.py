@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import IO, Any, Iterator, Sequence
 
 from . import __version__
+from .batch import in_workers
 from .decision import Decision, Verdict, reason
 from .errors import (
     EXIT_BAD_INPUT,
@@ -171,7 +172,8 @@ def batch(stdin: IO[str], stdout: IO[str], jobs: int | None = None) -> int:
     :data:`~iamkit.reading.MAX_DOCUMENT_BYTES`, not strict JSON, not a valid scenario)
     yields ``"decision": null`` and an error naming the line and the JSON path; the run
     continues. With ``jobs`` > 1 (default: one per CPU; never more than the CPUs, nor than
-    the chunks of 128 lines) large inputs are evaluated in forked worker processes, in order.
+    the chunks of 128 lines) large inputs are shared between this process and forked ones
+    (see :func:`~iamkit.batch.in_workers`), in order.
 
     Returns:
         0 when every line was evaluated, 2 when some lines failed.
@@ -199,12 +201,11 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         _BLOCK = list(itertools.islice(numbered, 1 if not parallel else _BLOCK_LINES))
         if not _BLOCK:
             break
-        if parallel and len(_BLOCK) >= 4 * _CHUNK and "fork" in _multiprocessing().get_all_start_methods():
+        if parallel and len(_BLOCK) >= 4 * _CHUNK:
             chunks = [(i, i + _CHUNK) for i in range(0, len(_BLOCK), _CHUNK)]
-            with _multiprocessing().get_context("fork").Pool(min(jobs, len(chunks))) as pool:
-                for text, bad in pool.imap(_evaluate_chunk, chunks):
-                    stdout.write(text)
-                    failed += bad
+            for text, bad in in_workers(_evaluate_chunk, chunks, min(jobs, len(chunks))):
+                stdout.write(text)
+                failed += bad
         else:
             text, bad = _evaluate_chunk((0, len(_BLOCK)))
             stdout.write(text)
@@ -212,14 +213,6 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         stdout.flush()
     _BLOCK = []
     return EXIT_BAD_INPUT if failed else EXIT_OK
-
-
-def _multiprocessing() -> Any:
-    """The multiprocessing module, imported only for an input large enough for workers (a batch
-    run's start-up does not pay for it)."""
-    import multiprocessing
-
-    return multiprocessing
 
 
 def _simulate(args: argparse.Namespace) -> int:
