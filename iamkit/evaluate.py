@@ -321,17 +321,39 @@ class TraceMemo:
     the caller (only for a statement with a principal element), and the context values of the
     keys it reads: its condition keys and the variables in its condition values and resources.
     It is remembered by the statement's place and those. Which statements of a policy an action
-    matches is remembered too. At most ``size`` entries of each are kept; past that the memo
-    starts again.
+    matches is remembered too, and the flowchart's outcome by everything it reads (see
+    :meth:`outcome`). At most ``size`` entries of each are kept; past that the memo starts again.
     """
 
-    __slots__ = ("actions", "reads", "size", "traces")
+    __slots__ = ("actions", "outcomes", "reads", "size", "traces")
 
     def __init__(self, size: int = 200_000):
         self.size = size
         self.traces: dict[tuple[Any, ...], StatementTrace] = {}
         self.actions: dict[tuple[Any, ...], tuple[Policy, list[tuple[int, Statement]]]] = {}
         self.reads: dict[tuple[Any, ...], tuple[Statement, tuple[str, ...]]] = {}
+        self.outcomes: dict[tuple[Any, ...], tuple[Outcome, Layer | None, Layer | None]] = {}
+
+    def outcome(self, request: Request, caller: Caller, action: str,
+                layers: _Layers) -> tuple[Outcome, Layer | None, Layer | None]:
+        """:func:`_decide`'s outcome, blocking layer and granting layer, remembered by all it reads:
+        the action, the caller's kind, whether the request stays in one account, the kind of the
+        resource policy, and the effect (and, in the resource policy, how the caller was named)
+        of each statement that applied, layer by layer and level by level."""
+        def effects(traces: list[StatementTrace] | None) -> tuple[Any, ...] | None:
+            return None if traces is None else tuple((t.effect, t.principal) for t in traces)
+
+        key = (action, caller.kind, request.same_account,
+               None if layers.resource_policy is None else layers.resource_policy.kind,
+               tuple(effects(level) for level in layers.rcps), tuple(effects(level) for level in layers.scps),
+               effects(layers.resource), effects(layers.identity), effects(layers.boundary), effects(layers.session))
+        found = self.outcomes.get(key)
+        if found is None:
+            if len(self.outcomes) >= self.size:
+                self.outcomes.clear()
+            outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+            found = self.outcomes[key] = (outcome, blocked_by, granted_by)
+        return found
 
     def candidates(self, policy: Policy, layer: Layer, index: int, level: int | None,
                    action: str) -> list[tuple[int, Statement]]:
@@ -439,7 +461,10 @@ def verdict(scenario: Scenario, *, request: Request | None = None, memo: TraceMe
     session = (_check_policy(scenario.session_policy, Layer.SESSION, 0, None, run, action, missing, memo)
                if scenario.session_policy is not None else None)
     layers = _Layers(rcps, scps, resource, scenario.resource_policy, identity, boundary, session)
-    outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+    if memo is None:
+        outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+    else:
+        outcome, blocked_by, granted_by = memo.outcome(request, caller, action, layers)
     matched = [t for level in rcps + scps for t in level]
     matched += (resource or []) + identity + (boundary or []) + (session or [])
     determining, deciding = _determining(outcome, granted_by, matched)
