@@ -29,6 +29,7 @@ Where a scenario's time goes inside the process: ``benchmarks/phases.py``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import pathlib
@@ -79,7 +80,8 @@ ENVIRONMENT = dict(os.environ)
 def cache_bytecode() -> None:
     """Run the commands below with iamkit's bytecode cached, as an installed package has it."""
     ENVIRONMENT.pop("PYTHONDONTWRITEBYTECODE", None)
-    ENVIRONMENT["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="iamkit-bytecode-")
+    ENVIRONMENT["PYTHONPYCACHEPREFIX"] = cache = tempfile.mkdtemp(prefix="iamkit-bytecode-")
+    atexit.register(shutil.rmtree, cache, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "iamkit", "--help"], check=True, capture_output=True, cwd=ROOT,
                    env=ENVIRONMENT)
 
