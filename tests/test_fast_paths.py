@@ -191,3 +191,23 @@ def plain_pieces(pieces: tuple[tuple[str, bool], ...], value: str, arn: bool) ->
 @example([("ab", False), ("*", True), (":*", False)], "ab:c:*", True)
 def test_compiled_pieces_match_what_their_wildcards_and_literals_say(pieces: list, value: str, arn: bool) -> None:
     assert bool(pieces_matcher(tuple(pieces), arn)(value)) == plain_pieces(tuple(pieces), value, arn)
+
+
+def test_a_policy_set_tells_apart_how_a_resource_policy_names_the_caller() -> None:
+    # One Allow applies in the resource policy either way; naming alice herself grants, naming
+    # only the account delegates to identity policies, and bob has none.
+    bucket = "arn:aws:s3:::amzn-s3-demo-bucket/report.csv"
+    policies = PolicySet({
+        "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject", "resource": bucket},
+        "resourcePolicy": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Alice", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/alice"},
+             "Action": "s3:GetObject", "Resource": bucket},
+            {"Sid": "Bob", "Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "s3:GetObject",
+             "Resource": bucket, "Condition": {"StringEquals": {"aws:username": "bob"}}}]},
+    })
+    alice = policies.scenario.request
+    bob = replace(alice, principal="arn:aws:iam::111122223333:user/bob")
+    for _ in range(2):
+        for request, outcome in ((alice, Outcome.ALLOWED), (bob, Outcome.IMPLICIT_DENY)):
+            assert policies.check(request).outcome is outcome
+            assert answer(policies.check(request)) == answer(evaluate(policies.scenario, request=request))

@@ -9,12 +9,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import multiprocessing
 import os
 import socket
 import sys
 import tracemalloc
-import types
 from typing import Any
 
 import pytest
@@ -252,20 +250,11 @@ def test_a_batch_line_longer_than_the_bound_is_one_failed_result(tmp_path, monke
 def test_batch_workers_are_capped_by_chunks_and_cpus(tmp_path, monkeypatch, capsys) -> None:
     sizes: list[int] = []
 
-    class Pool:
-        def __init__(self, processes: int):
-            sizes.append(processes)
+    def in_workers(run: Any, items: Any, workers: int) -> Any:
+        sizes.append(workers)
+        return map(run, items)
 
-        def __enter__(self) -> Pool:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-        def imap(self, function: Any, items: Any) -> Any:
-            return map(function, items)
-
-    monkeypatch.setattr(multiprocessing, "get_context", lambda method: types.SimpleNamespace(Pool=Pool))
+    monkeypatch.setattr(cli, "in_workers", in_workers)
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 64)
     path = _batch_file(tmp_path, 4 * cli._CHUNK)  # four chunks
     run(capsys, "simulate", "--jsonl", "--jobs", "1000", path)

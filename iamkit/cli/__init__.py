@@ -12,6 +12,7 @@ Exit status: 0 allowed / valid / every batch line evaluated; 1 the request was d
 ``lint``               a policy's over-broad grants
 ``sandbox``            ``sandbox start``: the local IAM endpoint in the foreground
 ``_common``            reading input, located problems, printing
+``_workers``           a batch shared between this process and forked ones
 =====================  ======================================================
 """
 

@@ -31,6 +31,7 @@ from ..errors import (
     UsageError,
 )
 from ._common import input_name, read_document, say, with_lines
+from ._workers import in_workers
 
 __all__ = ["batch", "register", "result_line", "result_record"]
 
@@ -118,7 +119,8 @@ def batch(stdin: IO[str], stdout: IO[str], jobs: int | None = None) -> int:
     :data:`~iamkit.engine.reading.MAX_DOCUMENT_BYTES`, not strict JSON, not a valid scenario)
     yields ``"decision": null`` and an error naming the line and the JSON path; the run
     continues. With ``jobs`` > 1 (default: one per CPU; never more than the CPUs, nor than
-    the chunks of 128 lines) large inputs are evaluated in forked worker processes, in order.
+    the chunks of 128 lines) large inputs are shared between this process and forked ones
+    (see :func:`~iamkit.cli._workers.in_workers`), in order.
 
     Returns:
         0 when every line was evaluated, 2 when some lines failed.
@@ -146,12 +148,11 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         _BLOCK = list(itertools.islice(numbered, 1 if not parallel else _BLOCK_LINES))
         if not _BLOCK:
             break
-        if parallel and len(_BLOCK) >= 4 * _CHUNK and "fork" in _multiprocessing().get_all_start_methods():
+        if parallel and len(_BLOCK) >= 4 * _CHUNK:
             chunks = [(i, i + _CHUNK) for i in range(0, len(_BLOCK), _CHUNK)]
-            with _multiprocessing().get_context("fork").Pool(min(jobs, len(chunks))) as pool:
-                for text, bad in pool.imap(_evaluate_chunk, chunks):
-                    stdout.write(text)
-                    failed += bad
+            for text, bad in in_workers(_evaluate_chunk, chunks, min(jobs, len(chunks))):
+                stdout.write(text)
+                failed += bad
         else:
             text, bad = _evaluate_chunk((0, len(_BLOCK)))
             stdout.write(text)
@@ -159,14 +160,6 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         stdout.flush()
     _BLOCK = []
     return EXIT_BAD_INPUT if failed else EXIT_OK
-
-
-def _multiprocessing() -> Any:
-    """The multiprocessing module, imported only for an input large enough for workers (a batch
-    run's start-up does not pay for it)."""
-    import multiprocessing
-
-    return multiprocessing
 
 
 def _simulate(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ __all__ = [
     "OPERATORS",
     "Operator",
     "OperatorSpec",
+    "TYPED_CONTEXT_KEYS",
     "context_value_problem",
     "evaluate_condition",
     "parse_operator",
@@ -301,6 +302,9 @@ _TYPED_GLOBAL_KEYS = {
     "aws:viaawsservice": ("Bool", "false"),
     "aws:principalisawsservice": ("Bool", "false"),
 }
+TYPED_CONTEXT_KEYS = frozenset(_TYPED_GLOBAL_KEYS)
+"""The global context keys (lowercase) whose values AWS always writes in one type; only their
+values can be what :func:`context_value_problem` refuses."""
 
 
 def context_value_problem(key: str, value: str) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from .conditions import evaluate_condition
+from .conditions import evaluate_condition, policy_value_text
 from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict, missing_keys
 from .matching import action_matcher, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
@@ -314,22 +314,46 @@ def _determining(outcome: Outcome, granted_by: Layer | None,
 
 
 class TraceMemo:
-    """The traces of statements that depend on the action and the resource alone, kept from one
-    request to the next against the same policies (a :class:`~iamkit.engine.prepared.PolicySet` holds one).
+    """Statement traces kept from one request to the next against the same policies (a
+    :class:`~iamkit.engine.prepared.PolicySet` holds one).
 
-    A statement with no condition, no principal element and no policy variable in its
-    resources compares nothing else of the request, so its trace for an action (lowercase) and a
-    resource is always the same; it is remembered by the statement's place and those two. Which
-    statements of a policy an action matches is remembered too. At most ``size`` entries of
-    each are kept; past that the memo starts again.
+    A statement's trace depends on nothing but the request's action (lowercase) and resource,
+    the caller (only for a statement with a principal element), and the context values of the
+    keys it reads: its condition keys and the variables in its condition values and resources.
+    It is remembered by the statement's place and those. Which statements of a policy an action
+    matches is remembered too, and the flowchart's outcome by everything it reads (see
+    :meth:`outcome`). At most ``size`` entries of each are kept; past that the memo starts again.
     """
 
-    __slots__ = ("actions", "size", "traces")
+    __slots__ = ("actions", "outcomes", "reads", "size", "traces")
 
     def __init__(self, size: int = 200_000):
         self.size = size
         self.traces: dict[tuple[Any, ...], StatementTrace] = {}
         self.actions: dict[tuple[Any, ...], tuple[Policy, list[tuple[int, Statement]]]] = {}
+        self.reads: dict[tuple[Any, ...], tuple[Statement, tuple[str, ...]]] = {}
+        self.outcomes: dict[tuple[Any, ...], tuple[Outcome, Layer | None, Layer | None]] = {}
+
+    def outcome(self, request: Request, caller: Caller, action: str,
+                layers: _Layers) -> tuple[Outcome, Layer | None, Layer | None]:
+        """:func:`_decide`'s outcome, blocking layer and granting layer, remembered by all it reads:
+        the action, the caller's kind, whether the request stays in one account, the kind of the
+        resource policy, and the effect (and, in the resource policy, how the caller was named)
+        of each statement that applied, layer by layer and level by level."""
+        def effects(traces: list[StatementTrace] | None) -> tuple[Any, ...] | None:
+            return None if traces is None else tuple((t.effect, t.principal) for t in traces)
+
+        key = (action, caller.kind, request.same_account,
+               None if layers.resource_policy is None else layers.resource_policy.kind,
+               tuple(effects(level) for level in layers.rcps), tuple(effects(level) for level in layers.scps),
+               effects(layers.resource), effects(layers.identity), effects(layers.boundary), effects(layers.session))
+        found = self.outcomes.get(key)
+        if found is None:
+            if len(self.outcomes) >= self.size:
+                self.outcomes.clear()
+            outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+            found = self.outcomes[key] = (outcome, blocked_by, granted_by)
+        return found
 
     def candidates(self, policy: Policy, layer: Layer, index: int, level: int | None,
                    action: str) -> list[tuple[int, Statement]]:
@@ -345,17 +369,37 @@ class TraceMemo:
 
     def trace(self, st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, number: int,
               run: _Run) -> StatementTrace:
-        """:func:`_trace`, remembered when only the action and the resource can change it."""
-        if st.conditions or st.principal_element is not None or (
-                st.resources is not None and policy.substitutes_variables and any("${" in r for r in st.resources)):
-            return _trace(st, policy, layer, index, level, run)
-        key = (layer, index, level, number, run.action, run.request.resource)
+        """:func:`_trace`, remembered by everything of the request it reads."""
+        place = (layer, index, level, number)
+        reads = self.reads.get(place)
+        if reads is None or reads[0] is not st:
+            reads = self.reads[place] = (st, _context_reads(st))
+        lookup = run.lookup
+        key = (place, run.action, run.request.resource, run.caller if st.principal_element else None,
+               run.has_boundary, *(_hashable(lookup.get(k)) for k in reads[1]))
         found = self.traces.get(key)
         if found is None or found.statement is not st:
             if len(self.traces) >= self.size:
                 self.traces.clear()
             found = self.traces[key] = _trace(st, policy, layer, index, level, run)
         return found
+
+
+def _context_reads(st: Statement) -> tuple[str, ...]:
+    """The lowercase context keys a statement's trace can read: its condition keys, and every
+    variable in its condition values and resources (more than it reads is only less sharing)."""
+    keys = {cond.key.lower() for cond in st.conditions}
+    texts = [policy_value_text(v) for cond in st.conditions for v in cond.values] + list(st.resources or ())
+    for text in texts:
+        for part in parse_template(text) or ():
+            if part[0] == "var":
+                keys.add(part[1])
+    return tuple(sorted(keys))
+
+
+def _hashable(value: Any) -> Any:
+    """A context value as a key part: a list (several values) stays apart from a string."""
+    return ("list", *value) if isinstance(value, list) else value
 
 
 def _check_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run, action: str,
@@ -417,7 +461,10 @@ def verdict(scenario: Scenario, *, request: Request | None = None, memo: TraceMe
     session = (_check_policy(scenario.session_policy, Layer.SESSION, 0, None, run, action, missing, memo)
                if scenario.session_policy is not None else None)
     layers = _Layers(rcps, scps, resource, scenario.resource_policy, identity, boundary, session)
-    outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+    if memo is None:
+        outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
+    else:
+        outcome, blocked_by, granted_by = memo.outcome(request, caller, action, layers)
     matched = [t for level in rcps + scps for t in level]
     matched += (resource or []) + identity + (boundary or []) + (session or [])
     determining, deciding = _determining(outcome, granted_by, matched)

@@ -8,8 +8,8 @@ deciding and determining statements, blocking layer, missing context keys), comp
 apply. :meth:`PolicySet.evaluate` gives the full :class:`~iamkit.engine.decision.Decision` with the
 trace of every statement, for the requests a person will look at. The two agree field by field
 (``tests/test_fast_paths.py`` holds them equal on every corpus and documented scenario).
-A policy set remembers, between requests, what only the action and the resource decide (see
-:class:`~iamkit.engine.evaluator.TraceMemo`)::
+A policy set remembers statement traces between requests, each by everything of a request
+that it reads (see :class:`~iamkit.engine.evaluator.TraceMemo`)::
 
     policies = PolicySet(scenario)
     denied = [r for r in requests if not policies.check(r).allowed]
@@ -46,7 +46,7 @@ class PolicySet:
 
     def __init__(self, scenario: Scenario | Mapping[str, Any] | str):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self._memo = TraceMemo()  # traces that only the action and the resource decide
+        self._memo = TraceMemo()  # statement traces, by what of a request each one reads
         # Compile every wildcard pattern now, not on the first request that meets it.
         for policy in _policies(self.scenario):
             for st in policy.statements:

@@ -162,8 +162,10 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
                                   f"({limit:,})", "split a large input into smaller files")])
     # The common case costs one strict json.loads; only a text it refuses is walked to locate why.
     try:
-        document = json.loads(text, object_pairs_hook=_object, parse_int=_strict_integer,
-                              parse_float=_strict_float, parse_constant=_refuse)
+        # json.loads(text, **hooks) builds a decoder per call; one built once reads the same.
+        if text.startswith("\ufeff"):  # json.loads refuses a byte order mark: so does the walk below
+            raise _Refused
+        document = _STRICT.decode(text)
     except (json.JSONDecodeError, RecursionError, _Refused):
         pass
     else:
@@ -217,6 +219,10 @@ def _strict_float(token: str) -> float:
 
 def _refuse(token: str) -> Any:  # NaN, Infinity
     raise _Refused
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_object, parse_int=_strict_integer, parse_float=_strict_float,
+                           parse_constant=_refuse)
 
 
 def _deeper_than(document: Any, text: str, limit: int) -> bool:

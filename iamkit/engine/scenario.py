@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, Problem, ScenarioError, format_path, suggest
-from .conditions import context_value_problem
+from .conditions import TYPED_CONTEXT_KEYS, context_value_problem
 from .policy import Policy, PolicyKind, build_policy, validate_policy
 from .principals import ACCOUNT_ID, Caller, parse_caller
 from .reading import decode, load_json
@@ -203,7 +203,7 @@ def _context(raw: Any, path: tuple[str | int, ...], out: _Problems) -> dict[str,
             continue
         seen[lowered] = key
         if isinstance(value, str):  # the common case, checked as the loop below checks it
-            problem = context_value_problem(key, value)
+            problem = context_value_problem(key, value) if lowered in TYPED_CONTEXT_KEYS else None
             if problem is None:
                 context[key] = value
             else:
