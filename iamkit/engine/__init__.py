@@ -6,6 +6,7 @@ One module a step, in the order a request goes through them:
 ``reading``       bytes to JSON: sizes, duplicate keys, AWS's document limits
 ``jsonpos``       where each value sits in the text, for located messages
 ``policy``        parse and validate a policy document into statements
+``model``         the parsed policy: Policy, Statement, Condition, Origin, PolicyKind
 ``principals``    principal elements and the caller's ARN
 ``matching``      action and resource wildcards
 ``variables``     policy variables such as ``${aws:username}``

@@ -8,6 +8,12 @@ over those results. Sources, quoted in ``tests/cases/docs``:
 - https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 - https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 - https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+
+Why this module is over 500 lines: it is AWS's flowchart, once. :func:`evaluate` (the full
+Decision, every statement traced) and :func:`verdict` (the answer alone, for the batch line and
+:class:`~iamkit.engine.prepared.PolicySet`) share the same statement matching (:func:`_trace`)
+and the same walk of the boxes (:func:`_decide`); :class:`TraceMemo` keys what :func:`_trace`
+reads. Split across modules, the two answers could drift apart; here each rule is written once.
 """
 
 from __future__ import annotations

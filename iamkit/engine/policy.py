@@ -1,5 +1,9 @@
 """Policy documents: parse AWS's JSON policy grammar into an immutable model, and validate it.
 
+The model (:class:`Policy`, :class:`Statement`, :class:`Condition`, :class:`PolicyKind`,
+:class:`Origin`) is defined in :mod:`iamkit.engine.model` and exported from here, the place
+to import it from.
+
 Validation collects every problem before raising, each with its JSON path, line and
 column (when the policy came as text), a message and, where possible, a hint. It knows the
 ``MalformedPolicyDocument`` rules of IAM and which elements each kind of policy may hold;
@@ -9,18 +13,16 @@ which evaluation does not, since AWS still evaluates older documents.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from enum import Enum
 from functools import lru_cache
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..errors import InputError, PolicyError, Problem, format_path, json_type, suggest
-from .conditions import EPOCH_SECONDS, OPERATORS, OperatorSpec, parse_operator, policy_value_text
+from .conditions import EPOCH_SECONDS, OPERATORS, parse_operator, policy_value_text
 from .jsonpos import Positions
+from .model import OLD_VERSION, VERSION, Condition, Origin, Policy, PolicyKind, Statement
 from .principals import ACCOUNT_ID
 from .reading import decode, load_json
 
@@ -34,9 +36,6 @@ __all__ = [
     "validate_policy",
 ]
 
-VERSION = "2012-10-17"
-OLD_VERSION = "2008-10-17"
-
 TOP_LEVEL = ("Version", "Id", "Statement")
 ELEMENTS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition")
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
@@ -49,167 +48,6 @@ _CANONICAL = re.compile(r"^[0-9a-f]{64}\Z")
 _CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:.+\Z")
 _SID = re.compile(r"^[A-Za-z0-9]*\Z")
 _EPOCH_LIMIT = 2**63  # epoch seconds must fit a signed 64-bit integer
-
-
-class PolicyKind(str, Enum):
-    """Where a policy is attached, which decides the elements it may hold."""
-
-    IDENTITY = "identity"
-    RESOURCE = "resource"
-    TRUST = "trust"
-    BOUNDARY = "boundary"
-    SESSION = "session"
-    SCP = "scp"
-    RCP = "rcp"
-
-    @property
-    def label(self) -> str:
-        """A human name: "identity policy", "role trust policy", …"""
-        return _LABELS[self]
-
-    @property
-    def has_principal(self) -> bool:
-        """True for the kinds that must name a principal (resource-based policies)."""
-        return self in (PolicyKind.RESOURCE, PolicyKind.TRUST, PolicyKind.RCP)
-
-
-_LABELS = {
-    PolicyKind.IDENTITY: "identity policy",
-    PolicyKind.RESOURCE: "resource policy",
-    PolicyKind.TRUST: "role trust policy",
-    PolicyKind.BOUNDARY: "permissions boundary",
-    PolicyKind.SESSION: "session policy",
-    PolicyKind.SCP: "service control policy",
-    PolicyKind.RCP: "resource control policy",
-}
-
-
-class Condition(NamedTuple):
-    """One key of one operator in a ``Condition`` block, with its policy values."""
-
-    operator: OperatorSpec
-    key: str
-    values: tuple[Any, ...]
-
-
-class Statement(NamedTuple):
-    """One statement of a policy.
-
-    Attributes:
-        number: 0-based place in the ``Statement`` list (0 for a lone statement object).
-        path: JSON path of the statement, ``Statement[1]`` (or ``Statement``).
-        sid: the ``Sid``, or None.
-        effect: ``"Allow"`` or ``"Deny"``.
-        actions: entries of ``Action`` or, when ``not_action``, of ``NotAction``.
-        not_action: True when the statement uses ``NotAction``.
-        resources: entries of ``Resource``/``NotResource``, or None when neither is present
-            (role trust policies).
-        not_resource: True when the statement uses ``NotResource``.
-        principal_element: ``"Principal"``, ``"NotPrincipal"`` or None.
-        principals: the principal block by type, or None for ``"*"``.
-        conditions: every (operator, key, values) of the ``Condition`` block, in order.
-        line, column: where the statement starts in the source text, when known.
-        document: the statement as written.
-    """
-
-    number: int
-    path: str
-    sid: str | None
-    effect: str
-    actions: tuple[str, ...]
-    not_action: bool
-    resources: tuple[str, ...] | None
-    not_resource: bool
-    principal_element: str | None
-    principals: dict[str, tuple[str, ...]] | None
-    conditions: tuple[Condition, ...]
-    line: int | None
-    column: int | None
-    document: Mapping[str, Any]
-
-    @property
-    def label(self) -> str:
-        """``Sid`` when it has one, else its path: how a person names this statement."""
-        return self.sid if self.sid else self.path
-
-    def __repr__(self) -> str:
-        return f"<Statement {self.label}: {self.effect}>"
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a policy comes from in an account: what it is and what it is attached to.
-
-    Attributes:
-        kind: ``managed`` (AWS or customer managed), ``inline``, ``boundary`` or ``trust``.
-        policy: the policy's name.
-        attached_to: the identity it is attached to, as ``user/alice``, ``group/developers``
-            or ``role/App``.
-        arn: the managed policy's ARN, for managed policies and boundaries.
-    """
-
-    kind: str
-    policy: str
-    attached_to: str
-    arn: str | None = None
-
-    def __str__(self) -> str:
-        what = {"managed": "managed policy", "inline": "inline policy", "boundary": "permissions boundary",
-                "trust": "trust policy"}.get(self.kind, self.kind)
-        holder_kind, _, holder = self.attached_to.partition("/")
-        verb = "of" if self.kind in ("boundary", "trust") else "attached to" if self.kind == "managed" else "in"
-        return f"{what} `{self.policy}` {verb} {holder_kind} `{holder}`"
-
-    def to_dict(self) -> dict[str, str | None]:
-        """Plain JSON-ready data."""
-        return {"kind": self.kind, "policy": self.policy, "attachedTo": self.attached_to, "arn": self.arn}
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """An immutable, validated policy document.
-
-    Attributes:
-        kind: where the policy is attached (identity, resource, trust, …).
-        statements: the statements in order.
-        version: the ``Version`` element, or None when absent.
-        id: the ``Id`` element, or None.
-        name: a display name given by the caller (a file name, a managed policy name).
-        warnings: problems AWS accepts but a reader should know about.
-        origin: where the policy comes from in an account, when it was loaded from one.
-        source: the JSON text it was parsed from, when it came as text.
-        document: the policy as a plain dict.
-    """
-
-    kind: PolicyKind
-    statements: tuple[Statement, ...]
-    version: str | None
-    id: str | None
-    name: str | None = None
-    warnings: tuple[Problem, ...] = ()
-    origin: Origin | None = None
-    source: str | None = field(default=None, repr=False, compare=False)
-    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def substitutes_variables(self) -> bool:
-        """Policy variables are only substituted under ``Version`` 2012-10-17."""
-        return self.version == VERSION
-
-    def __iter__(self) -> Iterator[Statement]:
-        return iter(self.statements)
-
-    def __len__(self) -> int:
-        return len(self.statements)
-
-    def __repr__(self) -> str:
-        name = f" {self.name}" if self.name else ""
-        n = len(self.statements)
-        return f"<Policy{name} ({self.kind.label}, {n} statement{'s' if n != 1 else ''})>"
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """The policy document as JSON text."""
-        return json.dumps(self.document, indent=indent)
 
 
 class _Collector:
