@@ -21,7 +21,8 @@ Hierarchy (every error iamkit raises on purpose is an ``IamkitError``)::
     ├── UsageError                      a command's arguments or file cannot be used        (one line)
     └── BadInput                        a command's input has located problems              name, problems
 
-Every ``problems`` is a tuple of :class:`Problem`: every problem found, not just the first.
+Every ``problems`` is a tuple of :class:`Problem`: every problem found, not just the first,
+gathered by one :class:`ProblemCollector` (the policy validator, scenarios, the simulator).
 Text printed for a person goes through :func:`printable`, so no input can drive the terminal.
 """
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "AccountError", "ActivityError", "AuditError",
            "CatalogError", "DiagramError", "ExerciseError", "HintedError", "IamkitError", "InputError", "MfaError",
-           "PolicyError", "Problem", "SandboxError", "ScenarioError", "SimulationError", "UnknownActionError",
+           "PolicyError", "Problem", "ProblemCollector", "SandboxError", "ScenarioError", "SimulationError", "UnknownActionError",
            "UsageError", "BadInput", "WrongAnswer", "format_path", "json_type", "printable", "suggest"]
 
 # Exit statuses of the command line (every command, and the ones other modules register).
@@ -73,6 +74,46 @@ def json_type(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return "an object"
+
+
+class ProblemCollector:
+    """Every problem found in one input, each at its JSON path: how iamkit gathers them all
+    before raising, rather than stopping at the first.
+
+    Args:
+        positions: where the text's values are (a :class:`~iamkit.engine.jsonpos.Positions`),
+            so that each problem also gets its line and column; None for a document that came
+            as data, not text.
+        prefix: prepended to every path (a policy inside a scenario: ``("identityPolicies", 0)``).
+        warnings_wanted: whether anyone reads the warnings, so that code which would have to
+            work to find them (a scenario's policies validated again) can skip it.
+
+    Attributes:
+        items: the problems, errors and warnings, in the order they were found.
+    """
+
+    def __init__(self, positions: Any = None, prefix: tuple[str | int, ...] = (), *,
+                 warnings_wanted: bool = True) -> None:
+        self.positions = positions
+        self.prefix = prefix
+        self.warnings_wanted = warnings_wanted
+        self.items: list[Problem] = []
+
+    def add(self, path: Sequence[str | int], message: str, hint: str | None = None, *,
+            severity: str = "error", at_key: bool = False) -> None:
+        """Record a problem at ``path`` (located at the key rather than its value with ``at_key``)."""
+        line = column = None
+        if self.positions is not None:
+            where = self.positions.of(tuple(path), key=at_key)
+            if where:
+                line, column = where
+        self.items.append(Problem(format_path(self.prefix + tuple(path)), message, hint, line, column, severity))
+
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
 
 
 def format_path(path: Sequence[str | int]) -> str:

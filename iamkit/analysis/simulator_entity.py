@@ -143,7 +143,7 @@ def _excluded_inline(value: Any, path: tuple[str | int, ...], out: Problems) -> 
     if not isinstance(value, Mapping):
         out.add(path, "must be an object with " + ", ".join(f"`{k}`" for k in _INLINE_FIELDS))
         return None
-    before = len(out.invalid)
+    before = len(out.items)
     for key in value:
         if key not in _INLINE_FIELDS:
             out.add(path + (key,), f"unknown field `{key}`", suggest(str(key), _INLINE_FIELDS))
@@ -156,7 +156,7 @@ def _excluded_inline(value: Any, path: tuple[str | int, ...], out: Problems) -> 
     if not isinstance(holder, str) or not _NAME_PATTERN.match(holder) or holder.count("*") > 1:
         out.add(path + ("AttachmentName",), f"`{holder}` is not a user, group or role name",
                 "at most one `*` (any characters) and any number of `?` (one character)")
-    if len(out.invalid) > before or not isinstance(name, str) or not isinstance(holder, str):
+    if len(out.items) > before or not isinstance(name, str) or not isinstance(holder, str):
         return None
     entity = _wildcards(holder, re.IGNORECASE)
     return lambda origin: (origin.kind == "inline" and origin.policy.lower() == name.lower()

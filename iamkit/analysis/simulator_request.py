@@ -11,14 +11,13 @@ What the parameters mean: :mod:`iamkit.analysis.simulator`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from ..engine.conditions import OPERATORS
 from ..engine.policy import Policy, PolicyKind, build_policy
 from ..engine.principals import ACCOUNT_ID, CallerKind, parse_caller
 from ..engine.scenario import CONCRETE_ACTION, RESOURCE_ARN
-from ..errors import Problem, SimulationError, format_path, suggest
+from ..errors import Problem, ProblemCollector, SimulationError, suggest
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_CALLER", "DEFAULT_MAX_ITEMS", "MAX_ORGANIZATION_LEVELS", "NamedPolicy",
            "Problems", "default_caller", "read_boundary_input", "read_caller", "read_context", "read_identity_inputs",
@@ -48,21 +47,20 @@ _CONTEXT_PARSERS: dict[str, Callable[[str], Any] | None] = {
 }
 _CONTEXT_TYPES = tuple(t for base in _CONTEXT_PARSERS for t in (base, base + "List"))
 
-@dataclass
-class Problems:
-    """Every problem of a request: parameters, the entity, policy documents."""
+class Problems(ProblemCollector):
+    """Every problem of a request: its parameters (``items``, AWS's ``InvalidInput``), the
+    entity it names (``missing``, ``NoSuchEntity``) and its policy documents (``malformed``,
+    ``MalformedPolicyDocument``)."""
 
-    invalid: list[Problem] = field(default_factory=list)
-    missing: list[Problem] = field(default_factory=list)
-    malformed: list[Problem] = field(default_factory=list)
-
-    def add(self, path: Sequence[str | int], message: str, hint: str | None = None) -> None:
-        self.invalid.append(Problem(format_path(path), message, hint))
+    def __init__(self) -> None:
+        super().__init__()
+        self.missing: list[Problem] = []
+        self.malformed: list[Problem] = []
 
     def raise_any(self) -> None:
-        problems = self.invalid + self.missing + self.malformed
+        problems = self.items + self.missing + self.malformed
         if problems:
-            code = "InvalidInput" if self.invalid else "NoSuchEntity" if self.missing else "MalformedPolicyDocument"
+            code = "InvalidInput" if self.items else "NoSuchEntity" if self.missing else "MalformedPolicyDocument"
             raise SimulationError(code, problems)
 
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-from ..errors import InputError, PolicyError, Problem, format_path, json_type, suggest
+from ..errors import InputError, PolicyError, Problem, ProblemCollector, format_path, json_type, suggest
 from .conditions import EPOCH_SECONDS, OPERATORS, parse_operator, policy_value_text
 from .jsonpos import Positions
 from .model import OLD_VERSION, VERSION, Condition, Origin, Policy, PolicyKind, Statement
@@ -50,31 +50,7 @@ _SID = re.compile(r"^[A-Za-z0-9]*\Z")
 _EPOCH_LIMIT = 2**63  # epoch seconds must fit a signed 64-bit integer
 
 
-class _Collector:
-    """Collects problems with their JSON paths and resolves line/column at the end."""
-
-    def __init__(self, positions: Positions | None, prefix: tuple[str | int, ...]):
-        self.positions = positions
-        self.prefix = prefix
-        self.items: list[Problem] = []
-
-    def add(self, path: tuple[str | int, ...], message: str, hint: str | None = None,
-            *, severity: str = "error", at_key: bool = False) -> None:
-        line = column = None
-        if self.positions is not None:
-            where = self.positions.of(path, key=at_key)
-            if where:
-                line, column = where
-        self.items.append(Problem(format_path(self.prefix + path), message, hint, line, column, severity))
-
-    def errors(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "error"]
-
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "warning"]
-
-
-def _strings(value: Any, path: tuple[str | int, ...], element: str, out: _Collector) -> tuple[str, ...]:
+def _strings(value: Any, path: tuple[str | int, ...], element: str, out: ProblemCollector) -> tuple[str, ...]:
     """An element that takes a string or a non-empty list of strings."""
     if isinstance(value, str):
         return (value,)
@@ -96,7 +72,7 @@ def _strings(value: Any, path: tuple[str | int, ...], element: str, out: _Collec
     return ()
 
 
-def _check_action(action: str, path: tuple[str | int, ...], out: _Collector) -> None:
+def _check_action(action: str, path: tuple[str | int, ...], out: ProblemCollector) -> None:
     if ":" not in action:
         out.add(path, f"action `{action}` has no service prefix",
                 "write actions as `service:Action`, for example `s3:GetObject`")
@@ -105,7 +81,7 @@ def _check_action(action: str, path: tuple[str | int, ...], out: _Collector) -> 
                 "an action is `service:Action`; only letters, digits, `*` and `?` may follow the colon")
 
 
-def _check_resource(resource: str, path: tuple[str | int, ...], out: _Collector) -> None:
+def _check_resource(resource: str, path: tuple[str | int, ...], out: ProblemCollector) -> None:
     hint = "an ARN has six parts: `arn:partition:service:region:account-id:resource`"
     if resource.startswith("arn:"):
         colons = resource.count(":")
@@ -139,7 +115,7 @@ def _arn_field_problems(resource: str) -> tuple[tuple[str, str], ...]:
 
 
 def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
-                     out: _Collector) -> dict[str, tuple[str, ...]] | None:
+                     out: ProblemCollector) -> dict[str, tuple[str, ...]] | None:
     if value == "*":
         return None
     if not isinstance(value, dict) or not value:
@@ -177,7 +153,7 @@ def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
     return block
 
 
-def _conditions(value: Any, path: tuple[str | int, ...], out: _Collector) -> tuple[Condition, ...]:
+def _conditions(value: Any, path: tuple[str | int, ...], out: ProblemCollector) -> tuple[Condition, ...]:
     if not isinstance(value, dict):
         out.add(path, f"`Condition` must be an object, not {json_type(value)}",
                 'write `{"Operator": {"key": "value"}}`, for example `{"Bool": {"aws:MultiFactorAuthPresent": "true"}}`')
@@ -290,7 +266,7 @@ def _operator_hint(name: str) -> str:
 
 
 def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKind,
-               out: _Collector) -> Statement | None:
+               out: ProblemCollector) -> Statement | None:
     if not isinstance(raw, dict):
         out.add(path, f"a statement must be an object, not {json_type(raw)}")
         return None
@@ -427,7 +403,7 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
     document, positions, problems = _load(source, prefix)
     if problems:
         return None, problems
-    out = _Collector(positions, prefix)
+    out = ProblemCollector(positions, prefix)
     if not isinstance(document, dict):
         out.add((), f"a policy must be a JSON object, not {json_type(document)}",
                 'start with `{"Version": "2012-10-17", "Statement": [...]}`')

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from ..errors import InputError, Problem, ScenarioError, format_path, suggest
+from ..errors import InputError, Problem, ProblemCollector, ScenarioError, format_path, suggest
 from .conditions import TYPED_CONTEXT_KEYS, context_value_problem
 from .policy import Policy, PolicyKind, build_policy, validate_policy
 from .principals import ACCOUNT_ID, Caller, parse_caller
@@ -120,16 +120,7 @@ class Scenario:
         return f"<Scenario {self.id or ''} {r.principal} → {r.action} on {r.resource}>".replace("  ", " ")
 
 
-class _Problems:
-    def __init__(self, warnings: list[Problem] | None = None) -> None:
-        self.items: list[Problem] = []
-        self.warnings = warnings
-
-    def add(self, path: Sequence[str | int], message: str, hint: str | None = None) -> None:
-        self.items.append(Problem(format_path(path), message, hint))
-
-
-def _request(raw: Any, out: _Problems) -> Request | None:
+def _request(raw: Any, out: ProblemCollector) -> Request | None:
     path: tuple[str | int, ...] = ("request",)
     if not isinstance(raw, dict):
         out.add(path, "`request` must be an object with `principal`, `action` and `resource`"
@@ -187,7 +178,7 @@ def _context_value(value: Any) -> str | None:
     return None
 
 
-def _context(raw: Any, path: tuple[str | int, ...], out: _Problems) -> dict[str, ContextValue] | None:
+def _context(raw: Any, path: tuple[str | int, ...], out: ProblemCollector) -> dict[str, ContextValue] | None:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -233,19 +224,19 @@ def _context(raw: Any, path: tuple[str | int, ...], out: _Problems) -> dict[str,
     return context
 
 
-def _policy(raw: Any, path: tuple[str | int, ...], kind: PolicyKind, out: _Problems,
+def _policy(raw: Any, path: tuple[str | int, ...], kind: PolicyKind, out: ProblemCollector,
             name: str) -> Policy | None:
     policy, problems = build_policy(raw, kind, name, path)
     out.items.extend(problems)
-    if out.warnings is not None and policy is not None:
+    if out.warnings_wanted and policy is not None:
         where = format_path(path)
-        out.warnings.extend(
+        out.items.extend(
             replace(p, path=where if p.path == "$" else where + ("" if p.path.startswith("[") else ".") + p.path)
             for p in validate_policy(raw, kind) if p.severity == "warning")
     return policy
 
 
-def _levels(raw: Any, field_name: str, kind: PolicyKind, out: _Problems) -> tuple[tuple[Policy, ...], ...]:
+def _levels(raw: Any, field_name: str, kind: PolicyKind, out: ProblemCollector) -> tuple[tuple[Policy, ...], ...]:
     if raw is None:
         return ()
     label = "SCP" if kind is PolicyKind.SCP else "RCP"
@@ -270,7 +261,7 @@ def load_request(source: Mapping[str, Any]) -> Request:
     Raises:
         ScenarioError: with every problem, located under ``request``.
     """
-    out = _Problems()
+    out = ProblemCollector()
     request = _request(dict(source), out)
     if out.items or request is None:
         raise ScenarioError(out.items)
@@ -296,7 +287,7 @@ def load_scenario(source: str | Mapping[str, Any], *, warnings: list[Problem] | 
             source, _ = load_json(decode(source) if isinstance(source, bytes) else source)
         except InputError as exc:
             raise ScenarioError(exc.problems) from None
-    out = _Problems(warnings)
+    out = ProblemCollector(warnings_wanted=warnings is not None)
     if not isinstance(source, dict):
         raise ScenarioError([Problem("$", "a scenario must be a JSON object", '`{"id": ..., "request": {...}, ...}`')])
     for key in source:
@@ -333,8 +324,10 @@ def load_scenario(source: str | Mapping[str, Any], *, warnings: list[Problem] | 
 
     scps = _levels(source.get("scps"), "scps", PolicyKind.SCP, out)
     rcps = _levels(source.get("rcps"), "rcps", PolicyKind.RCP, out)
-    if out.items or request is None:
-        raise ScenarioError(out.items)
+    if warnings is not None:
+        warnings.extend(out.warnings())
+    if out.errors() or request is None:
+        raise ScenarioError(out.errors())
     return Scenario(
         request=request,
         identity_policies=tuple(identity),
