@@ -326,8 +326,9 @@ def load_scenario(source: str | Mapping[str, Any], *, warnings: list[Problem] | 
     rcps = _levels(source.get("rcps"), "rcps", PolicyKind.RCP, out)
     if warnings is not None:
         warnings.extend(out.warnings())
-    if out.errors() or request is None:
-        raise ScenarioError(out.errors())
+    errors = out.errors()
+    if errors or request is None:
+        raise ScenarioError(errors)
     return Scenario(
         request=request,
         identity_policies=tuple(identity),
