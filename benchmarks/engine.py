@@ -14,7 +14,9 @@ Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N] [--no-bytecode-c
 3. The reference, when ``node`` and ``npm`` are here: the same corpus through
    ``@cloud-copilot/iam-simulate`` (``benchmarks/reference/``: its exact version in the npm lock,
    installed there with ``npm ci`` on first use, run as its own process, never imported or
-   ported), timed the same way, and iamkit's speed as a multiple of it.
+   ported), timed the same way, and iamkit's speed as a multiple of it. The three batch commands
+   take turns, round after round, so a change of load falls on them alike; the multiple is
+   given best against best and round by round.
 4. Start-up: ``import iamkit``, a batch run's cold start (``simulate --jsonl -`` with no input)
    and the whole command line's (``--help``, every command's module), each less a bare interpreter's.
 
@@ -74,6 +76,7 @@ POLICY_SET = {
 
 
 REFERENCE = ROOT / "benchmarks" / "reference"
+REFERENCE_LABEL = "reference (@cloud-copilot/iam-simulate, its own process)"
 ENVIRONMENT = dict(os.environ)
 
 
@@ -86,42 +89,52 @@ def cache_bytecode() -> None:
                    env=ENVIRONMENT)
 
 
-def timed_run(command: list[str], payload: str, lines: int, repeat: int, cwd: pathlib.Path = ROOT) -> list[float]:
-    """Seconds from process start to exit, ``repeat`` times; each run must answer every line."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd, env=ENVIRONMENT)
-        times.append(time.perf_counter() - start)
-        assert done.stdout.count("\n") == lines, done.stderr[-500:]
-    return times
+def timed_run(command: list[str], payload: str, lines: int, cwd: pathlib.Path = ROOT) -> float:
+    """Seconds from process start to exit; the run must answer every line."""
+    start = time.perf_counter()
+    done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd, env=ENVIRONMENT)
+    seconds = time.perf_counter() - start
+    assert done.stdout.count("\n") == lines, done.stderr[-500:]
+    return seconds
 
 
-def reference(payload: str, lines: int, repeat: int, ours: float) -> None:
+def reference_command() -> list[str] | None:
+    """The reference simulator's command (installed from its npm lock on first use), or None without node."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        print("reference: skipped, no node and npm here")
-        return
+        return None
     if not (REFERENCE / "node_modules").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REFERENCE, check=True)
-    times = timed_run([node, "simulate.mjs"], payload, lines, repeat, cwd=REFERENCE)
-    best = min(times)
-    print(f"reference (@cloud-copilot/iam-simulate, its own process): {lines} scenarios, best {best:.3f}s "
-          f"({lines / best:,.0f}/s); iamkit with its default workers is {ours / (lines / best):.1f}x that")
+    return [node, "simulate.mjs"]
 
 
 def batch(corpus: pathlib.Path, repeat: int) -> None:
+    """The corpus through each command, ``repeat`` rounds; within a round the commands run one
+    after another, so a change of load on the machine falls on all of them alike."""
     lines = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
     payload = "".join(json.dumps({k: v for k, v in c.items() if k != "expected"}) + "\n" for c in lines)
-    rates = {}
-    for label, extra in (("default workers", []), ("--jobs 1", ["--jobs", "1"])):
-        times = timed_run([sys.executable, "-m", "iamkit", "simulate", "--jsonl", *extra, "-"], payload, len(lines),
-                          repeat)
-        best, median = min(times), statistics.median(times)
-        rates[label] = len(lines) / best
-        print(f"batch, {label:>15}: {len(lines)} scenarios, best {best:.3f}s ({len(lines) / best:,.0f}/s), "
-              f"median {median:.3f}s ({len(lines) / median:,.0f}/s)")
-    reference(payload, len(lines), repeat, rates["default workers"])
+    commands = {
+        "batch, default workers": ([sys.executable, "-m", "iamkit", "simulate", "--jsonl", "-"], ROOT),
+        "batch,        --jobs 1": ([sys.executable, "-m", "iamkit", "simulate", "--jsonl", "--jobs", "1", "-"], ROOT),
+    }
+    ref = reference_command()
+    if ref is None:
+        print("reference: skipped, no node and npm here")
+    else:
+        commands[REFERENCE_LABEL] = (ref, REFERENCE)
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for _ in range(repeat):
+        for label, (command, cwd) in commands.items():
+            times[label].append(timed_run(command, payload, len(lines), cwd))
+    n = len(lines)
+    for label, seconds in times.items():
+        best, median = min(seconds), statistics.median(seconds)
+        print(f"{label}: {n} scenarios, best {best:.3f}s ({n / best:,.0f}/s), median {median:.3f}s ({n / median:,.0f}/s)")
+    if ref is not None:
+        ours, theirs = times["batch, default workers"], times[REFERENCE_LABEL]
+        rounds = sorted(r / o for o, r in zip(ours, theirs, strict=True))
+        print(f"iamkit with its default workers against the reference: {min(theirs) / min(ours):.1f}x best against "
+              f"best; round by round {', '.join(f'{x:.1f}x' for x in rounds)} (median {statistics.median(rounds):.1f}x)")
 
 
 def prepared(repeat: int) -> None:
