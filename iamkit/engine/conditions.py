@@ -32,6 +32,7 @@ from .matching import arn_matcher, glob_matcher, pieces_matcher
 from .variables import Unresolved, parse_template, resolve
 
 __all__ = [
+    "BoundCondition",
     "ConditionResult",
     "EPOCH_SECONDS",
     "OPERATORS",
@@ -352,6 +353,130 @@ def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
     return op.prepare("".join(t for t, _ in pieces))
 
 
+_INVALID = object()  # a policy value that is not one of the operator's family
+
+
+class BoundCondition:
+    """One condition (operator, key, values) bound once: its key lowercased and each policy
+    value that holds no variable already prepared, to be evaluated against any number of
+    request contexts (:meth:`evaluate`). A prepared policy set binds each condition once;
+    :func:`evaluate_condition` binds and evaluates in one go.
+
+    Args:
+        spec: the parsed operator.
+        key: the condition key as written (matched case-insensitively).
+        raw_values: the policy values (JSON scalars).
+        substitute: whether policy variables are substituted (``Version`` 2012-10-17).
+    """
+
+    __slots__ = ("key", "lowered", "null", "spec", "static", "texts", "values")
+
+    def __init__(self, spec: OperatorSpec, key: str, raw_values: Sequence[object], substitute: bool):
+        op = spec.base
+        self.spec, self.key, self.lowered = spec, key, key.lower()
+        texts = [policy_value_text(v) for v in raw_values]
+        self.texts = tuple(texts)
+        # Null reads only whether the key is there: the answer it wants when it is missing.
+        self.null = (texts[0].lower() if texts else "true") == "true" if op.name == "Null" else None
+        # Each value as (text, prepared, template): a template is resolved against each context.
+        values: list[tuple[str, Any, Any]] = []
+        for text in texts if self.null is None else ():
+            template = parse_template(text) if (substitute and op.variables and "${" in text) else None
+            if template is not None:
+                values.append((text, None, template))
+                continue
+            try:
+                values.append((text, _prepared(op.name, text), None))
+            except ValueError:
+                values.append((text, _INVALID, None))
+        self.values = tuple(values)
+        # Without variables, the values are the same for every context: resolved once, here.
+        self.static = self._resolved({}) if all(template is None for _, _, template in values) else None
+
+    def _resolved(self, context: Mapping[str, ContextValue]) -> tuple[tuple[str | None, ...], list[Any], list[str],
+                                                                        str | None]:
+        """The values as text (None where a variable had no value), the prepared ones, the
+        variables with no value, and the first value that is not of the operator's family."""
+        op = self.spec.base
+        texts: list[str | None] = []
+        prepared: list[Any] = []
+        unresolved: list[str] = []
+        invalid: str | None = None
+        for text, value, template in self.values:
+            if template is not None:
+                resolved = resolve(template, context)
+                if isinstance(resolved, Unresolved):
+                    unresolved.append(str(resolved))
+                    texts.append(None)
+                    continue
+                text = "".join(t for t, _ in resolved)
+                try:
+                    value = _prepare_resolved(op, resolved)
+                except ValueError:
+                    value = _INVALID
+            texts.append(text)
+            if value is _INVALID:
+                invalid = invalid or text
+            else:
+                prepared.append(value)
+        return tuple(texts), prepared, unresolved, invalid
+
+    def evaluate(self, context: Mapping[str, ContextValue]) -> ConditionResult:
+        """The condition against a request context keyed by lowercase key name."""
+        spec = self.spec
+        op = spec.base
+        found = context.get(self.lowered)
+        if isinstance(found, list):
+            context_values: tuple[str, ...] | None = tuple(found) if found else None
+        else:
+            context_values = None if found is None else (found,)
+        missing = context_values is None
+        if self.null is not None:
+            return ConditionResult(spec.text, self.key, self.texts, context_values, self.null == missing, missing)
+        # A set operator reads an empty string as an empty set (a "null dataset").
+        empty = missing or (bool(spec.qualifier) and context_values == ("",))
+
+        texts, prepared, unresolved, invalid = self.static or self._resolved(context)
+        note = ""
+        if invalid is not None:
+            # Validation rejects such values as written, so this is a substituted value (or one
+            # handed to this function unvalidated). It must not make a negated operator true —
+            # that would fail open — so the condition fails closed instead.
+            note = f"`{invalid}` is not a valid {op.family} value, so it matches nothing"
+            if op.negated:
+                note += f", and `{spec.text}` is false rather than true"
+
+        if empty:
+            if spec.if_exists or spec.qualifier == "ForAllValues":
+                result = True
+            elif spec.qualifier == "ForAnyValue":
+                result = False
+            else:
+                result = op.negated and invalid is None
+            return ConditionResult(spec.text, self.key, texts, context_values, result, missing, tuple(unresolved), note)
+
+        compare = op.compare
+        assert context_values is not None
+
+        def hit(value: str) -> bool:
+            return any(compare(value, p) for p in prepared)
+
+        if spec.qualifier == "ForAllValues":
+            result = all(hit(v) != op.negated for v in context_values)
+        elif spec.qualifier == "ForAnyValue":
+            result = any(hit(v) != op.negated for v in context_values)
+        else:
+            result = any(hit(v) for v in context_values) != op.negated
+            if len(context_values) > 1 and not note:
+                note = (f"`{self.key}` has several values but `{spec.text}` compares one value; iamkit matches when "
+                        "any value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
+        if invalid is not None and op.negated:
+            result = False
+        if not note and op.family in _CONTEXT_PARSERS:
+            note = _context_note(op, context_values)
+        return ConditionResult(spec.text, self.key, texts, context_values, result, False, tuple(unresolved), note)
+
+
 def evaluate_condition(
     spec: OperatorSpec,
     key: str,
@@ -368,78 +493,4 @@ def evaluate_condition(
         context: the request context keyed by lowercase key name.
         substitute: whether policy variables are substituted (``Version`` 2012-10-17).
     """
-    op = spec.base
-    found = context.get(key.lower())
-    if isinstance(found, list):
-        context_values: tuple[str, ...] | None = tuple(found) if found else None
-    else:
-        context_values = None if found is None else (found,)
-    missing = context_values is None
-    # A set operator reads an empty string as an empty set (a "null dataset").
-    empty = missing or (bool(spec.qualifier) and context_values == ("",))
-
-    if op.name == "Null":
-        wanted = policy_value_text(raw_values[0]).lower() if raw_values else "true"
-        written = tuple(policy_value_text(v) for v in raw_values)
-        return ConditionResult(spec.text, key, written, context_values, (wanted == "true") == missing, missing)
-
-    # Prepare the policy values, substituting variables where the operator allows them.
-    texts: list[str | None] = []
-    prepared: list[Any] = []
-    unresolved: list[str] = []
-    invalid: str | None = None
-    for raw in raw_values:
-        text = policy_value_text(raw)
-        template = parse_template(text) if (substitute and op.variables and "${" in text) else None
-        pieces: list[tuple[str, bool]] | None = None
-        if template is not None:
-            resolved = resolve(template, context)
-            if isinstance(resolved, Unresolved):
-                unresolved.append(str(resolved))
-                texts.append(None)
-                continue
-            pieces = resolved
-            text = "".join(t for t, _ in pieces)
-        texts.append(text)
-        try:
-            prepared.append(_prepared(op.name, text) if pieces is None else _prepare_resolved(op, pieces))
-        except ValueError:
-            invalid = invalid or text
-    note = ""
-    if invalid is not None:
-        # Validation rejects such values as written, so this is a substituted value (or one
-        # handed to this function unvalidated). It must not make a negated operator true —
-        # that would fail open — so the condition fails closed instead.
-        note = f"`{invalid}` is not a valid {op.family} value, so it matches nothing"
-        if op.negated:
-            note += f", and `{spec.text}` is false rather than true"
-
-    if empty:
-        if spec.if_exists or spec.qualifier == "ForAllValues":
-            result = True
-        elif spec.qualifier == "ForAnyValue":
-            result = False
-        else:
-            result = op.negated and invalid is None
-        return ConditionResult(spec.text, key, tuple(texts), context_values, result, missing, tuple(unresolved), note)
-
-    compare = op.compare
-    assert context_values is not None
-
-    def hit(value: str) -> bool:
-        return any(compare(value, p) for p in prepared)
-
-    if spec.qualifier == "ForAllValues":
-        result = all(hit(v) != op.negated for v in context_values)
-    elif spec.qualifier == "ForAnyValue":
-        result = any(hit(v) != op.negated for v in context_values)
-    else:
-        result = any(hit(v) for v in context_values) != op.negated
-        if len(context_values) > 1 and not note:
-            note = (f"`{key}` has several values but `{spec.text}` compares one value; iamkit matches when any "
-                    "value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
-    if invalid is not None and op.negated:
-        result = False
-    if not note and op.family in _CONTEXT_PARSERS:
-        note = _context_note(op, context_values)
-    return ConditionResult(spec.text, key, tuple(texts), context_values, result, False, tuple(unresolved), note)
+    return BoundCondition(spec, key, raw_values, substitute).evaluate(context)
