@@ -356,6 +356,14 @@ def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
 _INVALID = object()  # a policy value that is not one of the operator's family
 
 
+def _hit(compare: Callable[[str, Any], bool], value: str, prepared: list[Any]) -> bool:
+    """Whether a context value matches any of the prepared policy values (they are ORed)."""
+    for policy in prepared:
+        if compare(value, policy):
+            return True
+    return False
+
+
 class BoundCondition:
     """One condition (operator, key, values) bound once: its key lowercased and each policy
     value that holds no variable already prepared, to be evaluated against any number of
@@ -374,24 +382,33 @@ class BoundCondition:
     def __init__(self, spec: OperatorSpec, key: str, raw_values: Sequence[object], substitute: bool):
         op = spec.base
         self.spec, self.key, self.lowered = spec, key, key.lower()
-        texts = [policy_value_text(v) for v in raw_values]
-        self.texts = tuple(texts)
+        self.texts = texts = tuple([policy_value_text(v) for v in raw_values])
         # Null reads only whether the key is there: the answer it wants when it is missing.
         self.null = (texts[0].lower() if texts else "true") == "true" if op.name == "Null" else None
-        # Each value as (text, prepared, template): a template is resolved against each context.
+        # Each value as (text, prepared, template): a template is resolved against each context;
+        # without any, the values are the same for every context and resolved here, once.
         values: list[tuple[str, Any, Any]] = []
+        prepared: list[Any] = []
+        invalid: str | None = None
+        static = True
+        variables = substitute and op.variables
         for text in texts if self.null is None else ():
-            template = parse_template(text) if (substitute and op.variables and "${" in text) else None
+            template = parse_template(text) if variables and "${" in text else None
             if template is not None:
                 values.append((text, None, template))
+                static = False
                 continue
             try:
-                values.append((text, _prepared(op.name, text), None))
+                value = _prepared(op.name, text)
             except ValueError:
-                values.append((text, _INVALID, None))
+                value = _INVALID
+                invalid = invalid or text
+            else:
+                prepared.append(value)
+            values.append((text, value, None))
         self.values = tuple(values)
-        # Without variables, the values are the same for every context: resolved once, here.
-        self.static = self._resolved({}) if all(template is None for _, _, template in values) else None
+        self.static: tuple[tuple[str | None, ...], list[Any], list[str], str | None] | None = \
+            (texts, prepared, [], invalid) if static else None
 
     def _resolved(self, context: Mapping[str, ContextValue]) -> tuple[tuple[str | None, ...], list[Any], list[str],
                                                                         str | None]:
@@ -457,16 +474,12 @@ class BoundCondition:
 
         compare = op.compare
         assert context_values is not None
-
-        def hit(value: str) -> bool:
-            return any(compare(value, p) for p in prepared)
-
         if spec.qualifier == "ForAllValues":
-            result = all(hit(v) != op.negated for v in context_values)
+            result = all(_hit(compare, v, prepared) != op.negated for v in context_values)
         elif spec.qualifier == "ForAnyValue":
-            result = any(hit(v) != op.negated for v in context_values)
+            result = any(_hit(compare, v, prepared) != op.negated for v in context_values)
         else:
-            result = any(hit(v) for v in context_values) != op.negated
+            result = any(_hit(compare, v, prepared) for v in context_values) != op.negated
             if len(context_values) > 1 and not note:
                 note = (f"`{self.key}` has several values but `{spec.text}` compares one value; iamkit matches when "
                         "any value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")

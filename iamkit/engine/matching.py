@@ -54,7 +54,15 @@ class _Part:
         """The part for policy text without ``*``, where every ``?`` is a wildcard."""
         part = cls.__new__(cls)
         part.size, part.text = len(text), text
-        part.fixed = _runs([(c, c == "?") for c in text]) if "?" in text else None
+        if "?" in text:
+            runs, pos = [], 0
+            for run in text.split("?"):
+                if run:
+                    runs.append((pos, run))
+                pos += len(run) + 1
+            part.fixed = tuple(runs)
+        else:
+            part.fixed = None
         return part
 
     def fits(self, s: str, pos: int) -> bool:
