@@ -366,6 +366,13 @@ def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
 _INVALID = object()  # a policy value that is not one of the operator's family
 
 
+def _prepared_or_invalid(name: str, text: str) -> Any:
+    try:
+        return _prepared(name, text)
+    except ValueError:
+        return _INVALID
+
+
 def _hit(compare: Callable[[str, Any], bool], value: str, prepared: list[Any]) -> bool:
     """Whether a context value matches any of the prepared policy values (they are ORed)."""
     for policy in prepared:
@@ -387,41 +394,36 @@ class BoundCondition:
         substitute: whether policy variables are substituted (``Version`` 2012-10-17).
     """
 
-    __slots__ = ("key", "lowered", "null", "spec", "static", "texts", "values")
+    __slots__ = ("key", "lowered", "null", "spec", "static", "values")
 
     def __init__(self, spec: OperatorSpec, key: str, raw_values: Sequence[object], substitute: bool):
         op = spec.base
         self.spec, self.key, self.lowered = spec, key, key.lower()
-        self.texts = texts = tuple([policy_value_text(v) for v in raw_values])
+        texts = tuple([v if v.__class__ is str else policy_value_text(v) for v in raw_values])
         # Null reads only whether the key is there: the answer it wants when it is missing.
         self.null = (texts[0].lower() if texts else "true") == "true" if op.name == "Null" else None
-        # Each value as (text, prepared, template): a template is resolved against each context;
-        # without any, the values are the same for every context and resolved here, once.
-        values: list[tuple[str, Any, Any]] = []
-        prepared: list[Any] = []
-        invalid: str | None = None
-        static = True
-        variables = substitute and op.variables
-        for text in texts if self.null is None else ():
-            template = parse_template(text) if variables and "${" in text else None
-            if template is not None:
-                values.append((text, None, template))
-                static = False
-                continue
-            try:
-                value = _prepared(op.name, text)
-            except ValueError:
-                value = _INVALID
-                invalid = invalid or text
-            else:
-                prepared.append(value)
-            values.append((text, value, None))
-        self.values = tuple(values)
-        self.static: tuple[tuple[str | None, ...], list[Any], list[str], str | None] | None = \
-            (texts, prepared, [], invalid) if static else None
+        # Each value as (text, prepared, template); a template is resolved against each context.
+        # Without templates (the common case) the values are the same for every context:
+        # ``static`` holds them resolved, as :meth:`_resolved` gives them.
+        self.values: tuple[tuple[str, Any, Any], ...] = ()
+        self.static: tuple[tuple[str | None, ...], list[Any], tuple[str, ...], str | None] | None = None
+        if self.null is not None:
+            self.static = (texts, [], (), None)
+        elif substitute and op.variables and any("${" in text for text in texts):
+            self.values = tuple((text, None, parse_template(text)) if "${" in text else
+                                (text, _prepared_or_invalid(op.name, text), None) for text in texts)
+        else:
+            prepared: list[Any] = []
+            invalid: str | None = None
+            for text in texts:
+                try:
+                    prepared.append(_prepared(op.name, text))
+                except ValueError:
+                    invalid = invalid or text
+            self.static = (texts, prepared, (), invalid)
 
-    def _resolved(self, context: Mapping[str, ContextValue]) -> tuple[tuple[str | None, ...], list[Any], list[str],
-                                                                        str | None]:
+    def _resolved(self, context: Mapping[str, ContextValue]) -> tuple[tuple[str | None, ...], list[Any],
+                                                                        tuple[str, ...], str | None]:
         """The values as text (None where a variable had no value), the prepared ones, the
         variables with no value, and the first value that is not of the operator's family."""
         op = self.spec.base
@@ -446,24 +448,23 @@ class BoundCondition:
                 invalid = invalid or text
             else:
                 prepared.append(value)
-        return tuple(texts), prepared, unresolved, invalid
+        return tuple(texts), prepared, tuple(unresolved), invalid
 
     def evaluate(self, context: Mapping[str, ContextValue]) -> ConditionResult:
         """The condition against a request context keyed by lowercase key name."""
         spec = self.spec
-        op = spec.base
         found = context.get(self.lowered)
-        if isinstance(found, list):
-            context_values: tuple[str, ...] | None = tuple(found) if found else None
+        if found is None:
+            context_values: tuple[str, ...] | None = None
+        elif isinstance(found, list):
+            context_values = tuple(found) if found else None
         else:
-            context_values = None if found is None else (found,)
+            context_values = (found,)
         missing = context_values is None
-        if self.null is not None:
-            return ConditionResult(spec.text, self.key, self.texts, context_values, self.null == missing, missing)
-        # A set operator reads an empty string as an empty set (a "null dataset").
-        empty = missing or (bool(spec.qualifier) and context_values == ("",))
-
         texts, prepared, unresolved, invalid = self.static or self._resolved(context)
+        if self.null is not None:
+            return ConditionResult(spec.text, self.key, texts, context_values, self.null == missing, missing)
+        op = spec.base
         note = ""
         if invalid is not None:
             # Validation rejects such values as written, so this is a substituted value (or one
@@ -473,31 +474,35 @@ class BoundCondition:
             if op.negated:
                 note += f", and `{spec.text}` is false rather than true"
 
-        if empty:
-            if spec.if_exists or spec.qualifier == "ForAllValues":
+        # A set operator reads an empty string as an empty set (a "null dataset").
+        qualifier = spec.qualifier
+        if missing or (qualifier and context_values == ("",)):
+            if spec.if_exists or qualifier == "ForAllValues":
                 result = True
-            elif spec.qualifier == "ForAnyValue":
+            elif qualifier == "ForAnyValue":
                 result = False
             else:
                 result = op.negated and invalid is None
-            return ConditionResult(spec.text, self.key, texts, context_values, result, missing, tuple(unresolved), note)
+            return ConditionResult(spec.text, self.key, texts, context_values, result, missing, unresolved, note)
 
-        compare = op.compare
+        compare, negated = op.compare, op.negated
         assert context_values is not None
-        if spec.qualifier == "ForAllValues":
-            result = all(_hit(compare, v, prepared) != op.negated for v in context_values)
-        elif spec.qualifier == "ForAnyValue":
-            result = any(_hit(compare, v, prepared) != op.negated for v in context_values)
+        if qualifier == "ForAllValues":
+            result = all(_hit(compare, v, prepared) != negated for v in context_values)
+        elif qualifier == "ForAnyValue":
+            result = any(_hit(compare, v, prepared) != negated for v in context_values)
+        elif len(context_values) == 1:
+            result = _hit(compare, context_values[0], prepared) != negated
         else:
-            result = any(_hit(compare, v, prepared) for v in context_values) != op.negated
-            if len(context_values) > 1 and not note:
+            result = any(_hit(compare, v, prepared) for v in context_values) != negated
+            if not note:
                 note = (f"`{self.key}` has several values but `{spec.text}` compares one value; iamkit matches when "
                         "any value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
-        if invalid is not None and op.negated:
+        if invalid is not None and negated:
             result = False
         if not note and op.family in _CONTEXT_PARSERS:
             note = _context_note(op, context_values)
-        return ConditionResult(spec.text, self.key, texts, context_values, result, False, tuple(unresolved), note)
+        return ConditionResult(spec.text, self.key, texts, context_values, result, False, unresolved, note)
 
 
 def evaluate_condition(

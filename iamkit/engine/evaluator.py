@@ -335,13 +335,16 @@ def _determining(outcome: Outcome, granted_by: Layer | None,
                  matched: list[StatementTrace]) -> tuple[list[StatementTrace], StatementTrace | None]:
     """The determining statements (the matching Denies, else the matching Allows) and the
     deciding one, from the statements that applied, in trace order."""
-    determining = [t for t in matched if t.effect == "Deny"] if outcome is Outcome.EXPLICIT_DENY else \
-        [t for t in matched if t.effect == "Allow"] if outcome is Outcome.ALLOWED else []
-    grants = [t for t in determining if t.layer is granted_by]
+    if outcome is Outcome.EXPLICIT_DENY:
+        denies = [t for t in matched if t.effect == "Deny"]
+        return denies, denies[0]
+    if outcome is not Outcome.ALLOWED:
+        return [], None
+    allows = [t for t in matched if t.effect == "Allow"]
+    grants = [t for t in allows if t.layer is granted_by]
     if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
         grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
-    deciding = determining[0] if outcome is Outcome.EXPLICIT_DENY else grants[0] if grants else None
-    return determining, deciding
+    return allows, grants[0] if grants else None
 
 
 def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
@@ -387,20 +390,23 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
 def _layers(scenario: Scenario, rcps: bool, matched: list[StatementTrace]) -> _Layers:
     """The statements that applied, layer by layer and level by level, as :func:`_decide` reads
     them (``rcps``: whether the scenario's RCPs apply to the action)."""
-    levels: dict[Layer, list[list[StatementTrace]]] = {
-        Layer.RCP: [[] for _ in scenario.rcps] if rcps else [], Layer.SCP: [[] for _ in scenario.scps]}
-    single: dict[Layer, list[StatementTrace]] = {
-        Layer.RESOURCE: [], Layer.IDENTITY: [], Layer.BOUNDARY: [], Layer.SESSION: []}
+    rcp_levels: list[list[StatementTrace]] = [[] for _ in scenario.rcps] if rcps else []
+    scp_levels: list[list[StatementTrace]] = [[] for _ in scenario.scps]
+    resource: list[StatementTrace] = []
+    identity: list[StatementTrace] = []
+    boundary: list[StatementTrace] = []
+    session: list[StatementTrace] = []
     for t in matched:
-        if t.level is not None:
-            levels[t.layer][t.level].append(t)
+        layer, level = t.layer, t.level
+        if level is not None:
+            (rcp_levels if layer is Layer.RCP else scp_levels)[level].append(t)
+        elif layer is Layer.IDENTITY:
+            identity.append(t)
         else:
-            single[t.layer].append(t)
-    return _Layers(levels[Layer.RCP], levels[Layer.SCP],
-                   single[Layer.RESOURCE] if scenario.resource_policy is not None else None,
-                   scenario.resource_policy, single[Layer.IDENTITY],
-                   single[Layer.BOUNDARY] if scenario.permissions_boundary is not None else None,
-                   single[Layer.SESSION] if scenario.session_policy is not None else None)
+            (resource if layer is Layer.RESOURCE else boundary if layer is Layer.BOUNDARY else session).append(t)
+    return _Layers(rcp_levels, scp_levels, resource if scenario.resource_policy is not None else None,
+                   scenario.resource_policy, identity, boundary if scenario.permissions_boundary is not None else None,
+                   session if scenario.session_policy is not None else None)
 
 
 class _Place:
@@ -701,6 +707,10 @@ class _IdentitySide:
             return Layer.IDENTITY
         return Layer.BOUNDARY if not self.boundary else Layer.SESSION
 
+    def grant(self) -> _Result:
+        """The identity side decides: it grants, or the first of its layers that does not allow denies."""
+        return (Outcome.ALLOWED, None, Layer.IDENTITY) if self.allows else _denied(self.blocker())
+
     def steps(self, final: bool) -> list[Step]:
         """The identity, boundary and session boxes; the last one checked allows when ``final``."""
         root = self.caller.kind is CallerKind.ROOT
@@ -729,12 +739,13 @@ class _IdentitySide:
 _Result = tuple[Outcome, "Layer | None", "Layer | None"]
 
 
+def _denied(layer: Layer) -> _Result:
+    return Outcome.IMPLICIT_DENY, layer, None
+
+
 def _decide(request: Request, caller: Caller, layers: _Layers, walk: _Walk) -> _Result:
     """AWS's flowchart, one case per box: returns the outcome, the blocking layer and the
     layer whose Allow granted the request, writing the steps taken to ``walk``."""
-    traces = [t for level in layers.rcps + layers.scps for t in level]
-    traces += (layers.resource or []) + layers.identity + (layers.boundary or []) + (layers.session or [])
-
     # Service rules: some actions are allowed whatever the policies say.
     if request.action.lower() in ALWAYS_ALLOWED:
         walk.step("service-rule", "allow",
@@ -742,12 +753,13 @@ def _decide(request: Request, caller: Caller, layers: _Layers, walk: _Walk) -> _
         return Outcome.ALLOWED, None, None
     walk.step("service-rule", "pass", "`{}` is not an action AWS always allows", request.action)
 
-    # 1. An explicit deny in any policy wins.
-    denies = [t for t in traces if t.matched and t.effect == "Deny"]
-    if denies:
-        first = denies[0]
-        walk.step("deny", "deny", "{} in the {} explicitly denies", first.statement.label, first.layer.label)
-        return Outcome.EXPLICIT_DENY, first.layer, None
+    # 1. An explicit deny in any policy wins (the first one, in flowchart order, is named).
+    for group in (*layers.rcps, *layers.scps, layers.resource or (), layers.identity, layers.boundary or (),
+                  layers.session or ()):
+        for t in group:
+            if t.matched and t.effect == "Deny":
+                walk.step("deny", "deny", "{} in the {} explicitly denies", t.statement.label, t.layer.label)
+                return Outcome.EXPLICIT_DENY, t.layer, None
     walk.step("deny", "pass", "no statement explicitly denies the request")
 
     # 2. RCPs: every level carries RCPFullAWSAccess, so without a deny they always pass.
@@ -774,14 +786,9 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
     """Does a resource-based policy or the identity side grant the request?"""
     resource_grant: _Result = (Outcome.ALLOWED, None, Layer.RESOURCE)
 
-    def denied(layer: Layer) -> _Result:
-        return Outcome.IMPLICIT_DENY, layer, None
-
-    def identity_side() -> _Result:
-        return (Outcome.ALLOWED, None, Layer.IDENTITY) if side.allows else denied(side.blocker())
-
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
-    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None)
+    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None) \
+        if resource_allows else None
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
     action = request.action.lower()
     trust = action in TRUST_ACTIONS
@@ -797,17 +804,17 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
                       "assuming a role needs its trust policy to allow the caller, and no trust policy was given"
                       if trust else
                       "a cross-account request also needs the resource's policy to allow it, and there is none")
-            return denied(Layer.RESOURCE)
+            return _denied(Layer.RESOURCE)
         walk.step("resource", "skip", "the resource has no resource-based policy")
         walk.side(side, final=True)
-        return identity_side()
+        return side.grant()
 
     # An AWS service has no identity policies here: the resource policy alone decides.
     if caller.kind is CallerKind.SERVICE:
         ok = bool(resource_allows)
         walk.step("resource", "allow" if ok else "implicit", "the {} {} the service `{}`",
                   label, "allows" if ok else "does not allow", caller.arn)
-        return resource_grant if ok else denied(Layer.RESOURCE)
+        return resource_grant if ok else _denied(Layer.RESOURCE)
 
     # Cross-account: the resource policy and the identity side must both allow.
     if not request.same_account:
@@ -818,19 +825,19 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
             walk.step("resource", "implicit", "the {} does not allow this cross-account request", label)
         walk.side(side, final=ok)
         if not ok:
-            return denied(Layer.RESOURCE)
-        return resource_grant if side.allows else denied(side.blocker())
+            return _denied(Layer.RESOURCE)
+        return resource_grant if side.allows else _denied(side.blocker())
 
     # Same account, trust and key policies: they must allow the request themselves.
     if (trust or key_policy) and not resource_allows:
         walk.step("resource", "implicit", "the {} does not allow the request", label)
-        return denied(Layer.RESOURCE)
+        return _denied(Layer.RESOURCE)
 
     # Naming the account only delegates to the account's identity policies.
     if how is PrincipalMatch.ACCOUNT:
         walk.step("resource", "pass", "the {} allows the account, which delegates to its identity policies", label)
         walk.side(side, final=True)
-        return identity_side()
+        return side.grant()
 
     # A trust policy that names the caller: the caller's permissions boundary (and session
     # policy) must still allow the sts call (id_roles_update-role-trust-policy.html).
@@ -838,7 +845,7 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
         walk.trusted(side)
         if side.guardrails:
             return resource_grant
-        return denied(Layer.BOUNDARY if not side.boundary else Layer.SESSION)
+        return _denied(Layer.BOUNDARY if not side.boundary else Layer.SESSION)
 
     # Same account: an allow from the resource policy or from the identity side suffices,
     # but a resource-policy allow is limited by the boundary and session policy unless it
@@ -860,4 +867,4 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
     else:
         walk.step("resource", "pass", "the {} does not allow the request; the identity side may", label)
     walk.side(side, final=True)
-    return identity_side()
+    return side.grant()
