@@ -92,6 +92,7 @@ def _number(text: str) -> float:
     return float(text)
 
 
+@lru_cache(maxsize=4096)  # a request's date is read again for every Date condition and its note
 def _date(text: str) -> float:
     text = text.strip()
     if EPOCH_SECONDS.fullmatch(text):
@@ -131,6 +132,7 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+@lru_cache(maxsize=4096)  # as for dates: one request address, read by each IpAddress condition
 def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     import ipaddress
 
@@ -409,18 +411,20 @@ class BoundCondition:
         self.static: tuple[tuple[str | None, ...], list[Any], tuple[str, ...], str | None] | None = None
         if self.null is not None:
             self.static = (texts, [], (), None)
-        elif substitute and op.variables and any("${" in text for text in texts):
-            self.values = tuple((text, None, parse_template(text)) if "${" in text else
-                                (text, _prepared_or_invalid(op.name, text), None) for text in texts)
-        else:
-            prepared: list[Any] = []
-            invalid: str | None = None
-            for text in texts:
-                try:
-                    prepared.append(_prepared(op.name, text))
-                except ValueError:
-                    invalid = invalid or text
-            self.static = (texts, prepared, (), invalid)
+            return
+        variables = substitute and op.variables
+        prepared: list[Any] = []
+        invalid: str | None = None
+        for text in texts:
+            if variables and "${" in text:
+                self.values = tuple((text, None, parse_template(text)) if "${" in text else
+                                    (text, _prepared_or_invalid(op.name, text), None) for text in texts)
+                return
+            try:
+                prepared.append(_prepared(op.name, text))
+            except ValueError:
+                invalid = invalid or text
+        self.static = (texts, prepared, (), invalid)
 
     def _resolved(self, context: Mapping[str, ContextValue]) -> tuple[tuple[str | None, ...], list[Any],
                                                                         tuple[str, ...], str | None]:

@@ -199,7 +199,7 @@ def _match_resource(st: Statement, resource: str, lookup: Mapping[str, Any], sub
 
 
 def _bind(st: Statement, substitute: bool) -> tuple[BoundCondition, ...]:
-    return tuple(BoundCondition(c.operator, c.key, c.values, substitute) for c in st.conditions)
+    return tuple([BoundCondition(c.operator, c.key, c.values, substitute) for c in st.conditions])
 
 
 def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, run: _Run,
@@ -229,13 +229,15 @@ def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int |
             exempt = not_principal_exempts(st.principals, run.caller)
             principal_ok = not exempt or (st.effect == "Deny" and run.has_boundary)
             how = PrincipalMatch.EVERYONE if principal_ok else None
-        if principal_ok is not False and st.conditions:
-            lookup = run.lookup
-            bound = _bind(st, substitute) if conditions is None else conditions
-            results = tuple([cond.evaluate(lookup) for cond in bound])
-            conditions_ok = all(r.result for r in results)
-        elif principal_ok is not False:
+        if principal_ok is not False:
             conditions_ok = True
+            if st.conditions:
+                lookup = run.lookup
+                results = tuple([cond.evaluate(lookup) for cond in (_bind(st, substitute) if conditions is None
+                                                                    else conditions)])
+                for result in results:
+                    if not result.result:
+                        conditions_ok = False
     return StatementTrace(layer, index, level, policy.name, policy.origin, st, action_ok, action_entry, resource_ok,
                           resource_entry, how, principal_ok, results, conditions_ok, unresolved, bool(conditions_ok))
 
