@@ -85,6 +85,7 @@ EPOCH_SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 """A Date condition value written as epoch seconds (the policy validator checks their range)."""
 
 
+@lru_cache(maxsize=4096)  # as for dates below: a request's number is read by each of its conditions
 def _number(text: str) -> float:
     text = text.strip()
     if not _NUMBER.fullmatch(text):
@@ -353,12 +354,6 @@ def _context_note(op: Operator, values: tuple[str, ...]) -> str:
     return ""
 
 
-@lru_cache(maxsize=16384)
-def _prepared(name: str, text: str) -> Any:
-    # Keyed by the operator's name: hashing the Operator itself hashes every field.
-    return OPERATORS[name].prepare(text)
-
-
 def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
     if op.pattern:
         return pieces_matcher(tuple(pieces), op.pattern == "arn")
@@ -368,9 +363,9 @@ def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
 _INVALID = object()  # a policy value that is not one of the operator's family
 
 
-def _prepared_or_invalid(name: str, text: str) -> Any:
+def _prepared_or_invalid(op: Operator, text: str) -> Any:
     try:
-        return _prepared(name, text)
+        return op.prepare(text)
     except ValueError:
         return _INVALID
 
@@ -418,10 +413,10 @@ class BoundCondition:
         for text in texts:
             if variables and "${" in text:
                 self.values = tuple((text, None, parse_template(text)) if "${" in text else
-                                    (text, _prepared_or_invalid(op.name, text), None) for text in texts)
+                                    (text, _prepared_or_invalid(op, text), None) for text in texts)
                 return
             try:
-                prepared.append(_prepared(op.name, text))
+                prepared.append(op.prepare(text))
             except ValueError:
                 invalid = invalid or text
         self.static = (texts, prepared, (), invalid)
