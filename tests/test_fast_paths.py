@@ -24,7 +24,7 @@ from test_properties import ACTIONS, COMMON, PRINCIPALS, RESOURCES, scenarios
 from conftest import SHARED, load_cases
 from iamkit import Decision, Outcome, PolicySet, Request, Verdict, evaluate, load_scenario
 from iamkit.cli.simulate import result_line, result_record
-from iamkit.engine.evaluator import verdict
+from iamkit.engine.evaluator import Plan, verdict
 from iamkit.engine.matching import action_matcher, arn_matcher, glob_matcher, pieces_matcher
 
 CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
@@ -284,10 +284,8 @@ ACCOUNT = {
 }
 
 
-def test_a_policy_set_answers_every_request_of_a_grid_as_the_full_evaluator() -> None:
-    # Principal, action, resource and context each vary, against every layer: variables in
-    # resources and conditions, missing keys, IfExists, NotAction/NotResource, NotPrincipal,
-    # a cross-account grant, boundary, session policy, two SCP levels and an RCP.
+def grid() -> list[Request]:
+    """Requests against ACCOUNT where principal, action, resource and context each vary."""
     principals = ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/bob",
                   "arn:aws:iam::444455556666:user/partner", "arn:aws:iam::999988887777:user/stranger",
                   "arn:aws:sts::111122223333:assumed-role/App/s1", "arn:aws:iam::111122223333:root"]
@@ -306,11 +304,18 @@ def test_a_policy_set_answers_every_request_of_a_grid_as_the_full_evaluator() ->
         {"aws:MultiFactorAuthPresent": "false", "aws:SecureTransport": "false", "aws:username": "alice",
          "aws:TagKeys": ["env"]},
     ]
-    policies = PolicySet(ACCOUNT)
     requests = [Request(p, a, r, None, c) for p in principals for a in actions for r in resources for c in contexts]
     # The bucket's account given apart from its ARN: cross-account for some callers.
-    requests += [Request(p, "s3:GetObject", r, "111122223333", c) for p in principals for r in resources[:3]
-                 for c in contexts]
+    return requests + [Request(p, "s3:GetObject", r, "111122223333", c) for p in principals for r in resources[:3]
+                       for c in contexts]
+
+
+def test_a_policy_set_answers_every_request_of_a_grid_as_the_full_evaluator() -> None:
+    # Against every layer: variables in resources and conditions, missing keys, IfExists,
+    # NotAction/NotResource, NotPrincipal, a cross-account grant, boundary, session policy,
+    # two SCP levels and an RCP.
+    policies = PolicySet(ACCOUNT)
+    requests = grid()
     seen: dict[str, set[Any]] = {"outcome": set(), "deciding": set(), "missing": set()}
     for request in requests * 2:  # the second time from what the plan remembered
         fast, full = policies.check(request), evaluate(policies.scenario, request=request)
@@ -322,3 +327,17 @@ def test_a_policy_set_answers_every_request_of_a_grid_as_the_full_evaluator() ->
     assert {"Own", "List", "Tagged", "NoMfa", "Partner", "Bob", "Stranger", "Region", "Transport", None} <= \
         seen["deciding"]
     assert {"aws:MultiFactorAuthPresent", "aws:RequestedRegion", "aws:TagKeys", "s3:prefix"} <= seen["missing"]
+
+
+def test_a_plan_that_forgets_answers_as_one_that_remembers() -> None:
+    # A plan that may remember only a few things starts again often, mid-way through requests.
+    scenario = load_scenario(ACCOUNT)
+    plan = Plan(scenario, size=40)
+    forgot = recalled = 0
+    for request in grid()[::7]:
+        for _ in range(2):  # the second time from memory, unless the first made it start again
+            before = plan.remembered
+            assert answer(plan.verdict(request)) == answer(evaluate(scenario, request=request)), request
+            forgot += plan.remembered < before
+            recalled += plan.remembered == before
+    assert forgot > 10 and recalled > 10 and plan.remembered < 40

@@ -252,7 +252,7 @@ def _trace_policy(policy: Policy, layer: Layer, index: int, level: int | None, r
 
 
 def _allows(traces: list[StatementTrace]) -> list[StatementTrace]:
-    return [t for t in traces if t.matched and t.effect == "Allow"]
+    return [t for t in traces if t.matched and t.statement.effect == "Allow"]
 
 
 def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request | None = None) -> Decision:
@@ -338,11 +338,11 @@ def _determining(outcome: Outcome, granted_by: Layer | None,
     """The determining statements (the matching Denies, else the matching Allows) and the
     deciding one, from the statements that applied, in trace order."""
     if outcome is Outcome.EXPLICIT_DENY:
-        denies = [t for t in matched if t.effect == "Deny"]
+        denies = [t for t in matched if t.statement.effect == "Deny"]
         return denies, denies[0]
     if outcome is not Outcome.ALLOWED:
         return [], None
-    allows = [t for t in matched if t.effect == "Allow"]
+    allows = [t for t in matched if t.statement.effect == "Allow"]
     grants = [t for t in allows if t.layer is granted_by]
     if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
         grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
@@ -465,10 +465,11 @@ class Plan:
       the caller's kind and whether the request stays in one account.
 
     Every rule is the one :func:`evaluate` and :func:`verdict` use; the plan only remembers.
-    At most ``size`` entries of each are kept; past that the plan starts again.
+    Once it remembers ``size`` things (traces, answers, statements that can apply), it forgets
+    them all and starts again.
     """
 
-    __slots__ = ("actions", "has_boundary", "pairs", "places", "scenario", "size")
+    __slots__ = ("actions", "has_boundary", "pairs", "places", "remembered", "scenario", "size")
 
     def __init__(self, scenario: Scenario, size: int = 200_000):
         self.scenario = scenario
@@ -478,6 +479,7 @@ class Plan:
                        for policy, layer, index, level in _in_trace_order(scenario) for st in policy.statements]
         self.actions: dict[str, tuple[bool, list[tuple[_Place, str | None]]]] = {}
         self.pairs: dict[tuple[str, str], _Pair] = {}
+        self.remembered = 0
 
     def verdict(self, request: Request) -> Verdict:
         """:func:`verdict` for ``request`` against the plan's policies."""
@@ -493,7 +495,7 @@ class Plan:
         for number, (place, entry, resource, traces) in enumerate(pair.slots):
             key: Any = tuple(map(lookup.get, place.reads))
             if place.principal:
-                key = (caller, key)
+                key = (request.principal, key)
             try:
                 found = traces.get(key)
             except TypeError:  # a key with several values: a list
@@ -502,8 +504,7 @@ class Plan:
             if found is None:
                 if run is None:
                     run = _Run(request, caller, request.action.lower(), lookup, self.has_boundary)
-                if len(traces) >= self.size:
-                    traces.clear()
+                self.remembered += 1
                 t = _trace(place.statement, place.policy, place.layer, place.index, place.level, run, True, entry,
                            resource, place.conditions)
                 keys: dict[str, str] = {}
@@ -520,9 +521,12 @@ class Plan:
         signature = tuple(parts)
         answer = pair.outcomes.get(signature)
         if answer is None:
-            if len(pair.outcomes) >= self.size:
-                pair.outcomes.clear()
+            self.remembered += 1
             answer = pair.outcomes[signature] = self._answer(request, caller, pair, matched)
+        if self.remembered >= self.size:
+            self.actions.clear()
+            self.pairs.clear()
+            self.remembered = 0
         outcome, blocked_by, determining, deciding = answer
         return Verdict(outcome, None if deciding is None else matched[deciding],
                        tuple([matched[i] for i in determining]), blocked_by, tuple(missing.values()), self.scenario.id)
@@ -531,8 +535,6 @@ class Plan:
         """The statements that can apply to ``action`` on ``resource``, worked out once."""
         found = self.actions.get(action)
         if found is None:
-            if len(self.actions) >= self.size:
-                self.actions.clear()
             lowered = action.lower()
             rcps = _rcps_apply(self.scenario, lowered)
             covered = []
@@ -548,8 +550,7 @@ class Plan:
                      if place.static else None)
             if match is None or match[0] is not False:
                 slots.append((place, entry, match, {}))
-        if len(self.pairs) >= self.size:
-            self.pairs.clear()
+        self.remembered += 1 + len(slots)
         pair = self.pairs[action, resource] = _Pair(slots, found[0])
         return pair
 
@@ -759,7 +760,7 @@ def _decide(request: Request, caller: Caller, layers: _Layers, walk: _Walk) -> _
     for group in (*layers.rcps, *layers.scps, layers.resource or (), layers.identity, layers.boundary or (),
                   layers.session or ()):
         for t in group:
-            if t.matched and t.effect == "Deny":
+            if t.matched and t.statement.effect == "Deny":
                 walk.step("deny", "deny", "{} in the {} explicitly denies", t.statement.label, t.layer.label)
                 return Outcome.EXPLICIT_DENY, t.layer, None
     walk.step("deny", "pass", "no statement explicitly denies the request")
