@@ -355,10 +355,11 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
     Every statement is compared with the request as :func:`evaluate` compares it, and AWS's
     flowchart is walked over the same results; only the statements that apply are traced
     (they are the determining ones), and the flowchart's steps and the notes are not written.
-    A statement whose action does not match is neither traced nor looked at further, as in
-    :func:`_trace`, so it can apply to nothing and ask for no context key. A test holds the
-    fields equal to the :class:`Decision`'s for every corpus scenario. For many requests
-    against the same policies, a :class:`Plan` answers faster.
+    A statement whose action does not match, or whose resource does not match with every
+    variable of its resources given a value, is not traced: it applies to nothing and asks for
+    no context key.
+    A test holds the fields equal to the :class:`Decision`'s for every corpus scenario. For
+    many requests against the same policies, a :class:`Plan` answers faster.
 
     Args:
         scenario: a validated :class:`Scenario`.
@@ -369,7 +370,7 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
         and missing context keys.
     """
     run = _run(scenario, request)
-    action = run.action
+    action, resource, lookup = run.action, run.request.resource, run.lookup
     rcps = _rcps_apply(scenario, action)
     missing: dict[str, str] = {}  # in the trace's order, as evaluate() gives them
     matched: list[StatementTrace] = []
@@ -379,7 +380,10 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
         for st in policy.statements:
             action_ok, entry = _match_action(st, action)
             if action_ok:
-                t = _trace(st, policy, layer, index, level, run, True, entry)
+                match = _match_resource(st, resource, lookup, policy.substitutes_variables)
+                if match[0] is False and not match[2]:
+                    continue
+                t = _trace(st, policy, layer, index, level, run, True, entry, match)
                 if t.conditions or t.unresolved:
                     missing_keys(t, missing)
                 if t.matched:
@@ -453,9 +457,10 @@ class Plan:
 
     - for each action, the statements whose ``Action``/``NotAction`` covers it
       (:func:`_match_action`; RCPs only where they apply to the action's service);
-    - for each action and resource, those of them whose resource element can match: one without
-      variables is matched once (:func:`_match_resource`), and when it does not match the
-      statement can apply to nothing and ask for no key, so it is left out;
+    - for each resource, whether each statement's resource element without variables matches it
+      (:func:`_match_resource`, once per statement and resource);
+    - for each action and resource, the statements of the first list that the second does not rule
+      out: a statement whose resource does not match applies to nothing and asks for no key;
     - for each statement, its conditions bound once and the context keys its trace reads (its
       condition keys and the variables in its conditions and resources): a statement's trace
       (:func:`_trace`) is remembered by the values of those keys, and by the caller for a
@@ -469,7 +474,7 @@ class Plan:
     them all and starts again.
     """
 
-    __slots__ = ("actions", "has_boundary", "pairs", "places", "remembered", "scenario", "size")
+    __slots__ = ("actions", "has_boundary", "pairs", "places", "remembered", "resources", "scenario", "size")
 
     def __init__(self, scenario: Scenario, size: int = 200_000):
         self.scenario = scenario
@@ -478,6 +483,7 @@ class Plan:
         self.places = [_Place(st, policy, layer, index, level)
                        for policy, layer, index, level in _in_trace_order(scenario) for st in policy.statements]
         self.actions: dict[str, tuple[bool, list[tuple[_Place, str | None]]]] = {}
+        self.resources: dict[str, dict[_Place, _Resource]] = {}
         self.pairs: dict[tuple[str, str], _Pair] = {}
         self.remembered = 0
 
@@ -525,6 +531,7 @@ class Plan:
             answer = pair.outcomes[signature] = self._answer(request, caller, pair, matched)
         if self.remembered >= self.size:
             self.actions.clear()
+            self.resources.clear()
             self.pairs.clear()
             self.remembered = 0
         outcome, blocked_by, determining, deciding = answer
@@ -544,10 +551,19 @@ class Plan:
                     if action_ok:
                         covered.append((place, entry))
             found = self.actions[action] = (rcps, covered)
+            self.remembered += 1 + len(covered)
+        matches = self.resources.get(resource)
+        if matches is None:
+            matches = self.resources[resource] = {}
         slots: list[_Slot] = []
         for place, entry in found[1]:
-            match = (_match_resource(place.statement, resource, _NO_CONTEXT, place.policy.substitutes_variables)
-                     if place.static else None)
+            match = None
+            if place.static:
+                match = matches.get(place)
+                if match is None:
+                    match = matches[place] = _match_resource(place.statement, resource, _NO_CONTEXT,
+                                                             place.policy.substitutes_variables)
+                    self.remembered += 1
             if match is None or match[0] is not False:
                 slots.append((place, entry, match, {}))
         self.remembered += 1 + len(slots)
