@@ -1,7 +1,9 @@
 """Condition operators: one registry of small base operators, wrapped in one place.
 
 Each base operator only answers "does this one context value match this one policy
-value?". Everything else AWS documents is applied uniformly by :func:`evaluate_condition`:
+value?". Everything else AWS documents is applied uniformly by :meth:`BoundCondition.evaluate`
+(a condition bound once, its values prepared, for many requests; :func:`evaluate_condition`
+binds and evaluates in one go):
 
 - several values of one key are ORed (a negated operator is true when *no* value
   matches: NOR);

@@ -459,8 +459,9 @@ class Plan:
       (:func:`_match_action`; RCPs only where they apply to the action's service);
     - for each resource, whether each statement's resource element without variables matches it
       (:func:`_match_resource`, once per statement and resource);
-    - for each action and resource, the statements of the first list that the second does not rule
-      out: a statement whose resource does not match applies to nothing and asks for no key;
+    - for each action and resource, the statements that can apply: those that cover the action,
+      less those whose resource element without variables does not match the resource (such a
+      statement applies to nothing and asks for no key);
     - for each statement, its conditions bound once and the context keys its trace reads (its
       condition keys and the variables in its conditions and resources): a statement's trace
       (:func:`_trace`) is remembered by the values of those keys, and by the caller for a
