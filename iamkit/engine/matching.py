@@ -54,7 +54,15 @@ class _Part:
         """The part for policy text without ``*``, where every ``?`` is a wildcard."""
         part = cls.__new__(cls)
         part.size, part.text = len(text), text
-        part.fixed = _runs([(c, c == "?") for c in text]) if "?" in text else None
+        if "?" in text:
+            runs, pos = [], 0
+            for run in text.split("?"):
+                if run:
+                    runs.append((pos, run))
+                pos += len(run) + 1
+            part.fixed = tuple(runs)
+        else:
+            part.fixed = None
         return part
 
     def fits(self, s: str, pos: int) -> bool:
@@ -133,15 +141,23 @@ def _glob_text(text: str) -> Matcher:
 def _arn_text(text: str) -> Matcher:
     """:func:`_arn` for policy text whose every ``*`` and ``?`` is a wildcard. When the first
     five segments hold no wildcard, they are one literal prefix: a string whose first five
-    segments equal them is exactly a string that starts with them and their colons."""
+    segments equal them is exactly a string that starts with them and their colons, so the
+    segment-wise match is the glob of the whole text (the prefix, then the resource segment's)."""
     segments = text.split(":", 5)
-    if len(segments) == 6 and not any("*" in seg or "?" in seg for seg in segments[:5]):
+    if len(segments) == 6:
         prefix = text[: len(text) - len(segments[5])]
-        if segments[5] == "*":
-            return lambda s: s.startswith(prefix)
-        rest, size = _glob_text(segments[5]), len(prefix)
-        return lambda s: s.startswith(prefix) and bool(rest(s[size:]))
+        if "*" not in prefix and "?" not in prefix:
+            return _glob_text(text)
     return _segments([_glob_text(seg) for seg in segments])
+
+
+def _policy_text(text: str, arn: bool) -> Matcher:
+    """The cheapest exact test for policy text whose every ``*`` and ``?`` is a wildcard."""
+    if text == "*":
+        return _anything
+    if "*" not in text and "?" not in text:
+        return text.__eq__
+    return _arn_text(text) if arn else _glob_text(text)
 
 
 def _glob_parts(parts: list[_Part]) -> Matcher:
@@ -201,10 +217,12 @@ def _compile(pieces: Pieces, arn: bool, ignore_case: bool) -> Matcher:
         pieces = tuple((text.lower(), active) for text, active in pieces)
     if len(pieces) == 1 and pieces[0][1]:  # policy text only: no character is taken literally
         text = pieces[0][0]
+        if not ignore_case:
+            return _policy_text(text, arn)
         if "*" not in text and "?" not in text:
-            return (lambda s: s.lower() == text) if ignore_case else text.__eq__
-        inner = _arn_text(text) if arn else _glob_text(text)
-        return (lambda s: inner(s.lower())) if ignore_case else inner
+            return lambda s: s.lower() == text
+        inner = _policy_text(text, arn)
+        return lambda s: inner(s.lower())
     joined = "".join(text for text, _ in pieces)
     if joined != "*" and all(active or ("*" not in text and "?" not in text) for text, active in pieces):
         # No literal text holds a wildcard character, so the pieces read as one text of policy
@@ -233,7 +251,7 @@ def glob_matcher(pattern: str, ignore_case: bool = False) -> Matcher:
 @lru_cache(maxsize=32768)
 def arn_matcher(pattern: str) -> Matcher:
     """Compile an ARN pattern from a ``Resource`` or ``ArnLike`` value (no variables)."""
-    return _compile(((pattern, True),), True, False)
+    return _policy_text(pattern, True)
 
 
 @lru_cache(maxsize=32768)
@@ -245,7 +263,7 @@ def _action(pattern: str) -> Matcher:
 def action_matcher(pattern: str) -> Matcher:
     """Compile an ``Action``/``NotAction`` entry for a concrete action given in lowercase:
     the same answer as :func:`action_matches` without lowering the action once per entry."""
-    return _compile(((pattern.lower(), True),), False, False)
+    return _policy_text(pattern.lower(), False)
 
 
 def action_matches(pattern: str, action: str) -> bool:

@@ -8,8 +8,9 @@ deciding and determining statements, blocking layer, missing context keys), comp
 apply. :meth:`PolicySet.evaluate` gives the full :class:`~iamkit.engine.decision.Decision` with the
 trace of every statement, for the requests a person will look at. The two agree field by field
 (``tests/test_fast_paths.py`` holds them equal on every corpus and documented scenario).
-A policy set remembers statement traces between requests, each by everything of a request
-that it reads (see :class:`~iamkit.engine.evaluator.TraceMemo`)::
+A policy set works out once, for each action and resource it is asked about, which statements
+can apply, and remembers statement traces and answers between requests, each by everything of
+a request that it reads (see :class:`~iamkit.engine.evaluator.Plan`)::
 
     policies = PolicySet(scenario)
     denied = [r for r in requests if not policies.check(r).allowed]
@@ -21,8 +22,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Mapping
 
 from .decision import Decision, Verdict
-from .evaluator import TraceMemo, evaluate, verdict
-from .matching import action_matcher, arn_matcher
+from .evaluator import Plan, evaluate
 from .scenario import Request, Scenario, load_scenario
 
 __all__ = ["PolicySet"]
@@ -42,20 +42,11 @@ class PolicySet:
         scenario: the parsed scenario whose policies every request is evaluated against.
     """
 
-    __slots__ = ("_memo", "scenario")
+    __slots__ = ("_plan", "scenario")
 
     def __init__(self, scenario: Scenario | Mapping[str, Any] | str):
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self._memo = TraceMemo()  # statement traces, by what of a request each one reads
-        # Compile every wildcard pattern now, not on the first request that meets it.
-        for policy in _policies(self.scenario):
-            for st in policy.statements:
-                for entry in st.actions:
-                    if "*" in entry or "?" in entry:
-                        action_matcher(entry)
-                for entry in st.resources or ():
-                    if ("*" in entry or "?" in entry) and "${" not in entry:
-                        arn_matcher(entry)
+        self._plan = Plan(self.scenario)  # what it works out once, and remembers, about the policies
 
     def check(self, request: Request | None = None) -> Verdict:
         """The answer for one request, fast: outcome, deciding and determining statements,
@@ -68,13 +59,13 @@ class PolicySet:
             The :class:`~iamkit.engine.decision.Verdict`, equal to the same fields of :meth:`evaluate`'s
             Decision.
         """
-        return verdict(self.scenario, request=request, memo=self._memo)
+        return self._plan.verdict(self.scenario.request if request is None else request)
 
     def check_all(self, requests: Iterable[Request]) -> Iterator[Verdict]:
         """:meth:`check` for each request, in order."""
-        scenario, memo = self.scenario, self._memo
+        answer = self._plan.verdict
         for request in requests:
-            yield verdict(scenario, request=request, memo=memo)
+            yield answer(request)
 
     def evaluate(self, request: Request | None = None) -> Decision:
         """The full :class:`~iamkit.engine.decision.Decision` for one request, with the trace of every
@@ -86,14 +77,6 @@ class PolicySet:
         return evaluate(self.scenario, request=request)
 
     def __repr__(self) -> str:
-        n = sum(len(p.statements) for p in _policies(self.scenario))
+        n = len(self._plan.places)
         return f"<PolicySet {self.scenario.id or ''} ({n} statement{'s' if n != 1 else ''})>".replace("  ", " ")
 
-
-def _policies(scenario: Scenario) -> Iterator[Any]:
-    for level in scenario.rcps + scenario.scps:
-        yield from level
-    for policy in (scenario.resource_policy, *scenario.identity_policies, scenario.permissions_boundary,
-                   scenario.session_policy):
-        if policy is not None:
-            yield policy

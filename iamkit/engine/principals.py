@@ -8,9 +8,9 @@ differently from one that names the role or the whole account.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
+from typing import NamedTuple
 
 __all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "parse_caller", "principal_match", "not_principal_exempts"]
 
@@ -44,8 +44,7 @@ MATCH_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMa
 """How directly each kind of match names the caller (higher: more directly)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):
     """A parsed request principal.
 
     Attributes:
