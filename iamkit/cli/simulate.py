@@ -47,10 +47,11 @@ def result_line(number: int, line: str | None) -> tuple[str, bool]:
     """Evaluate one JSON line (None: a line too long to read); returns the output line and whether it failed."""
     if line is None:
         return _error_line(f"line {number}: longer than {MAX_DOCUMENT_BYTES:,} characters, the most iamkit reads"), True
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        return _error_line(f"line {number}, column {exc.start + 1}: not UTF-8 text"), True
+    if not line.isascii():  # bytes that were not UTF-8 were read as lone surrogates
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return _error_line(f"line {number}, column {exc.start + 1}: not UTF-8 text"), True
     scenario_id = None
     try:
         data, _ = load_json(line)
