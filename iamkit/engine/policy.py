@@ -383,6 +383,163 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     )
 
 
+# The clean path: most documents hold no problem at all, not even a warning. It checks the same
+# rules as the collecting functions above in fewer steps, and gives up (None) at the first thing
+# unusual: the full path of _build then finds every problem and words it.
+
+_TOP_LEVEL_SET = frozenset(TOP_LEVEL)
+# Enum members bound once: reading `PolicyKind.TRUST` costs a class lookup each time.
+_IDENTITY, _RESOURCE, _TRUST, _BOUNDARY, _SESSION, _RCP = (
+    PolicyKind.IDENTITY, PolicyKind.RESOURCE, PolicyKind.TRUST, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.RCP)
+_new_tuple = tuple.__new__  # a NamedTuple built without its keyword-taking __new__
+
+
+@lru_cache(maxsize=16384)
+def _clean_action(action: str) -> bool:
+    return action == "*" or _ACTION.match(action) is not None
+
+
+@lru_cache(maxsize=16384)
+def _clean_resource(resource: str) -> bool:
+    return resource == "*" or (_ARN.match(resource) is not None and not _arn_field_problems(resource))
+
+
+@lru_cache(maxsize=16384)
+def _clean_condition_key(key: str) -> bool:
+    return _CONDITION_KEY.match(key) is not None
+
+
+def _clean_strings(value: Any, clean: Any) -> tuple[str, ...] | None:
+    """What :func:`_strings` gives, when every entry is a string that ``clean`` accepts; else None."""
+    if type(value) is str:
+        return (value,) if clean(value) else None
+    if type(value) is not list or not value:
+        return None
+    for item in value:
+        if type(item) is not str or not clean(item):
+            return None
+    return tuple(value)
+
+
+def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
+    if type(value) is not dict:
+        return None
+    result = []
+    for op_name, block in value.items():
+        spec = parse_operator(op_name)
+        if spec is None or type(block) is not dict or not block:
+            return None
+        typed = spec.base.family not in ("String", "Arn")
+        for key, raw in block.items():
+            if not _clean_condition_key(key):
+                return None
+            values = raw if type(raw) is list else [raw]
+            if not values:
+                return None
+            for item in values:
+                if isinstance(item, (dict, list)) or item is None:
+                    return None
+                if typed and _condition_value_problems(spec.text, policy_value_text(item)):
+                    return None
+            result.append(_new_tuple(Condition, (spec, key, tuple(values))))
+    return tuple(result)
+
+
+def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_path: str, kind: PolicyKind,
+                     positions: Positions | None) -> Statement | None:
+    if type(raw) is not dict or not _ELEMENT_SET.issuperset(raw):
+        return None
+    sid = raw.get("Sid")
+    if sid is not None and (type(sid) is not str or (
+            sid and (kind is _IDENTITY or kind is _BOUNDARY or kind is _SESSION) and not _SID.match(sid))):
+        return None
+    effect = raw.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        return None
+
+    not_action = "NotAction" in raw
+    if not_action == ("Action" in raw):  # both, or neither
+        return None
+    actions = _clean_strings(raw["NotAction" if not_action else "Action"], _clean_action)
+    if actions is None:
+        return None
+
+    not_resource = "NotResource" in raw
+    resources: tuple[str, ...] | None = None
+    if not_resource or "Resource" in raw:
+        if kind is _TRUST or (not_resource and "Resource" in raw):
+            return None
+        resources = _clean_strings(raw["NotResource" if not_resource else "Resource"], _clean_resource)
+        if resources is None:
+            return None
+    elif kind is not _TRUST:
+        return None
+
+    principal_element: str | None = None
+    principals: dict[str, tuple[str, ...]] | None = None
+    has_principal = kind is _RESOURCE or kind is _TRUST or kind is _RCP
+    if "Principal" in raw:
+        if "NotPrincipal" in raw or not has_principal or (kind is _RCP and raw["Principal"] != "*"):
+            return None
+        principal_element = "Principal"
+    elif "NotPrincipal" in raw:  # allowed without a warning only in a resource policy's Deny
+        if kind is not _RESOURCE or effect == "Allow":
+            return None
+        principal_element = "NotPrincipal"
+    elif has_principal:
+        return None
+    if principal_element is not None:
+        out = ProblemCollector()  # rare enough to be checked by the collecting function itself
+        principals = _principal_block(raw[principal_element], path + (principal_element,), principal_element, out)
+        if out.items:
+            return None
+
+    conditions: tuple[Condition, ...] | None = ()
+    if "Condition" in raw:
+        conditions = _clean_conditions(raw["Condition"])
+        if conditions is None:
+            return None
+
+    position = positions.of(path) if positions is not None else None
+    line, column = position if position else (None, None)
+    return _new_tuple(Statement, (number, text_path, sid, effect, actions, not_action, resources, not_resource,
+                                  principal_element, principals, conditions, line, column, raw))
+
+
+def _clean_policy(source: str | Mapping[str, Any], document: Any, kind: PolicyKind, name: str | None,
+                  positions: Positions | None) -> Policy | None:
+    """The policy, when ``document`` holds no problem and no warning; None otherwise."""
+    version = document.get("Version") if type(document) is dict else None
+    if version != VERSION or not _TOP_LEVEL_SET.issuperset(document):
+        return None
+    policy_id = document.get("Id")
+    if policy_id is not None and type(policy_id) is not str:
+        return None
+    raw = document.get("Statement")
+    if type(raw) is dict:
+        st = _clean_statement(raw, 0, ("Statement",), "Statement", kind, positions)
+        if st is None:
+            return None
+        statements: tuple[Statement, ...] = (st,)
+    elif type(raw) is list and raw:
+        built = []
+        sids = set()
+        for i, item in enumerate(raw):
+            st = _clean_statement(item, i, ("Statement", i), f"Statement[{i}]", kind, positions)
+            if st is None:
+                return None
+            if st.sid:
+                if st.sid in sids:
+                    return None
+                sids.add(st.sid)
+            built.append(st)
+        statements = tuple(built)
+    else:
+        return None
+    return Policy(kind, statements, version, policy_id, name, (), None, source if isinstance(source, str) else None,
+                  document)
+
+
 def _load(source: str | bytes | Mapping[str, Any],
           out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
     """The document and where its values stand, or the located problems of reading it (bounded
@@ -403,6 +560,15 @@ def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | 
     document, positions, problems = _load(source, prefix)
     if problems:
         return None, problems
+    policy = _clean_policy(source, document, kind, name, positions)
+    if policy is not None:
+        return policy, []
+    return _collect(source, document, positions, kind, name, prefix, creating)
+
+
+def _collect(source: str | Mapping[str, Any], document: Any, positions: Positions | None, kind: PolicyKind,
+             name: str | None, prefix: tuple[str | int, ...], creating: bool) -> tuple[Policy | None, list[Problem]]:
+    """The policy and every problem of ``document``, each worded and located: the full path."""
     out = ProblemCollector(positions, prefix)
     if not isinstance(document, dict):
         out.add((), f"a policy must be a JSON object, not {json_type(document)}",
