@@ -156,9 +156,8 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
             not valid JSON, duplicate keys, ``NaN``/``Infinity``, over-long numbers, lone
             surrogates.
     """
-    where = format_path(prefix)
     if len(text) > limit:
-        raise InputError([Problem(where, f"the text is {len(text):,} characters long, more than iamkit reads "
+        raise InputError([Problem(format_path(prefix), f"the text is {len(text):,} characters long, more than iamkit reads "
                                   f"({limit:,})", "split a large input into smaller files")])
     # The common case costs one strict json.loads; only a text it refuses is walked to locate why.
     try:
@@ -171,6 +170,7 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
     else:
         if not (_deeper_than(document, text, MAX_DEPTH) or may_hold_surrogates(text)):
             return document, Positions(text, prefix)
+    where = format_path(prefix)
     deep = _too_deep(text)
     if deep is not None:
         line = text.count("\n", 0, deep) + 1
