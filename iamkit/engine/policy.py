@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import InputError, PolicyError, Problem, ProblemCollector, format_path, json_type, suggest
 from .conditions import EPOCH_SECONDS, OPERATORS, parse_operator, policy_value_text
@@ -394,29 +394,39 @@ _IDENTITY, _RESOURCE, _TRUST, _BOUNDARY, _SESSION, _RCP = (
 _new_tuple = tuple.__new__  # a NamedTuple built without its keyword-taking __new__
 
 
-@lru_cache(maxsize=16384)
+# What was found clean, so that a value seen before costs one set lookup (at most _KNOWN_LIMIT
+# of each: the sets are emptied when full).
+_KNOWN_LIMIT = 16384
+_clean_actions: set[str] = set()
+_clean_resources: set[str] = set()
+_clean_keys: set[str] = set()
+
+
+def _known(value: str, known: set[str]) -> bool:
+    if len(known) >= _KNOWN_LIMIT:
+        known.clear()
+    known.add(value)
+    return True
+
+
 def _clean_action(action: str) -> bool:
-    return action == "*" or _ACTION.match(action) is not None
+    return (action == "*" or _ACTION.match(action) is not None) and _known(action, _clean_actions)
 
 
-@lru_cache(maxsize=16384)
 def _clean_resource(resource: str) -> bool:
-    return resource == "*" or (_ARN.match(resource) is not None and not _arn_field_problems(resource))
+    return (resource == "*" or (_ARN.match(resource) is not None and not _arn_field_problems(resource))) \
+        and _known(resource, _clean_resources)
 
 
-@lru_cache(maxsize=16384)
-def _clean_condition_key(key: str) -> bool:
-    return _CONDITION_KEY.match(key) is not None
-
-
-def _clean_strings(value: Any, clean: Any) -> tuple[str, ...] | None:
-    """What :func:`_strings` gives, when every entry is a string that ``clean`` accepts; else None."""
+def _clean_strings(value: Any, known: set[str], clean: Callable[[str], bool]) -> tuple[str, ...] | None:
+    """What :func:`_strings` gives, when every entry is a string in ``known`` or that ``clean``
+    accepts; else None."""
     if type(value) is str:
-        return (value,) if clean(value) else None
+        return (value,) if value in known or clean(value) else None
     if type(value) is not list or not value:
         return None
     for item in value:
-        if type(item) is not str or not clean(item):
+        if type(item) is not str or not (item in known or clean(item)):
             return None
     return tuple(value)
 
@@ -431,7 +441,7 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
             return None
         typed = spec.base.family not in ("String", "Arn")
         for key, raw in block.items():
-            if not _clean_condition_key(key):
+            if key not in _clean_keys and not (_CONDITION_KEY.match(key) and _known(key, _clean_keys)):
                 return None
             values = raw if type(raw) is list else [raw]
             if not values:
@@ -450,8 +460,8 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
     if type(raw) is not dict or not _ELEMENT_SET.issuperset(raw):
         return None
     sid = raw.get("Sid")
-    if sid is not None and (type(sid) is not str or (
-            sid and (kind is _IDENTITY or kind is _BOUNDARY or kind is _SESSION) and not _SID.match(sid))):
+    if sid is not None and (type(sid) is not str or (  # ASCII isalnum(): _SID's letters and digits
+            sid and (kind is _IDENTITY or kind is _BOUNDARY or kind is _SESSION) and not (sid.isascii() and sid.isalnum()))):
         return None
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
@@ -460,7 +470,7 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
     not_action = "NotAction" in raw
     if not_action == ("Action" in raw):  # both, or neither
         return None
-    actions = _clean_strings(raw["NotAction" if not_action else "Action"], _clean_action)
+    actions = _clean_strings(raw["NotAction" if not_action else "Action"], _clean_actions, _clean_action)
     if actions is None:
         return None
 
@@ -469,7 +479,7 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
     if not_resource or "Resource" in raw:
         if kind is _TRUST or (not_resource and "Resource" in raw):
             return None
-        resources = _clean_strings(raw["NotResource" if not_resource else "Resource"], _clean_resource)
+        resources = _clean_strings(raw["NotResource" if not_resource else "Resource"], _clean_resources, _clean_resource)
         if resources is None:
             return None
     elif kind is not _TRUST:
@@ -540,26 +550,26 @@ def _clean_policy(source: str | Mapping[str, Any], document: Any, kind: PolicyKi
                   document)
 
 
-def _load(source: str | bytes | Mapping[str, Any],
-          out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
-    """The document and where its values stand, or the located problems of reading it (bounded
-    size and depth, no duplicate keys, strict numbers and strings: see :mod:`iamkit.engine.reading`)."""
-    if isinstance(source, (str, bytes)):
-        try:
-            text = decode(source) if isinstance(source, bytes) else source
-            document, positions = load_json(text, prefix=out_prefix)
-        except InputError as exc:
-            return None, None, list(exc.problems)
-        return document, positions, []
-    return source, None, []
+def _load(source: str | bytes, out_prefix: tuple[str | int, ...]) -> tuple[Any, Positions | None, list[Problem]]:
+    """The document of a text and where its values stand, or the located problems of reading it
+    (bounded size and depth, no duplicate keys, strict numbers and strings: see
+    :mod:`iamkit.engine.reading`)."""
+    try:
+        text = decode(source) if isinstance(source, bytes) else source
+        document, positions = load_json(text, prefix=out_prefix)
+    except InputError as exc:
+        return None, None, list(exc.problems)
+    return document, positions, []
 
 
 def _build(source: str | Mapping[str, Any], kind: PolicyKind | str, name: str | None,
            prefix: tuple[str | int, ...] = (), *, creating: bool = False) -> tuple[Policy | None, list[Problem]]:
     kind = kind if isinstance(kind, PolicyKind) else PolicyKind(kind)
-    document, positions, problems = _load(source, prefix)
-    if problems:
-        return None, problems
+    document, positions = source, None
+    if isinstance(source, (str, bytes)):
+        document, positions, problems = _load(source, prefix)
+        if problems:
+            return None, problems
     policy = _clean_policy(source, document, kind, name, positions)
     if policy is not None:
         return policy, []
@@ -689,5 +699,7 @@ def build_policy(source: str | Mapping[str, Any], kind: PolicyKind | str, name: 
                  prefix: Sequence[str | int]) -> tuple[Policy | None, list[Problem]]:
     """Parse for a caller that reports problems itself, under a path prefix (scenarios)."""
     policy, problems = _build(source, kind, name, tuple(prefix))
+    if not problems:
+        return policy, problems
     errors = [p for p in problems if p.severity == "error"]
     return (None if errors else policy), errors
