@@ -443,6 +443,11 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
         for key, raw in block.items():
             if key not in _clean_keys and not (_CONDITION_KEY.match(key) and _known(key, _clean_keys)):
                 return None
+            if type(raw) is str:  # the common case: one string, its own policy_value_text()
+                if typed and _condition_value_problems(spec.text, raw):
+                    return None
+                result.append(_new_tuple(Condition, (spec, key, (raw,))))
+                continue
             values = raw if type(raw) is list else [raw]
             if not values:
                 return None
@@ -453,6 +458,34 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
                     return None
             result.append(_new_tuple(Condition, (spec, key, tuple(values))))
     return tuple(result)
+
+
+@lru_cache(maxsize=16384)
+def _clean_principal(ptype: str, entry: str) -> bool:
+    """Whether :func:`_principal_block` has nothing to say of ``entry`` under ``ptype`` (the
+    type included): it judges each entry alone, so it is asked about this one alone, once."""
+    out = ProblemCollector()
+    _principal_block({ptype: entry}, (), "Principal", out)
+    return not out.items
+
+
+def _clean_principals(value: Any) -> dict[str, tuple[str, ...]] | None:
+    """What :func:`_principal_block` gives for a block other than ``"*"`` when it finds nothing
+    to say; else None."""
+    if type(value) is not dict or not value:
+        return None
+    block = {}
+    for ptype, entries in value.items():
+        if type(entries) is str:
+            values: tuple[str, ...] = (entries,)
+        elif type(entries) is list and entries and all(type(entry) is str for entry in entries):
+            values = tuple(entries)
+        else:
+            return None
+        if not all(_clean_principal(ptype, entry) for entry in values):
+            return None
+        block[ptype] = values
+    return block
 
 
 def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_path: str, kind: PolicyKind,
@@ -498,10 +531,9 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
         principal_element = "NotPrincipal"
     elif has_principal:
         return None
-    if principal_element is not None:
-        out = ProblemCollector()  # rare enough to be checked by the collecting function itself
-        principals = _principal_block(raw[principal_element], path + (principal_element,), principal_element, out)
-        if out.items:
+    if principal_element is not None and raw[principal_element] != "*":
+        principals = _clean_principals(raw[principal_element])
+        if principals is None:
             return None
 
     conditions: tuple[Condition, ...] | None = ()
