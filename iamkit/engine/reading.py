@@ -16,14 +16,11 @@ when a policy is larger than IAM would accept.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import math
 import os
 import re
 import sys
-import zlib
 from typing import Any
 
 from ..errors import InputError, Problem, format_path
@@ -106,6 +103,10 @@ def expand(data: bytes, *, limit: int = MAX_DOCUMENT_BYTES, name: str = "the inp
     """
     if data[:2] != _GZIP_MAGIC:
         return data
+    import gzip  # here, not at the top: only compressed input needs these
+    import io
+    import zlib
+
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
             data = f.read(limit + 1)
