@@ -403,6 +403,7 @@ _clean_keys: set[str] = set()
 
 
 def _known(value: str, known: set[str]) -> bool:
+    """Remember ``value`` in ``known`` (emptied first when full); True, so that it ends a check."""
     if len(known) >= _KNOWN_LIMIT:
         known.clear()
     known.add(value)
@@ -432,6 +433,7 @@ def _clean_strings(value: Any, known: set[str], clean: Callable[[str], bool]) ->
 
 
 def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
+    """What :func:`_conditions` gives, when it finds nothing to say; else None."""
     if type(value) is not dict:
         return None
     result = []
@@ -490,12 +492,16 @@ def _clean_principals(value: Any) -> dict[str, tuple[str, ...]] | None:
 
 def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_path: str, kind: PolicyKind,
                      positions: Positions | None) -> Statement | None:
+    """What :func:`_statement` gives, when it finds nothing to say; else None."""
     if type(raw) is not dict or not _ELEMENT_SET.issuperset(raw):
         return None
     sid = raw.get("Sid")
-    if sid is not None and (type(sid) is not str or (  # ASCII isalnum(): _SID's letters and digits
-            sid and (kind is _IDENTITY or kind is _BOUNDARY or kind is _SESSION) and not (sid.isascii() and sid.isalnum()))):
-        return None
+    if sid is not None:
+        if type(sid) is not str:
+            return None
+        # _SID's rule: a non-empty Sid of ASCII letters and digits is isascii() and isalnum()
+        if sid and (kind is _IDENTITY or kind is _BOUNDARY or kind is _SESSION) and not (sid.isascii() and sid.isalnum()):
+            return None
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         return None
