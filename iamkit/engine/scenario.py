@@ -222,8 +222,8 @@ def _context(raw: Any, path: tuple[str | int, ...], out: ProblemCollector) -> di
                 out.add(path + (key,), *problem)
             continue
         if isinstance(value, list):
-            items = [_context_value(v) for v in value]
-            if any(v is None for v in items):
+            items = list(map(_context_value, value))
+            if None in items:  # items are strings or None
                 out.add(path + (key,), f"context key `{key}` must hold strings")
                 continue
             context[key] = items  # type: ignore[assignment]
