@@ -28,7 +28,6 @@ Text printed for a person goes through :func:`printable`, so no input can drive 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -139,6 +138,8 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
 
     Matching ignores case, so ``stringequals`` suggests ``StringEquals``.
     """
+    import difflib  # here, not at the top: only a misspelling needs it, and most inputs have none
+
     by_lower = {c.lower(): c for c in choices}
     close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
     if close:

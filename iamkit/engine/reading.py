@@ -16,14 +16,11 @@ when a policy is larger than IAM would accept.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import math
 import os
 import re
 import sys
-import zlib
 from typing import Any
 
 from ..errors import InputError, Problem, format_path
@@ -106,6 +103,10 @@ def expand(data: bytes, *, limit: int = MAX_DOCUMENT_BYTES, name: str = "the inp
     """
     if data[:2] != _GZIP_MAGIC:
         return data
+    import gzip  # here, not at the top: only compressed input needs these
+    import io
+    import zlib
+
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
             data = f.read(limit + 1)
@@ -156,9 +157,8 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
             not valid JSON, duplicate keys, ``NaN``/``Infinity``, over-long numbers, lone
             surrogates.
     """
-    where = format_path(prefix)
     if len(text) > limit:
-        raise InputError([Problem(where, f"the text is {len(text):,} characters long, more than iamkit reads "
+        raise InputError([Problem(format_path(prefix), f"the text is {len(text):,} characters long, more than iamkit reads "
                                   f"({limit:,})", "split a large input into smaller files")])
     # The common case costs one strict json.loads; only a text it refuses is walked to locate why.
     try:
@@ -171,6 +171,7 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
     else:
         if not (_deeper_than(document, text, MAX_DEPTH) or may_hold_surrogates(text)):
             return document, Positions(text, prefix)
+    where = format_path(prefix)
     deep = _too_deep(text)
     if deep is not None:
         line = text.count("\n", 0, deep) + 1

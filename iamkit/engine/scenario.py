@@ -25,6 +25,8 @@ SCENARIO_FIELDS = (
 # Fields other tools put on a scenario that carry no meaning for evaluation.
 ANNOTATION_FIELDS = ("description", "expected")
 REQUEST_FIELDS = ("principal", "action", "resource", "resourceAccount", "context")
+_SCENARIO_FIELD_SET = frozenset(SCENARIO_FIELDS + ANNOTATION_FIELDS)
+_REQUEST_FIELD_SET = frozenset(REQUEST_FIELDS)
 
 TRUST_ACTIONS = frozenset({
     "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
@@ -40,7 +42,10 @@ RESOURCE_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+", re.S)
 ContextValue = str | list[str]
 
 
-@dataclass(frozen=True)
+_NO_CONTEXT: Any = object()  # Request's context when none is given: a new empty dict
+
+
+@dataclass(frozen=True, init=False)
 class Request:
     """One request: who calls which action on which resource, in which context.
 
@@ -57,6 +62,13 @@ class Request:
     resource: str = "*"
     resource_account: str | None = None
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+    def __init__(self, principal: str, action: str, resource: str = "*", resource_account: str | None = None,
+                 context: Mapping[str, ContextValue] = _NO_CONTEXT) -> None:
+        # The __init__ dataclass would write, filling the instance's __dict__ at once rather than
+        # field by field through object.__setattr__ (which a frozen class otherwise needs).
+        self.__dict__.update(principal=principal, action=action, resource=resource, resource_account=resource_account,
+                             context={} if context is _NO_CONTEXT else context)
 
     @property
     def caller(self) -> Caller:
@@ -91,7 +103,7 @@ class Request:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Scenario:
     """A request with every policy that applies to it, parsed and validated.
 
@@ -115,6 +127,15 @@ class Scenario:
     rcps: tuple[tuple[Policy, ...], ...] = ()
     id: str | None = None
 
+    def __init__(self, request: Request, identity_policies: tuple[Policy, ...] = (), resource_policy: Policy | None = None,
+                 permissions_boundary: Policy | None = None, session_policy: Policy | None = None,
+                 scps: tuple[tuple[Policy, ...], ...] = (), rcps: tuple[tuple[Policy, ...], ...] = (),
+                 id: str | None = None) -> None:
+        # As Request's: the dataclass's __init__, with the fields set at once.
+        self.__dict__.update(request=request, identity_policies=identity_policies, resource_policy=resource_policy,
+                             permissions_boundary=permissions_boundary, session_policy=session_policy, scps=scps,
+                             rcps=rcps, id=id)
+
     def __repr__(self) -> str:
         r = self.request
         return f"<Scenario {self.id or ''} {r.principal} → {r.action} on {r.resource}>".replace("  ", " ")
@@ -128,7 +149,7 @@ def _request(raw: Any, out: ProblemCollector) -> Request | None:
                 '`"request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject", '
                 '"resource": "arn:aws:s3:::amzn-s3-demo-bucket/key"}`')
         return None
-    for key in raw:
+    for key in raw if not _REQUEST_FIELD_SET.issuperset(raw) else ():
         if key not in REQUEST_FIELDS:
             out.add(path + (key,), f"unknown request field `{key}`",
                     suggest(key, REQUEST_FIELDS) or "a request has " + ", ".join(f"`{f}`" for f in REQUEST_FIELDS))
@@ -201,8 +222,8 @@ def _context(raw: Any, path: tuple[str | int, ...], out: ProblemCollector) -> di
                 out.add(path + (key,), *problem)
             continue
         if isinstance(value, list):
-            items = [_context_value(v) for v in value]
-            if any(v is None for v in items):
+            items = list(map(_context_value, value))
+            if None in items:  # items are strings or None
                 out.add(path + (key,), f"context key `{key}` must hold strings")
                 continue
             context[key] = items  # type: ignore[assignment]
@@ -227,7 +248,8 @@ def _context(raw: Any, path: tuple[str | int, ...], out: ProblemCollector) -> di
 def _policy(raw: Any, path: tuple[str | int, ...], kind: PolicyKind, out: ProblemCollector,
             name: str) -> Policy | None:
     policy, problems = build_policy(raw, kind, name, path)
-    out.items.extend(problems)
+    if problems:
+        out.items.extend(problems)
     if out.warnings_wanted and policy is not None:
         where = format_path(path)
         out.items.extend(
@@ -290,7 +312,7 @@ def load_scenario(source: str | Mapping[str, Any], *, warnings: list[Problem] | 
     out = ProblemCollector(warnings_wanted=warnings is not None)
     if not isinstance(source, dict):
         raise ScenarioError([Problem("$", "a scenario must be a JSON object", '`{"id": ..., "request": {...}, ...}`')])
-    for key in source:
+    for key in source if not _SCENARIO_FIELD_SET.issuperset(source) else ():
         if key not in SCENARIO_FIELDS and key not in ANNOTATION_FIELDS:
             out.add((key,), f"unknown scenario field `{key}`",
                     suggest(key, SCENARIO_FIELDS) or "see the scenario format for the fields")
