@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from fractions import Fraction
 
 import pytest
 
@@ -54,6 +55,18 @@ def dies_in_a_child(n: int) -> tuple[int, int]:
 def test_a_failed_childs_share_is_done_again_here(run) -> None:
     results = list(in_workers(run, list(range(40)), 2))
     assert [r for r, _ in results] == [n * n for n in range(40)]
+    assert {pid for _, pid in results} == {PARENT}
+
+
+def a_fraction_and_pid(n: int) -> tuple[Fraction, int]:
+    return Fraction(n, 7), os.getpid()
+
+
+def test_a_result_marshal_cannot_carry_is_computed_here() -> None:
+    # Children send their results through marshal (strings, numbers, tuples, lists); anything
+    # else fails the child's message, and this process does that share itself.
+    results = list(in_workers(a_fraction_and_pid, list(range(30)), 2))
+    assert [r for r, _ in results] == [Fraction(n, 7) for n in range(30)]
     assert {pid for _, pid in results} == {PARENT}
 
 
