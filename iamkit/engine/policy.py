@@ -531,7 +531,7 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
 
     principal_element: str | None = None
     principals: dict[str, tuple[str, ...]] | None = None
-    has_principal = kind is _RESOURCE or kind is _TRUST or kind is _RCP
+    has_principal = kind.has_principal
     if "Principal" in raw:
         if "NotPrincipal" in raw or not has_principal or (kind is _RCP and raw["Principal"] != "*"):
             return None
