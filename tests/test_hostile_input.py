@@ -255,12 +255,13 @@ def test_batch_workers_are_capped_by_chunks_and_cpus(tmp_path, monkeypatch, caps
         return map(run, items)
 
     monkeypatch.setattr(cli, "in_workers", in_workers)
-    monkeypatch.setattr(cli.os, "cpu_count", lambda: 64)
-    path = _batch_file(tmp_path, 4 * cli._CHUNK)  # four chunks
+    chunks = cli._PARALLEL_LINES // cli._CHUNK + 3  # enough lines to share, in this many chunks
+    path = _batch_file(tmp_path, chunks * cli._CHUNK)
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 1000)
     run(capsys, "simulate", "--jsonl", "--jobs", "1000", path)
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
     run(capsys, "simulate", "--jsonl", "--jobs", "1000", path)
-    assert sizes == [4, 2]
+    assert sizes == [chunks, 2]
 
 
 # ── what is printed ───────────────────────────────────────────────────────────────────

@@ -3,12 +3,15 @@
 ``python -m iamkit simulate --jsonl`` evaluates a large input in chunks. :func:`in_workers`
 forks the children directly (``os.fork``: well under a millisecond each) instead of starting
 a ``multiprocessing`` pool (its import and start cost about 50 ms, a seventh of a 2,000-line
-run), gives each process one contiguous share of the chunks, and lets this process do the first
-share itself while the children do theirs. The results come back in input order: this process's
-as it computes them, then each child's, read from a pipe once the child is done.
+run). This process works too, and every process takes the next chunk not yet taken, so a
+share of slow lines, or a child slowed by another job on the machine, does not leave the
+others waiting. The chunk numbers wait in a pipe: each process reads one at a time, and a
+pipe hands each number to exactly one reader. The results come back in input order: this
+process's as soon as every chunk before them is done, each child's from its own pipe once it
+has finished.
 
-A child that fails in any way (killed, an exception, a short read) costs nothing but time: its
-share is done again here, so every line still gets its answer.
+A child that fails in any way (killed, an exception, a short read) costs nothing but time: the
+chunks it took are done again here, so every chunk still gets its answer, exactly once.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 __all__ = ["in_workers"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_NUMBER = 4  # bytes of a chunk number in the pipe
+_MOST_ITEMS = 1024  # every number fits the pipe at once: 4 KiB, the least buffer Linux gives a pipe
 
 
 def in_workers(run: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
@@ -30,23 +36,41 @@ def in_workers(run: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
 
     ``run`` must depend only on its item and on what the children inherit; its results
     (built of strings, numbers, tuples and lists) come back through :mod:`marshal`, which is
-    built in: no module to import at start-up, unlike pickle.
+    built in: no module to import at start-up, unlike pickle. At most 1,024 items.
     """
-    shares = _shares(len(items), workers if hasattr(os, "fork") else 1)
-    children: list[tuple[int, int, range]] = []  # (pid, read end of its pipe, its items)
+    if len(items) > _MOST_ITEMS:
+        raise ValueError(f"in_workers takes at most {_MOST_ITEMS:,} items, not {len(items):,}")
+    workers = min(workers, len(items)) if hasattr(os, "fork") else 1
+    if workers <= 1:
+        yield from map(run, items)
+        return
+    queue, fill = os.pipe()
+    os.write(fill, b"".join(i.to_bytes(_NUMBER, "little") for i in range(len(items))))
+    os.close(fill)  # once every number is taken, a read finds the end of the pipe
+    children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+    done: dict[int, R] = {}
     try:
-        for share in shares[1:]:
-            children.append(_fork(run, items, share))
-        for i in shares[0]:
-            yield run(items[i])
+        for _ in range(workers - 1):
+            children.append(_fork(run, items, queue))
+        following = 0
+        for i in _taken(queue):
+            done[i] = run(items[i])
+            while following in done:
+                yield done.pop(following)
+                following += 1
+        os.close(queue)
+        queue = -1
         while children:
-            pid, fd, share = children.pop(0)
-            results = _collect(pid, fd)
-            if results is None or len(results) != len(share):  # the child failed: do its share here
-                results = [run(items[i]) for i in share]
-            yield from results
+            pid, fd = children.pop(0)
+            for i, result in _collect(pid, fd):
+                if i >= following and i not in done:
+                    done[i] = result
+        for i in range(following, len(items)):  # in order; a failed child's chunks done here
+            yield done.pop(i) if i in done else run(items[i])
     finally:
-        for pid, fd, _ in children:  # stopped early (an interrupt, a closed output): stop them too
+        if queue >= 0:
+            os.close(queue)
+        for pid, fd in children:  # stopped early (an interrupt, a closed output): stop them too
             import signal
 
             os.close(fd)
@@ -57,19 +81,13 @@ def in_workers(run: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
                 pass
 
 
-def _shares(count: int, workers: int) -> list[range]:
-    """``range(count)`` cut into ``workers`` contiguous shares as even as they can be."""
-    workers = max(1, min(workers, count))
-    size, extra = divmod(count, workers)
-    shares, start = [], 0
-    for k in range(workers):
-        end = start + size + (k < extra)
-        shares.append(range(start, end))
-        start = end
-    return shares
+def _taken(queue: int) -> Iterator[int]:
+    """The chunk numbers this process takes from the queue, one at a time, until none is left."""
+    while len(number := os.read(queue, _NUMBER)) == _NUMBER:
+        yield int.from_bytes(number, "little")
 
 
-def _fork(run: Callable[[T], R], items: Sequence[T], share: range) -> tuple[int, int, range]:
+def _fork(run: Callable[[T], R], items: Sequence[T], queue: int) -> tuple[int, int]:
     read, write = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -78,27 +96,30 @@ def _fork(run: Callable[[T], R], items: Sequence[T], share: range) -> tuple[int,
         status = 1
         try:
             os.close(read)
-            data = marshal.dumps([run(items[i]) for i in share])
+            data = marshal.dumps([(i, run(items[i])) for i in _taken(queue)])
             with os.fdopen(write, "wb") as out:
                 out.write(data)
             status = 0
-        except BaseException:  # noqa: BLE001 — the parent does this share itself
+        except BaseException:  # noqa: BLE001 — the parent does its chunks itself
             pass
         finally:
             os._exit(status)
     os.close(write)
-    return pid, read, share
+    return pid, read
 
 
-def _collect(pid: int, fd: int) -> list | None:
-    """A child's results, or None when it did not finish cleanly."""
+def _collect(pid: int, fd: int) -> list[tuple[int, Any]]:
+    """A child's ``(chunk number, result)`` pairs, or none when it did not finish cleanly."""
     with os.fdopen(fd, "rb") as pipe:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)
     if status != 0:
-        return None
+        return []
     try:
         results = marshal.loads(data)
-    except Exception:  # noqa: BLE001 — a short or broken message: the share is done again
-        return None
-    return results if isinstance(results, list) else None
+    except Exception:  # noqa: BLE001 — a short or broken message: its chunks are done again
+        return []
+    if not isinstance(results, list) or not all(isinstance(r, tuple) and len(r) == 2 and isinstance(r[0], int)
+                                                for r in results):
+        return []
+    return results

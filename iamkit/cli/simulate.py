@@ -100,8 +100,9 @@ def _lines(stdin: IO[str]) -> Iterator[tuple[int, str | None]]:
 
 
 _BLOCK: list[tuple[int, str | None]] = []  # the block being evaluated, inherited by forked workers
-_CHUNK = 128
-_BLOCK_LINES = 16384
+_CHUNK = 32  # lines a worker takes at a time: small, so the workers finish close together
+_PARALLEL_LINES = 512  # fewer lines than this are done here: forking would cost more than it saves
+_BLOCK_LINES = 16384  # lines read and shared at a time (512 chunks)
 
 
 def _evaluate_chunk(bounds: tuple[int, int]) -> tuple[str, int]:
@@ -120,8 +121,8 @@ def batch(stdin: IO[str], stdout: IO[str], jobs: int | None = None) -> int:
     :data:`~iamkit.engine.reading.MAX_DOCUMENT_BYTES`, not strict JSON, not a valid scenario)
     yields ``"decision": null`` and an error naming the line and the JSON path; the run
     continues. With ``jobs`` > 1 (default: one per CPU; never more than the CPUs, nor than
-    the chunks of 128 lines) large inputs are shared between this process and forked ones
-    (see :func:`~iamkit.cli._workers.in_workers`), in order.
+    the chunks of 32 lines) inputs of 512 lines or more are shared between this process and
+    forked ones, chunk by chunk (see :func:`~iamkit.cli._workers.in_workers`), in order.
 
     Returns:
         0 when every line was evaluated, 2 when some lines failed.
@@ -149,7 +150,7 @@ def _batch(stdin: IO[str], stdout: IO[str], jobs: int | None) -> int:
         _BLOCK = list(itertools.islice(numbered, 1 if not parallel else _BLOCK_LINES))
         if not _BLOCK:
             break
-        if parallel and len(_BLOCK) >= 4 * _CHUNK:
+        if parallel and len(_BLOCK) >= _PARALLEL_LINES:
             chunks = [(i, i + _CHUNK) for i in range(0, len(_BLOCK), _CHUNK)]
             for text, bad in in_workers(_evaluate_chunk, chunks, min(jobs, len(chunks))):
                 stdout.write(text)
