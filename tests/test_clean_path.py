@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from test_properties import COMMON
 
 from conftest import SHARED, load_cases
+from iamkit import validate_policy
 from iamkit.engine import policy
 from iamkit.engine.model import PolicyKind
 
@@ -108,7 +109,8 @@ def document(rng: random.Random, kind: PolicyKind) -> Any:
 
 
 def check_agree(document: Any, kind: PolicyKind, *, as_text: bool = False, creating: bool = False) -> bool:
-    """Whether the clean path took ``document``; fails when the two paths disagree."""
+    """Whether the clean path took ``document``; fails when the two paths disagree, or when
+    :func:`~iamkit.validate_policy` does not report what the collecting path found."""
     source = json.dumps(document) if as_text else document
     loaded, positions = document, None
     if as_text:
@@ -123,6 +125,8 @@ def check_agree(document: Any, kind: PolicyKind, *, as_text: bool = False, creat
         assert [tuple(s) for s in clean.statements] == [tuple(s) for s in full.statements]
         assert clean.source is full.source and clean.document is full.document
         assert all(a.document is b.document for a, b in zip(clean.statements, full.statements, strict=True))
+    if as_text or not isinstance(document, str):  # validate_policy reads a str as JSON text
+        assert validate_policy(source, kind, creating=creating) == found, (document, kind)
     return clean is not None
 
 

@@ -20,6 +20,8 @@ import json
 import random
 from typing import Any
 
+from test_clean_path import check_agree
+
 from iamkit import load_scenario, parse_policy, validate_policy
 from iamkit.engine import policy
 from iamkit.engine.model import PolicyKind
@@ -102,24 +104,6 @@ def _document(rng: random.Random, kind: PolicyKind) -> dict[str, Any]:
     return doc
 
 
-def check(document: Any, kind: PolicyKind, *, as_text: bool, creating: bool) -> bool:
-    """Whether the clean path took ``document``; fails when it and the collecting path disagree,
-    or when ``validate_policy`` does not report what the collecting path found."""
-    source: Any = json.dumps(document) if as_text else document
-    loaded, positions = document, None
-    if as_text:
-        loaded, positions, problems = policy._load(source, ())
-        if problems:
-            return False
-    clean = policy._clean_policy(source, loaded, kind, "p", positions)
-    full, found = policy._collect(source, loaded, positions, kind, "p", (), creating)
-    assert (clean is None) == bool(found), (document, kind, found)
-    if clean is not None:
-        assert clean == full and [tuple(s) for s in clean.statements] == [tuple(s) for s in full.statements]
-    assert validate_policy(source, kind, creating=creating) == found, (document, kind)
-    return clean is not None
-
-
 def test_extended_values_take_the_clean_path_exactly_when_they_are_clean() -> None:
     """Generated documents from the pools above, for every kind, as dicts and as JSON text, with
     and without ``creating``: the clean path takes exactly those the collecting path finds
@@ -132,9 +116,9 @@ def test_extended_values_take_the_clean_path_exactly_when_they_are_clean() -> No
     for _ in range(1500):
         kind = rng.choice(KINDS)
         document = _document(rng, kind)
-        taken += check(document, kind, as_text=False, creating=False)
-        check(document, kind, as_text=True, creating=rng.random() < 0.5)
-        check(document, rng.choice(KINDS), as_text=False, creating=rng.random() < 0.5)
+        taken += check_agree(document, kind, as_text=False, creating=False)
+        check_agree(document, kind, as_text=True, creating=rng.random() < 0.5)
+        check_agree(document, rng.choice(KINDS), as_text=False, creating=rng.random() < 0.5)
     assert taken > 40
 
 
@@ -153,7 +137,7 @@ def test_typed_values_written_as_json_numbers_and_booleans() -> None:
             for raw in (value, [value], ["true", value]):
                 document = {"Version": "2012-10-17", "Statement": [{**base, "Condition": {operator: {"aws:x": raw}}}]}
                 for as_text in (False, True):
-                    outcomes.add(check(document, PolicyKind.IDENTITY, as_text=as_text, creating=False))
+                    outcomes.add(check_agree(document, PolicyKind.IDENTITY, as_text=as_text, creating=False))
                 as_text_value = {"Version": "2012-10-17", "Statement": [{**base, "Condition": {operator: {
                     "aws:x": [policy.policy_value_text(v) for v in raw] if isinstance(raw, list)
                     else policy.policy_value_text(raw)}}}]}
