@@ -66,6 +66,31 @@ def test_resource_policy_trace_records_how_the_principal_was_named() -> None:
     assert decision.deciding is alice  # the grant that names alice, not the account-wide statement
 
 
+def test_for_a_session_the_wildcard_grant_outranks_the_role_grant_it_is_not_limited_by() -> None:
+    # "*" grants a session that no session policy limits, the role ARN one that it does; Allows
+    # add up, so the wildcard statement decides and the session policy does not block
+    # (reference_policies_evaluation-logic_policy-eval-denyallow.html; cases in resource-policies.json).
+    session = "arn:aws:sts::111122223333:assumed-role/AnalyticsRole/q1-report"
+    role = "arn:aws:iam::111122223333:role/AnalyticsRole"
+    scenario = {
+        "request": {"principal": session, "action": "s3:GetObject", "resource": f"{BUCKET}/q1.csv"},
+        "identityPolicies": [],
+        "sessionPolicy": {"Version": "2012-10-17",
+                          "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]},
+        "resourcePolicy": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": role}, "Action": "s3:GetObject", "Resource": "*"},
+            {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"ArnEquals": {"aws:PrincipalArn": role}}}]},
+    }
+    decision = evaluate(scenario)
+    assert decision.allowed and decision.deciding is not None and decision.deciding.statement.sid == "Everyone"
+    # The role itself as the caller: "*" names the role, so the statement naming its ARN decides.
+    scenario["request"]["principal"] = role
+    del scenario["sessionPolicy"]
+    decision = evaluate(scenario)
+    assert decision.allowed and decision.deciding is not None and decision.deciding.statement.sid == "Role"
+
+
 def test_unresolved_resource_variable_is_recorded() -> None:
     scenario = user_scenario({"Effect": "Allow", "Action": "s3:*",
                               "Resource": f"{BUCKET}/${{aws:PrincipalTag/team}}/*"})

@@ -30,10 +30,10 @@ from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict, m
 from .matching import action_matcher, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
 from .principals import (
-    MATCH_RANK,
     Caller,
     CallerKind,
     PrincipalMatch,
+    match_rank,
     not_principal_exempts,
     parse_caller,
     principal_match,
@@ -297,7 +297,7 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     layers = _Layers(rcp_levels, scp_levels, resource, scenario.resource_policy, identity, boundary, session)
     steps: list[Step] = []
     outcome, blocked_by, granted_by = _decide(request, caller, layers, _Walk(steps, notes))
-    determining, deciding = _determining(outcome, granted_by, [t for t in trace if t.matched])
+    determining, deciding = _determining(outcome, granted_by, [t for t in trace if t.matched], caller)
 
     # Missing keys and the conditions' notes: only statements that compared conditions or
     # resolved variables can have any.
@@ -333,8 +333,8 @@ def _rcps_apply(scenario: Scenario, action: str) -> bool:
     return bool(scenario.rcps) and action.split(":", 1)[0] in rcp_services()
 
 
-def _determining(outcome: Outcome, granted_by: Layer | None,
-                 matched: list[StatementTrace]) -> tuple[list[StatementTrace], StatementTrace | None]:
+def _determining(outcome: Outcome, granted_by: Layer | None, matched: list[StatementTrace],
+                 caller: Caller) -> tuple[list[StatementTrace], StatementTrace | None]:
     """The determining statements (the matching Denies, else the matching Allows) and the
     deciding one, from the statements that applied, in trace order."""
     if outcome is Outcome.EXPLICIT_DENY:
@@ -344,8 +344,8 @@ def _determining(outcome: Outcome, granted_by: Layer | None,
         return [], None
     allows = [t for t in matched if t.statement.effect == "Allow"]
     grants = [t for t in allows if t.layer is granted_by]
-    if granted_by is Layer.RESOURCE:  # the statement that named the caller most exactly granted it
-        grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
+    if granted_by is Layer.RESOURCE:  # the statement that named the caller most directly granted it
+        grants.sort(key=lambda t: -match_rank(t.principal, caller) if t.principal else 0)
     return allows, grants[0] if grants else None
 
 
@@ -389,7 +389,7 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
                 if t.matched:
                     matched.append(t)
     outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, matched), _QUIET)
-    determining, deciding = _determining(outcome, granted_by, matched)
+    determining, deciding = _determining(outcome, granted_by, matched, run.caller)
     return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
 
 
@@ -576,7 +576,7 @@ class Plan:
         """The flowchart over the statements that applied: the outcome, the blocking layer, and
         the determining and deciding statements as places in ``matched``."""
         outcome, blocked_by, granted_by = _decide(request, caller, _layers(self.scenario, pair.rcps, matched), _QUIET)
-        determining, deciding = _determining(outcome, granted_by, matched)
+        determining, deciding = _determining(outcome, granted_by, matched, caller)
         place = {id(t): i for i, t in enumerate(matched)}
         return (outcome, blocked_by, tuple(place[id(t)] for t in determining),
                 None if deciding is None else place[id(deciding)])
@@ -807,8 +807,9 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
     resource_grant: _Result = (Outcome.ALLOWED, None, Layer.RESOURCE)
 
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
-    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__, default=None) \
-        if resource_allows else None
+    # Allows add up: the one that names the caller most directly says how far the policy grants.
+    how = max((t.principal for t in resource_allows if t.principal), key=lambda h: match_rank(h, caller),
+              default=None) if resource_allows else None
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
     action = request.action.lower()
     trust = action in TRUST_ACTIONS

@@ -12,7 +12,8 @@ from enum import Enum
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "parse_caller", "principal_match", "not_principal_exempts"]
+__all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "match_rank", "parse_caller", "principal_match",
+           "not_principal_exempts"]
 
 ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
 _IAM = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(root|user/.+|role/.+|federated-user/.+)\Z")
@@ -41,7 +42,21 @@ class PrincipalMatch(str, Enum):
 
 
 MATCH_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
-"""How directly each kind of match names the caller (higher: more directly)."""
+"""How directly each kind of match names a role caller (higher: more directly); see :func:`match_rank`."""
+
+_SESSION_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.ROLE: 1, PrincipalMatch.EVERYONE: 2, PrincipalMatch.EXACT: 3}
+
+
+def match_rank(how: PrincipalMatch, caller: Caller) -> int:
+    """How directly a match names ``caller`` (higher: more directly), which is how much a
+    resource-policy Allow that matched so grants.
+
+    ``*`` names every principal: a user or a session as itself, which no permissions boundary
+    or session policy limits, so for them it ranks above the role ARN (whose grant they do
+    limit); for the role itself it names the role, below the role's own ARN. Allows add up,
+    so the match a statement keeps, and the statement that decides, is the highest.
+    """
+    return (MATCH_RANK if caller.kind is CallerKind.ROLE else _SESSION_RANK)[how]
 
 
 class Caller(NamedTuple):
@@ -158,7 +173,7 @@ def principal_match(entries: dict[str, tuple[str, ...]] | None, caller: Caller) 
                 how = PrincipalMatch.ACCOUNT
             else:
                 continue
-            if best is None or MATCH_RANK[how] > MATCH_RANK[best]:
+            if best is None or match_rank(how, caller) > match_rank(best, caller):
                 best = how
     return best
 
