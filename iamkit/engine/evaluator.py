@@ -283,8 +283,12 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     if scenario.rcps and not rcps_apply:
         notes.append(f"resource control policies do not apply to `{request.action.split(':', 1)[0]}` actions, "
                      "so iamkit did not evaluate them")
+    scps_apply = _scps_apply(scenario, caller)
     scp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.SCP, j, i, run, trace)]
-                  for i, level in enumerate(scenario.scps)]
+                  for i, level in enumerate(scenario.scps if scps_apply else ())]
+    if scenario.scps and not scps_apply:
+        notes.append(f"service control policies restrict only the IAM users and roles of the organization's "
+                     f"accounts, not the AWS service `{caller.arn}`, so iamkit did not evaluate them")
     resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, trace)
                 if scenario.resource_policy is not None else None)
     identity = [t for i, p in enumerate(scenario.identity_policies)
@@ -318,14 +322,20 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
         trace=tuple(trace),
         steps=_all_boxes(steps, outcome, blocked_by),
         supplied=tuple(layer for layer, given in (
-            (Layer.RCP, rcps_apply), (Layer.SCP, bool(scenario.scps)), (Layer.RESOURCE, resource is not None),
+            (Layer.RCP, rcps_apply), (Layer.SCP, scps_apply), (Layer.RESOURCE, resource is not None),
             (Layer.IDENTITY, True), (Layer.BOUNDARY, boundary is not None), (Layer.SESSION, session is not None)) if given),
-        scp_levels=len(scenario.scps),
+        scp_levels=len(scp_levels),
         blocked_by=blocked_by,
         missing_context_keys=tuple(missing.values()),
         notes=tuple(notes),
         scenario_id=scenario.id,
     )
+
+
+def _scps_apply(scenario: Scenario, caller: Caller) -> bool:
+    """Whether the scenario's SCPs apply to ``caller``: they restrict the IAM users and roles
+    (root included) of the organization's accounts, never an AWS service principal."""
+    return bool(scenario.scps) and caller.kind is not CallerKind.SERVICE
 
 
 def _rcps_apply(scenario: Scenario, action: str) -> bool:
@@ -371,11 +381,11 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
     """
     run = _run(scenario, request)
     action, resource, lookup = run.action, run.request.resource, run.lookup
-    rcps = _rcps_apply(scenario, action)
+    rcps, scps = _rcps_apply(scenario, action), _scps_apply(scenario, run.caller)
     missing: dict[str, str] = {}  # in the trace's order, as evaluate() gives them
     matched: list[StatementTrace] = []
     for policy, layer, index, level in _in_trace_order(scenario):
-        if layer is Layer.RCP and not rcps:
+        if (layer is Layer.RCP and not rcps) or (layer is Layer.SCP and not scps):
             continue
         for st in policy.statements:
             action_ok, entry = _match_action(st, action)
@@ -388,16 +398,17 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
                     missing_keys(t, missing)
                 if t.matched:
                     matched.append(t)
-    outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, matched), _QUIET)
+    outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, scps, matched), _QUIET)
     determining, deciding = _determining(outcome, granted_by, matched, run.caller)
     return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
 
 
-def _layers(scenario: Scenario, rcps: bool, matched: list[StatementTrace]) -> _Layers:
+def _layers(scenario: Scenario, rcps: bool, scps: bool, matched: list[StatementTrace]) -> _Layers:
     """The statements that applied, layer by layer and level by level, as :func:`_decide` reads
-    them (``rcps``: whether the scenario's RCPs apply to the action)."""
+    them (``rcps``, ``scps``: whether the scenario's RCPs apply to the action, its SCPs to the
+    caller; ``matched`` holds none of those that do not)."""
     rcp_levels: list[list[StatementTrace]] = [[] for _ in scenario.rcps] if rcps else []
-    scp_levels: list[list[StatementTrace]] = [[] for _ in scenario.scps]
+    scp_levels: list[list[StatementTrace]] = [[] for _ in scenario.scps] if scps else []
     resource: list[StatementTrace] = []
     identity: list[StatementTrace] = []
     boundary: list[StatementTrace] = []
@@ -499,7 +510,10 @@ class Plan:
         missing: dict[str, str] = {}
         matched: list[StatementTrace] = []
         parts: list[Any] = [caller.kind, request.same_account]
+        scps = _scps_apply(self.scenario, caller)
         for number, (place, entry, resource, traces) in enumerate(pair.slots):
+            if place.layer is Layer.SCP and not scps:
+                continue
             key: Any = tuple(map(lookup.get, place.reads))
             if place.principal:
                 key = (request.principal, key)
@@ -575,7 +589,8 @@ class Plan:
                 matched: list[StatementTrace]) -> tuple[Outcome, Layer | None, tuple[int, ...], int | None]:
         """The flowchart over the statements that applied: the outcome, the blocking layer, and
         the determining and deciding statements as places in ``matched``."""
-        outcome, blocked_by, granted_by = _decide(request, caller, _layers(self.scenario, pair.rcps, matched), _QUIET)
+        layers = _layers(self.scenario, pair.rcps, _scps_apply(self.scenario, caller), matched)
+        outcome, blocked_by, granted_by = _decide(request, caller, layers, _QUIET)
         determining, deciding = _determining(outcome, granted_by, matched, caller)
         place = {id(t): i for i, t in enumerate(matched)}
         return (outcome, blocked_by, tuple(place[id(t)] for t in determining),
