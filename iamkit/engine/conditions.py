@@ -464,7 +464,11 @@ class BoundCondition:
         missing = context_values is None
         texts, prepared, unresolved, invalid = self.static or self._resolved(context)
         if self.null is not None:
-            return ConditionResult(spec.text, self.key, texts, context_values, self.null == missing, missing)
+            # An empty value is no value: Null false keeps "context keys with empty values" from
+            # matching, and an empty string is an empty data set, as the set operators read it
+            # (reference_policies_condition_examples-multi-valued-context-keys.html).
+            empty = missing or context_values == ("",)
+            return ConditionResult(spec.text, self.key, texts, context_values, self.null == empty, missing)
         op = spec.base
         note = ""
         if invalid is not None:
