@@ -42,8 +42,10 @@ def check_views(d: Decision, scenario: dict[str, Any]) -> None:
         assert t is d.determining[0] and t.effect == "Deny" and step.name == "deny"
     elif d.allowed:
         assert blocked is None and (t is None or (t.effect == "Allow" and t.layer in (Layer.RESOURCE, Layer.IDENTITY)))
+    elif blocked is None:  # a kind of credentials that can never call the action (credential_limit)
+        assert t is None and step.name == "service-rule"
     else:
-        assert t is None and blocked is not None and step.name == BOX[blocked][2:]
+        assert t is None and step.name == BOX[blocked][2:]
     if t is not None:
         assert t.ref in summary and t.where in t.ref
 
@@ -71,8 +73,8 @@ def check_views(d: Decision, scenario: dict[str, Any]) -> None:
     box = flat(label(chart.source, "n_" + step.name.replace("-", "_")))
     if t is not None:
         assert flat(f"{t.effect} {t.statement.label} ({t.where})") in box
-    if blocked is not None and d.outcome.value == "implicitDeny":
-        assert step.name == BOX[blocked][2:] and "stoppedhere" in box
+    if d.outcome.value == "implicitDeny":
+        assert step.name == (BOX[blocked][2:] if blocked is not None else "service-rule") and "stoppedhere" in box
     assert summary in chart.text
 
     # The exercise checker accepts the deciding statement (or "none").

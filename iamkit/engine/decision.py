@@ -253,7 +253,8 @@ class Decision(RichDisplay):
         supplied: the layers the request had policies in (RCPs only where they apply to the
             action's service), in flowchart order; :attr:`layers` gives each one's verdict.
         scp_levels: how many levels of the organization had SCPs (each must allow).
-        blocked_by: the layer that denied (explicitly or for lack of an allow), or None.
+        blocked_by: the layer that denied (explicitly or for lack of an allow); None when allowed, or
+            when a service rule denied (a kind of credentials that can never call the action).
         missing_context_keys: keys the policies asked for that the request did not have.
         notes: surprises worth knowing (values that could not be compared, rules applied).
         scenario_id: the scenario's id, when there was one.

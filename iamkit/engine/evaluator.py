@@ -41,10 +41,23 @@ from .principals import (
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Unresolved, parse_template, resolve
 
-__all__ = ["Plan", "action_traits", "evaluate", "rcp_services", "verdict"]
+__all__ = ["Plan", "action_traits", "credential_limit", "evaluate", "rcp_services", "verdict"]
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
+
+
+def credential_limit(kind: CallerKind, action: str) -> str | None:
+    """Why a caller of this kind can never call ``action`` (lowercase), whatever its policies
+    say, or None: the restrictions AWS puts on temporary credentials ("Restrictions on resulting
+    temporary credentials" and "Who can call", id_credentials_sts-comparison.html).
+    ``sts:GetCallerIdentity`` is in :data:`ALWAYS_ALLOWED` and never reaches this."""
+    if kind is CallerKind.FEDERATED_USER and action.startswith(("iam:", "sts:")):
+        return ("a federated-user session (GetFederationToken credentials) cannot call IAM operations through "
+                "the API or CLI, nor STS operations other than GetCallerIdentity")
+    if kind is CallerKind.ASSUMED_ROLE and action in ("sts:getfederationtoken", "sts:getsessiontoken"):
+        return "a role session cannot call GetFederationToken or GetSessionToken"
+    return None
 
 RCP_BASELINE = frozenset({
     "s3", "sts", "kms", "sqs", "secretsmanager", "cognito-identity", "cognito-idp", "logs", "dynamodb",
@@ -84,13 +97,15 @@ def rcp_services() -> frozenset[str]:
 
 def action_traits(action: str) -> tuple[str, bool, bool]:
     """What the evaluation reads from an action besides the statements it matches: its own
-    rule (``sts:GetCallerIdentity``, the role-trust actions), whether RCPs apply to its
-    service, and whether it is a KMS action (key policies must allow). Two actions that
-    match the same statements and share these traits get the same decision — the catalog's
-    effective-permissions analysis relies on it."""
+    rule (``sts:GetCallerIdentity``, the role-trust actions, each STS action and every IAM
+    action for :func:`credential_limit`), whether RCPs apply to its service, and whether it is
+    a KMS action (key policies must allow). Two actions that match the same statements and
+    share these traits get the same decision — the catalog's effective-permissions analysis
+    relies on it."""
     name = action.lower()
     service = name.split(":", 1)[0]
-    special = name if name in ALWAYS_ALLOWED or name in TRUST_ACTIONS else ""
+    special = name if name in ALWAYS_ALLOWED or name in TRUST_ACTIONS or service == "sts" else \
+        "iam" if service == "iam" else ""
     return special, service in rcp_services(), service == "kms"
 
 
@@ -645,7 +660,7 @@ def _all_boxes(steps: list[Step], outcome: Outcome, blocked_by: Layer | None) ->
     elif outcome is Outcome.EXPLICIT_DENY:
         at = next(i for i, s in enumerate(steps) if s.verdict == "deny")
     else:
-        box = _LAYER_BOX[blocked_by] if blocked_by is not None else None
+        box = _LAYER_BOX[blocked_by] if blocked_by is not None else "service-rule"
         at = next(i for i, s in enumerate(steps) if s.verdict == "implicit" and s.name == box)
     name, verdict, detail, _ = steps[at]
     steps[at] = Step(name, verdict, detail, True)
@@ -781,20 +796,26 @@ def _denied(layer: Layer) -> _Result:
 def _decide(request: Request, caller: Caller, layers: _Layers, walk: _Walk) -> _Result:
     """AWS's flowchart, one case per box: returns the outcome, the blocking layer and the
     layer whose Allow granted the request, writing the steps taken to ``walk``."""
-    # Service rules: some actions are allowed whatever the policies say.
-    if request.action.lower() in ALWAYS_ALLOWED:
+    # Service rules: some actions are allowed whatever the policies say, and some kinds of
+    # temporary credentials can never call some actions (an explicit deny still decides first).
+    action = request.action.lower()
+    if action in ALWAYS_ALLOWED:
         walk.step("service-rule", "allow",
                   "AWS always allows `{}`, even with an explicit deny: it needs no permission", request.action)
         return Outcome.ALLOWED, None, None
+    denial = next((t for group in (*layers.rcps, *layers.scps, layers.resource or (), layers.identity,
+                                   layers.boundary or (), layers.session or ())
+                   for t in group if t.matched and t.statement.effect == "Deny"), None)
+    limit = credential_limit(caller.kind, action)
+    if limit is not None and denial is None:
+        walk.step("service-rule", "implicit", "{}, whatever the policies allow", limit)
+        return Outcome.IMPLICIT_DENY, None, None
     walk.step("service-rule", "pass", "`{}` is not an action AWS always allows", request.action)
 
     # 1. An explicit deny in any policy wins (the first one, in flowchart order, is named).
-    for group in (*layers.rcps, *layers.scps, layers.resource or (), layers.identity, layers.boundary or (),
-                  layers.session or ()):
-        for t in group:
-            if t.matched and t.statement.effect == "Deny":
-                walk.step("deny", "deny", "{} in the {} explicitly denies", t.statement.label, t.layer.label)
-                return Outcome.EXPLICIT_DENY, t.layer, None
+    if denial is not None:
+        walk.step("deny", "deny", "{} in the {} explicitly denies", denial.statement.label, denial.layer.label)
+        return Outcome.EXPLICIT_DENY, denial.layer, None
     walk.step("deny", "pass", "no statement explicitly denies the request")
 
     # 2. RCPs: every level carries RCPFullAWSAccess, so without a deny they always pass.
