@@ -122,3 +122,14 @@ def test_steps_follow_the_flowchart() -> None:
     assert decision.blocked_by is Layer.SCP and decision.deciding is None
     assert "level 1" in decision.deciding_step.detail
     assert decision.summary() == "Implicitly denied: no SCP at level 1 of the organization allows the request."
+
+
+def test_a_kms_key_without_a_given_key_policy_is_read_as_having_the_default_one() -> None:
+    # Every KMS key has a key policy; without one given, the step says which one iamkit assumed
+    # (key-policy-default.html) instead of "the resource has no resource-based policy".
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    scenario = user_scenario({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
+    scenario["request"].update(action="kms:Decrypt", resource=key)
+    decision = evaluate(scenario)
+    (resource_step,) = [s for s in decision.steps if s.name == "resource"]
+    assert decision.allowed and "default key policy" in resource_step.detail

@@ -862,7 +862,11 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
                       if trust else
                       "a cross-account request also needs the resource's policy to allow it, and there is none")
             return _denied(Layer.RESOURCE)
-        walk.step("resource", "skip", "the resource has no resource-based policy")
+        if action.startswith("kms:"):  # every KMS key has one; the default one delegates to IAM (key-policy-default.html)
+            walk.step("resource", "skip", "no key policy was given: iamkit assumes the default key policy, which lets "
+                      "the account's IAM policies grant (give the key policy to check the real one)")
+        else:
+            walk.step("resource", "skip", "the resource has no resource-based policy")
         walk.side(side, final=True)
         return side.grant()
 
