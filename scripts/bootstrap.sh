@@ -29,7 +29,8 @@ apt_install() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing system packages: ${missing[*]}"
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+            { say "apt-get could not install: ${missing[*]}"; return 1; }
     else
         say "please install these system packages first: sudo apt-get install ${missing[*]}"
         return 1
@@ -58,7 +59,7 @@ fi
 
 if [ -n "${IAMKIT_APT:-}" ]; then
     # shellcheck disable=SC2086
-    apt_install $IAMKIT_APT || say "continuing without: $IAMKIT_APT"
+    apt_install $IAMKIT_APT || say "continuing without them"
 fi
 
 # uv, at the pinned version, inside the environment.
