@@ -558,7 +558,7 @@ class Plan:
         answer = pair.outcomes.get(signature)
         if answer is None:
             self.remembered += 1
-            answer = pair.outcomes[signature] = self._answer(request, caller, pair, matched)
+            answer = pair.outcomes[signature] = self._answer(request, caller, pair, scps, matched)
         if self.remembered >= self.size:
             self.actions.clear()
             self.resources.clear()
@@ -600,12 +600,13 @@ class Plan:
         pair = self.pairs[action, resource] = _Pair(slots, found[0])
         return pair
 
-    def _answer(self, request: Request, caller: Caller, pair: _Pair,
+    def _answer(self, request: Request, caller: Caller, pair: _Pair, scps: bool,
                 matched: list[StatementTrace]) -> tuple[Outcome, Layer | None, tuple[int, ...], int | None]:
         """The flowchart over the statements that applied: the outcome, the blocking layer, and
-        the determining and deciding statements as places in ``matched``."""
-        layers = _layers(self.scenario, pair.rcps, _scps_apply(self.scenario, caller), matched)
-        outcome, blocked_by, granted_by = _decide(request, caller, layers, _QUIET)
+        the determining and deciding statements as places in ``matched`` (``scps``: whether the
+        SCPs apply to this caller, as :meth:`verdict` worked out)."""
+        outcome, blocked_by, granted_by = _decide(request, caller, _layers(self.scenario, pair.rcps, scps, matched),
+                                                  _QUIET)
         determining, deciding = _determining(outcome, granted_by, matched, caller)
         place = {id(t): i for i, t in enumerate(matched)}
         return (outcome, blocked_by, tuple(place[id(t)] for t in determining),
