@@ -20,17 +20,28 @@ say() { printf '\033[1m[iamkit]\033[0m %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 apt_install() {
-    # Install Debian packages that are missing, when we can (root and apt-get).
+    # Install Debian packages that are missing, when we can (root and apt-get). A package whose
+    # command is already on PATH is not missing (npm comes with NodeSource's nodejs).
     local missing=()
     for pkg in "$@"; do
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+        dpkg -s "$pkg" >/dev/null 2>&1 || command -v "$pkg" >/dev/null || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing system packages: ${missing[*]}"
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-            { say "apt-get could not install: ${missing[*]}"; return 1; }
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 &&
+            return 0
+        # apt-get installs all or nothing: one package it cannot install (Debian's npm beside NodeSource's
+        # nodejs) would hold back the rest, so each is tried on its own.
+        local failed=()
+        for pkg in "${missing[@]}"; do
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1 ||
+                failed+=("$pkg")
+        done
+        [ ${#failed[@]} -eq 0 ] && return 0
+        say "apt-get could not install: ${failed[*]}"
+        return 1
     else
         say "please install these system packages first: sudo apt-get install ${missing[*]}"
         return 1
