@@ -2,7 +2,7 @@
 
 ``PolicySet.check`` (a :class:`~iamkit.engine.evaluator.Plan` that remembers statement traces
 by the context keys a statement reads, and flowchart answers by the caller's kind, whether the
-request stays in one account and the statements that applied) and ``verdict()`` must give
+request stays in one account, whether the SCPs apply and the statements that applied) and ``verdict()`` must give
 ``evaluate()``'s answer field by field. tests/test_fast_paths.py drives them with the callers,
 contexts and resources of tests/test_properties.py; the requests here vary what those leave
 fixed: the resource's account given apart from its ARN, callers of every kind (IAM role ARNs,
@@ -99,6 +99,24 @@ def test_the_resource_account_given_apart_from_the_arn_decides_cross_account() -
     assert outcomes[:6] == [Outcome.ALLOWED, Outcome.IMPLICIT_DENY, Outcome.ALLOWED, Outcome.ALLOWED,
                             Outcome.IMPLICIT_DENY, Outcome.IMPLICIT_DENY]
     assert outcomes[-2:] == [Outcome.ALLOWED, Outcome.ALLOWED]  # bob in B, resource in B
+
+
+def test_a_service_linked_role_and_another_role_are_remembered_apart() -> None:
+    """Two roles whose requests apply the same identity statement and no SCP statement share
+    every part of the remembered answer but one: the SCPs do not restrict the service-linked
+    role, so the SCP that allows only EC2 does not deny it, while it denies the other role.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+    ("SCPs do not affect any service-linked role")."""
+    scenario = {
+        "request": {"principal": f"arn:aws:iam::{A}:role/App", "action": "support:DescribeCases", "resource": "*"},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "support:*", "Resource": "*"}]}],
+        "scps": [[{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}]],
+    }
+    linked = f"arn:aws:iam::{A}:role/aws-service-role/support.amazonaws.com/AWSServiceRoleForSupport"
+    requests = [Request(caller, "support:DescribeCases", "*")
+                for caller in (f"arn:aws:iam::{A}:role/App", linked, f"arn:aws:iam::{A}:role/service-role/App")]
+    assert agree(scenario, requests, sizes=(2, 40)) == [Outcome.IMPLICIT_DENY, Outcome.ALLOWED, Outcome.IMPLICIT_DENY]
 
 
 def test_context_keys_differing_in_case_and_shape_are_remembered_apart() -> None:

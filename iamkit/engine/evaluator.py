@@ -302,7 +302,10 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     scp_levels = [[t for j, p in enumerate(level) for t in _trace_policy(p, Layer.SCP, j, i, run, trace)]
                   for i, level in enumerate(scenario.scps if scps_apply else ())]
     if scenario.scps and not scps_apply:
-        notes.append(f"service control policies restrict only the IAM users and roles of the organization's "
+        notes.append(f"service control policies do not restrict the service-linked role `{caller.arn}` (AWS "
+                     "services use those roles to work with AWS Organizations), so iamkit did not evaluate them"
+                     if caller.service_linked else
+                     "service control policies restrict only the IAM users and roles of the organization's "
                      f"accounts, not the AWS service `{caller.arn}`, so iamkit did not evaluate them")
     resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, trace)
                 if scenario.resource_policy is not None else None)
@@ -349,8 +352,9 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
 
 def _scps_apply(scenario: Scenario, caller: Caller) -> bool:
     """Whether the scenario's SCPs apply to ``caller``: they restrict the IAM users and roles
-    (root included) of the organization's accounts, never an AWS service principal."""
-    return bool(scenario.scps) and caller.kind is not CallerKind.SERVICE
+    (root included) of the organization's accounts, never an AWS service principal nor a
+    service-linked role."""
+    return bool(scenario.scps) and caller.kind is not CallerKind.SERVICE and not caller.service_linked
 
 
 def _rcps_apply(scenario: Scenario, action: str) -> bool:
@@ -494,7 +498,7 @@ class Plan:
       statement with a principal element;
     - the flowchart's answer (:func:`_decide`, :func:`_determining`), remembered by all it reads
       besides the action: which statements applied and how a resource policy named the caller,
-      the caller's kind and whether the request stays in one account.
+      the caller's kind, whether the request stays in one account and whether the SCPs apply.
 
     Every rule is the one :func:`evaluate` and :func:`verdict` use; the plan only remembers.
     Once it remembers ``size`` things (traces, answers, statements that can apply), it forgets
@@ -524,8 +528,8 @@ class Plan:
         run: _Run | None = None
         missing: dict[str, str] = {}
         matched: list[StatementTrace] = []
-        parts: list[Any] = [caller.kind, request.same_account]
         scps = _scps_apply(self.scenario, caller)
+        parts: list[Any] = [caller.kind, request.same_account, scps]
         for number, (place, entry, resource, traces) in enumerate(pair.slots):
             if place.layer is Layer.SCP and not scps:
                 continue

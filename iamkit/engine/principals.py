@@ -91,6 +91,12 @@ class Caller(NamedTuple):
         return f"arn:{self.partition}:iam::{self.account}:role/{self.name}"
 
     @property
+    def service_linked(self) -> bool:
+        """Whether the caller is a service-linked role, given by its role ARN: IAM creates those
+        under the path ``/aws-service-role/`` (a session's ARN does not carry its role's path)."""
+        return self.kind is CallerKind.ROLE and ":role/aws-service-role/" in self.arn
+
+    @property
     def principal_type(self) -> str:
         """The value AWS gives ``aws:PrincipalType`` for this caller."""
         return {
