@@ -399,8 +399,9 @@ class BoundCondition:
         op = spec.base
         self.spec, self.key, self.lowered = spec, key, key.lower()
         texts = tuple([v if v.__class__ is str else policy_value_text(v) for v in raw_values])
-        # Null reads only whether the key is there: the answer it wants when it is missing.
-        self.null = (texts[0].lower() if texts else "true") == "true" if op.name == "Null" else None
+        # Null reads only whether the key is there. Each value says whether it wants the key
+        # missing; like any values of one key they are ORed, so ["true", "false"] always holds.
+        self.null = tuple(t.lower() == "true" for t in texts) or (True,) if op.name == "Null" else None
         # Each value as (text, prepared, template); a template is resolved against each context.
         # Without templates (the common case) the values are the same for every context:
         # ``static`` holds them resolved, as :meth:`_resolved` gives them.
@@ -468,7 +469,7 @@ class BoundCondition:
             # matching, and an empty string is an empty data set, as the set operators read it
             # (reference_policies_condition_examples-multi-valued-context-keys.html).
             empty = missing or context_values == ("",)
-            return ConditionResult(spec.text, self.key, texts, context_values, self.null == empty, missing)
+            return ConditionResult(spec.text, self.key, texts, context_values, empty in self.null, missing)
         op = spec.base
         note = ""
         if invalid is not None:
