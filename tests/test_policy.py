@@ -177,6 +177,15 @@ def test_warnings_do_not_reject_the_policy(policy: dict, fragment: str) -> None:
     assert any(fragment in w.message for w in parsed.warnings)
 
 
+def test_a_variable_before_the_fifth_colon_warns_and_one_after_does_not() -> None:
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html: "You can't
+    use a variable to replace parts of the ARN before the fifth colon, such as the service or account"."""
+    for resource in ("arn:aws:dynamodb:*:${aws:PrincipalAccount}:table/prod-*", "arn:aws:${aws:PrincipalTag/svc}:::x"):
+        (warning,) = parse_policy(doc({**ALLOW_ALL, "Resource": ["*", resource]})).warnings
+        assert warning.path == "Statement[0].Resource[1]" and "before the ARN's fifth colon" in warning.message
+    assert not parse_policy(doc({**ALLOW_ALL, "Resource": "arn:aws:dynamodb:*:111122223333:table/${aws:username}"})).warnings
+
+
 def test_unknown_key_hint_suggests_the_global_key() -> None:
     (warning,) = parse_policy(doc({**ALLOW_ALL, "Condition": {"StringEquals": {"SourceIp": "x"}}})).warnings
     assert warning.hint == "did you mean `aws:SourceIp`?"

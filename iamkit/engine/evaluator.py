@@ -39,7 +39,7 @@ from .principals import (
     principal_match,
 )
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
-from .variables import Unresolved, parse_template, resolve
+from .variables import Unresolved, parse_template, resolve, resource_template
 
 __all__ = ["Plan", "action_traits", "credential_limit", "evaluate", "rcp_services", "verdict"]
 
@@ -195,7 +195,7 @@ def _match_resource(st: Statement, resource: str, lookup: Mapping[str, Any], sub
         return None, None, ()
     unresolved: list[str] = []
     for entry in st.resources:
-        template = parse_template(entry) if substitute and "${" in entry else None
+        template = resource_template(entry) if substitute and "${" in entry else None
         if template is None:
             if "*" not in entry and "?" not in entry:  # compared as it is, as for actions
                 if entry == resource:
@@ -457,7 +457,7 @@ class _Place:
         self.principal = st.principal_element is not None
         self.reads = _context_reads(st)
         # Without variables, the resource element's match depends on the resource alone.
-        self.static = not substitute or not any("${" in entry for entry in st.resources or ())
+        self.static = not substitute or all(resource_template(entry) is None for entry in st.resources or ())
 
 
 # A statement that can apply to an action and resource: its place, the action entry that

@@ -34,6 +34,7 @@ from .jsonpos import Positions
 from .model import OLD_VERSION, VERSION, Condition, Origin, Policy, PolicyKind, Statement
 from .principals import ACCOUNT_ID
 from .reading import decode, load_json
+from .variables import resource_template
 
 __all__ = [
     "Condition",
@@ -121,6 +122,12 @@ def _arn_field_problems(resource: str) -> tuple[tuple[str, str], ...]:
         problems.append((f"resource `{resource}` names region `{region}`, but S3 bucket and object ARNs have no "
                          f"region", f"write `{fixed}`; only access point ARNs carry a region and an account"))
     return tuple(problems)
+
+
+def _variable_outside_resource_part(resource: str) -> bool:
+    """Whether ``resource`` has a policy variable before the ARN's fifth colon, where AWS does
+    not substitute one (:func:`~iamkit.engine.variables.resource_template`)."""
+    return "${" in resource and resource_template(resource) is None
 
 
 def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
@@ -329,13 +336,17 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
             if resource == "*":
                 continue
             problems = _arn_field_problems(resource) if _ARN.match(resource) else None
-            if problems == ():
-                continue
             rpath = path + (element, i) if isinstance(raw[element], list) else path + (element,)
             if problems is None:
                 _check_resource(resource, rpath, out)
             for message, hint in problems or ():
                 out.add(rpath, message, hint)
+            if problems is not None and _variable_outside_resource_part(resource):
+                out.add(rpath, f"`{resource}` has a policy variable before the ARN's fifth colon, where AWS does "
+                        "not substitute one: iamkit reads the entry as written, so it matches no resource",
+                        "a variable can stand only in the resource part, after `arn:partition:service:region:"
+                        "account:`; write the account or region itself, or compare it in a condition "
+                        "(`aws:ResourceAccount`, `aws:RequestedRegion`)", severity="warning")
     elif kind is not PolicyKind.TRUST:
         out.add(path, "statement has no `Resource` or `NotResource`",
                 'add `"Resource": "*"` or the ARNs this statement is about')
@@ -424,7 +435,8 @@ def _clean_action(action: str) -> bool:
 
 
 def _clean_resource(resource: str) -> bool:
-    return (resource == "*" or (_ARN.match(resource) is not None and not _arn_field_problems(resource))) \
+    return (resource == "*" or (_ARN.match(resource) is not None and not _arn_field_problems(resource)
+                                and not _variable_outside_resource_part(resource))) \
         and _known(resource, _clean_resources)
 
 

@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Mapping, Union
 
-__all__ = ["Template", "Unresolved", "parse_template", "resolve"]
+__all__ = ["Template", "Unresolved", "parse_template", "resolve", "resource_template"]
 
 # ${key} or ${key, 'default'}; '' inside the default stands for one quote. A key holds no
 # `$` or `{` (``${$}`` aside), so a failed match never rescans the text after the next `${`.
@@ -50,6 +50,17 @@ def parse_template(text: str) -> Template | None:
     if pos < len(text):
         parts.append(("text", text[pos:]))
     return tuple(parts)
+
+
+def resource_template(entry: str) -> Template | None:
+    """The template of a ``Resource``/``NotResource`` entry, or None when AWS substitutes no
+    variable in it: only in the resource part of an ARN, after its fifth colon. "You can't use a
+    variable to replace parts of the ARN before the fifth colon, such as the service or account"
+    (reference_policies_variables.html), so an entry with one there is read as written."""
+    at = entry.find("${")
+    if at < 0 or entry.count(":", 0, at) < 5:
+        return None
+    return parse_template(entry)
 
 
 def resolve(
