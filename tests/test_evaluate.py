@@ -100,6 +100,30 @@ def test_unresolved_resource_variable_is_recorded() -> None:
     assert decision.missing_context_keys == ("aws:PrincipalTag/team",)
 
 
+def test_a_multivalued_key_is_never_a_policy_variable_and_is_not_missing() -> None:
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html:
+    "you cannot use a multivalued context key as a policy variable". Whether a key is multivalued
+    is its type, not how many values one request carries: a list of one is not substituted either,
+    and the key, which the request does give, is not reported missing. (What AWS answers for such
+    a policy is not documented; iamkit reads the variable as having no value, and says so.)"""
+    note = ("`${aws:TagKeys}` names a multivalued key (the request gives a list), which AWS never substitutes as a "
+            "policy variable, so it has no value")
+    in_resource = {"Effect": "Allow", "Action": "s3:*", "Resource": f"{BUCKET}/${{aws:TagKeys}}*"}
+    in_condition = {"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:ResourceTag/owner": "${aws:TagKeys}"}}}
+    for tags in (["report.csv"], ["report.csv", "cost"], []):
+        context = {"aws:TagKeys": tags, "aws:ResourceTag/owner": "report.csv"}
+        for statement in (in_resource, in_condition):
+            decision = evaluate(user_scenario(statement, context))
+            (trace,) = decision.trace
+            unresolved = trace.conditions[0].unresolved if trace.conditions else trace.unresolved
+            assert decision.outcome is Outcome.IMPLICIT_DENY and unresolved == ("aws:TagKeys",), (tags, statement)
+            assert decision.missing_context_keys == () and decision.notes == (note,), (tags, statement)
+    # A default still stands in, as for a variable whose key is missing.
+    with_default = {**in_resource, "Resource": f"{BUCKET}/${{aws:TagKeys, 'report'}}*"}
+    assert evaluate(user_scenario(with_default, {"aws:TagKeys": ["x"]})).allowed
+
+
 def test_evaluation_surprises_are_notes_not_exceptions() -> None:
     decision = evaluate(user_scenario({"Effect": "Allow", "Action": "*", "Resource": "*",
                                        "Condition": {"NumericLessThan": {"s3:max-keys": "10"}}},

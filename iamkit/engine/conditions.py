@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
 from .matching import arn_matcher, glob_matcher, pieces_matcher
-from .variables import Unresolved, parse_template, resolve
+from .variables import Multivalued, Unresolved, parse_template, resolve
 
 if TYPE_CHECKING:
     import ipaddress
@@ -437,7 +437,7 @@ class BoundCondition:
             if template is not None:
                 resolved = resolve(template, context)
                 if isinstance(resolved, Unresolved):
-                    unresolved.append(str(resolved))
+                    unresolved.append(resolved)
                     texts.append(None)
                     continue
                 text = "".join(t for t, _ in resolved)
@@ -479,6 +479,9 @@ class BoundCondition:
             note = f"`{invalid}` is not a valid {op.family} value, so it matches nothing"
             if op.negated:
                 note += f", and `{spec.text}` is false rather than true"
+        for name in unresolved:
+            if isinstance(name, Multivalued) and not note:
+                note = name.note
 
         # A set operator reads an empty string as an empty set (a "null dataset").
         qualifier = spec.qualifier

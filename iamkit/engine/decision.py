@@ -18,6 +18,7 @@ from .explain import decision_html, decision_text
 from .policy import Origin, Statement
 from .principals import PrincipalMatch
 from .scenario import Request
+from .variables import Multivalued
 
 __all__ = ["Decision", "Layer", "LayerVerdict", "Outcome", "Step", "StatementTrace", "Verdict", "missing_keys",
            "reason"]
@@ -410,14 +411,17 @@ def _verdict(d: Decision, layer: Layer) -> LayerVerdict:
 
 
 def missing_keys(t: StatementTrace, into: dict[str, str]) -> None:
-    """Add the context keys and policy variables ``t`` asked for that the request lacked."""
+    """Add the context keys and policy variables ``t`` asked for that the request lacked (a
+    multivalued key as a variable has no value, but the request has it)."""
     for c in t.conditions:
         if c.missing:
             into.setdefault(c.key.lower(), c.key)
         for var in c.unresolved:
-            into.setdefault(var.lower(), var)
+            if not isinstance(var, Multivalued):
+                into.setdefault(var.lower(), var)
     for var in t.unresolved:
-        into.setdefault(var.lower(), var)
+        if not isinstance(var, Multivalued):
+            into.setdefault(var.lower(), var)
 
 
 def reason(t: StatementTrace) -> dict[str, Any]:

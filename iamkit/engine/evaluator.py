@@ -39,7 +39,7 @@ from .principals import (
     principal_match,
 )
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
-from .variables import Unresolved, parse_template, resolve, resource_template
+from .variables import Multivalued, Unresolved, parse_template, resolve, resource_template
 
 __all__ = ["Plan", "action_traits", "credential_limit", "evaluate", "rcp_services", "verdict"]
 
@@ -205,7 +205,7 @@ def _match_resource(st: Statement, resource: str, lookup: Mapping[str, Any], sub
         else:
             pieces = resolve(template, lookup)
             if isinstance(pieces, Unresolved):
-                unresolved.append(str(pieces))
+                unresolved.append(pieces)
                 continue
             matcher = pieces_matcher(tuple(pieces), True)
         if matcher(resource):
@@ -327,9 +327,9 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     for t in trace:
         if t.conditions or t.unresolved:
             missing_keys(t, missing)
-            for c in t.conditions:
-                if c.note and c.note not in notes:
-                    notes.append(c.note)
+            for note in [c.note for c in t.conditions] + [v.note for v in t.unresolved if isinstance(v, Multivalued)]:
+                if note and note not in notes:
+                    notes.append(note)
 
     return Decision(
         outcome=outcome,

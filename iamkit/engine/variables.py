@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Mapping, Union
 
-__all__ = ["Template", "Unresolved", "parse_template", "resolve", "resource_template"]
+__all__ = ["Multivalued", "Template", "Unresolved", "parse_template", "resolve", "resource_template"]
 
 # ${key} or ${key, 'default'}; '' inside the default stands for one quote. A key holds no
 # `$` or `{` (``${$}`` aside), so a failed match never rescans the text after the next `${`.
@@ -29,6 +29,19 @@ Template = tuple[Part, ...]
 
 class Unresolved(str):
     """The name of a variable that had no value and no default (a str subclass)."""
+
+
+class Multivalued(Unresolved):
+    """The name of a variable whose key the request gives as a list, a multivalued key, and that
+    has no default: "you cannot use a multivalued context key as a policy variable"
+    (reference_policies_condition-single-vs-multi-valued-context-keys.html), so it has no value,
+    though the key is not missing."""
+
+    @property
+    def note(self) -> str:
+        """What the Decision says of it."""
+        return (f"`${{{self}}}` names a multivalued key (the request gives a list), which AWS never substitutes "
+                "as a policy variable, so it has no value")
 
 
 @lru_cache(maxsize=8192)
@@ -73,8 +86,8 @@ def resolve(
         context: request context keyed by lowercase key name.
 
     Returns:
-        ``[(text, is_policy_text), ...]`` or, when a variable has no single value and no
-        default, :class:`Unresolved` naming that variable.
+        ``[(text, is_policy_text), ...]`` or, when a variable has no value and no default,
+        :class:`Unresolved` naming that variable (:class:`Multivalued` when its key is a list).
     """
     out: list[tuple[str, bool]] = []
     for part in template:
@@ -85,11 +98,9 @@ def resolve(
             out.append((part[1], False))
         else:
             value = context.get(part[1])  # type: ignore[misc]
-            if isinstance(value, list):
-                value = value[0] if len(value) == 1 else None
-            if value is None:
+            if value is None or isinstance(value, list):
                 if part[3] is None:  # type: ignore[misc]
-                    return Unresolved(part[2])  # type: ignore[misc]
+                    return (Unresolved if value is None else Multivalued)(part[2])  # type: ignore[misc]
                 value = part[3]  # type: ignore[misc]
             out.append((value, False))
     return out
