@@ -66,17 +66,20 @@ def test_resource_policy_trace_records_how_the_principal_was_named() -> None:
     assert decision.deciding is alice  # the grant that names alice, not the account-wide statement
 
 
-def test_for_a_session_the_wildcard_grant_outranks_the_role_grant_it_is_not_limited_by() -> None:
-    # "*" grants a session that no session policy limits, the role ARN one that it does; Allows
-    # add up, so the wildcard statement decides and the session policy does not block
-    # (reference_policies_evaluation-logic_policy-eval-denyallow.html; cases in resource-policies.json).
+def test_the_wildcard_grant_outranks_the_role_grant_it_is_not_limited_by() -> None:
+    # "*" with an aws:PrincipalArn condition grants the role's sessions, and the role given as the
+    # caller, without the limits of a session policy or permissions boundary; the role ARN grants
+    # them within those limits. Allows add up, so the wildcard statement decides
+    # (reference_policies_evaluation-logic_policy-eval-denyallow.html: "Permissions boundaries and
+    # session policies do not limit permissions granted using the aws:PrincipalArn condition key
+    # with a wildcard(*) in the Principal element"; cases in resource-policies.json).
     session = "arn:aws:sts::111122223333:assumed-role/AnalyticsRole/q1-report"
     role = "arn:aws:iam::111122223333:role/AnalyticsRole"
+    ec2_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
     scenario = {
         "request": {"principal": session, "action": "s3:GetObject", "resource": f"{BUCKET}/q1.csv"},
         "identityPolicies": [],
-        "sessionPolicy": {"Version": "2012-10-17",
-                          "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]},
+        "sessionPolicy": ec2_only,
         "resourcePolicy": {"Version": "2012-10-17", "Statement": [
             {"Sid": "Role", "Effect": "Allow", "Principal": {"AWS": role}, "Action": "s3:GetObject", "Resource": "*"},
             {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*",
@@ -84,11 +87,16 @@ def test_for_a_session_the_wildcard_grant_outranks_the_role_grant_it_is_not_limi
     }
     decision = evaluate(scenario)
     assert decision.allowed and decision.deciding is not None and decision.deciding.statement.sid == "Everyone"
-    # The role itself as the caller: "*" names the role, so the statement naming its ARN decides.
+    # The role itself as the caller, under a permissions boundary that allows only EC2.
     scenario["request"]["principal"] = role
     del scenario["sessionPolicy"]
+    scenario["permissionsBoundary"] = ec2_only
     decision = evaluate(scenario)
-    assert decision.allowed and decision.deciding is not None and decision.deciding.statement.sid == "Role"
+    assert decision.allowed and decision.deciding is not None and decision.deciding.statement.sid == "Everyone"
+    # Without the wildcard statement the boundary stops the role's grant, and says so.
+    del scenario["resourcePolicy"]["Statement"][1]
+    decision = evaluate(scenario)
+    assert decision.outcome is Outcome.IMPLICIT_DENY and decision.blocked_by is Layer.BOUNDARY
 
 
 def test_unresolved_resource_variable_is_recorded() -> None:
@@ -157,3 +165,42 @@ def test_a_kms_key_without_a_given_key_policy_is_read_as_having_the_default_one(
     decision = evaluate(scenario)
     (resource_step,) = [s for s in decision.steps if s.name == "resource"]
     assert decision.allowed and "default key policy" in resource_step.detail
+
+
+def test_a_key_policy_naming_the_account_by_id_grants_the_root_user_and_decides() -> None:
+    # The account id and its root ARN name the same principal, and for the root user that is
+    # itself (reference_policies_elements_principal.html: "The account ARN and the shortened
+    # account ID behave the same way"; key-policy-default.html gives the account root full access).
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    decisions = []
+    for named in ("111122223333", "arn:aws:iam::111122223333:root"):
+        decisions.append(evaluate({
+            "request": {"principal": "arn:aws:iam::111122223333:root", "action": "kms:Decrypt", "resource": key},
+            "identityPolicies": [],
+            "resourcePolicy": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "EnableRoot", "Effect": "Allow", "Principal": {"AWS": named}, "Action": "kms:*",
+                 "Resource": "*"}]},
+        }))
+    for decision in decisions:
+        assert decision.allowed and decision.deciding is not None and decision.deciding.statement.sid == "EnableRoot"
+    assert decisions[0].explain() == decisions[1].explain()
+
+
+def test_a_session_named_like_a_service_linked_role_is_still_under_the_scps_and_told_why() -> None:
+    # SCPs do not restrict service-linked roles (orgs_manage_policies_scps.html: "SCPs do not affect
+    # any service-linked role"), but a session's ARN does not carry the role's path, so iamkit cannot
+    # tell; it fails closed and says how to ask for the service-linked role.
+    scenario = {
+        "request": {"principal": "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForSupport/support",
+                    "action": "support:DescribeCases", "resource": "*"},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "support:*", "Resource": "*"}]}],
+        "scps": [[{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}]],
+    }
+    decision = evaluate(scenario)
+    assert decision.outcome is Outcome.IMPLICIT_DENY and decision.blocked_by is Layer.SCP
+    (note,) = [n for n in decision.notes if "service-linked" in n]
+    assert "role/aws-service-role/" in note
+    scenario["request"]["principal"] = "arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/" \
+                                       "AWSServiceRoleForSupport"
+    assert evaluate(scenario).allowed

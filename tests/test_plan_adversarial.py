@@ -47,19 +47,18 @@ def agree(scenario: Any, requests: list[Request], *, sizes: tuple[int, ...] = ()
     return outcomes[: len(requests)]
 
 
-def test_the_same_grant_to_everyone_is_answered_by_the_callers_kind() -> None:
+def test_the_same_statements_are_answered_by_the_callers_kind() -> None:
     """The flowchart answer is remembered by the statements that applied *and the caller's kind*:
-    the one ``"Principal": "*"`` Allow applies in the same way to a user, a role, a session, a
-    federated user, the root and a service, but only a grant that names the user or the session
-    escapes the permissions boundary; one to a role is limited by it. Documented in
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
-    ("Resource-based policies that grant permissions to an IAM role ARN are limited by an
-    implicit deny in a permissions boundary or session policy")."""
+    the one identity-policy Allow applies in the same way to a user, a role, a session, the root
+    and a federated user, but the permissions boundary that allows only IAM stops all but the
+    root, which has full access to its own account and no boundary
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user.html), and a service, which
+    has no identity policies here."""
     scenario = {
         "request": {"principal": f"arn:aws:iam::{A}:user/alice", "action": "s3:GetObject",
                     "resource": f"{BUCKET}/a"},
-        "resourcePolicy": {"Version": "2012-10-17", "Statement": [
-            {"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}]},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"}]}],
         "permissionsBoundary": {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]},
     }
@@ -68,13 +67,13 @@ def test_the_same_grant_to_everyone_is_answered_by_the_callers_kind() -> None:
                "ec2.amazonaws.com", f"arn:aws:iam::{A}:user/Alice", f"arn:aws:iam::{A}:role/app"]
     requests = [Request(caller, "s3:GetObject", f"{BUCKET}/a") for caller in callers]
     outcomes = agree(scenario, requests, sizes=(3, 50))
-    assert outcomes[0] is Outcome.ALLOWED  # the user: "*" names it directly
-    assert outcomes[1] is Outcome.IMPLICIT_DENY  # the role: the boundary still limits the grant
-    assert outcomes[2] is Outcome.ALLOWED  # the session: named directly
-    # Asked in the other order, the role's answer must not be reused for the user.
-    roles_first = [requests[1], requests[0], requests[8], requests[7]]
-    assert agree(scenario, roles_first) == [Outcome.IMPLICIT_DENY, Outcome.ALLOWED, Outcome.IMPLICIT_DENY,
-                                            Outcome.ALLOWED]
+    assert outcomes[0] is Outcome.IMPLICIT_DENY  # the user: the boundary
+    assert outcomes[1] is Outcome.IMPLICIT_DENY  # the role: the boundary
+    assert outcomes[3] is Outcome.ALLOWED  # the root
+    # Asked in the other order, the root's answer must not be reused for the user.
+    root_first = [requests[3], requests[0], requests[1], requests[3]]
+    assert agree(scenario, root_first) == [Outcome.ALLOWED, Outcome.IMPLICIT_DENY, Outcome.IMPLICIT_DENY,
+                                           Outcome.ALLOWED]
 
 
 def test_the_resource_account_given_apart_from_the_arn_decides_cross_account() -> None:

@@ -30,10 +30,10 @@ from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict, m
 from .matching import action_matcher, arn_matcher, pieces_matcher
 from .policy import Policy, Statement
 from .principals import (
+    MATCH_RANK,
     Caller,
     CallerKind,
     PrincipalMatch,
-    match_rank,
     not_principal_exempts,
     parse_caller,
     principal_match,
@@ -241,7 +241,7 @@ def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int |
         elif st.principal_element == "NotPrincipal":
             # A Deny with NotPrincipal always applies to a principal with a permissions
             # boundary, whatever NotPrincipal lists (access_policies_boundaries.html).
-            exempt = not_principal_exempts(st.principals, run.caller)
+            exempt = not_principal_exempts(st.principals, run.caller, allow=st.effect == "Allow")
             principal_ok = not exempt or (st.effect == "Deny" and run.has_boundary)
             how = PrincipalMatch.EVERYONE if principal_ok else None
         if principal_ok is not False:
@@ -307,6 +307,11 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
                      if caller.service_linked else
                      "service control policies restrict only the IAM users and roles of the organization's "
                      f"accounts, not the AWS service `{caller.arn}`, so iamkit did not evaluate them")
+    elif scps_apply and caller.kind is CallerKind.ASSUMED_ROLE and caller.name.startswith("AWSServiceRoleFor"):
+        notes.append(f"`{caller.name}` is named like a service-linked role, which service control policies do not "
+                     "restrict; a session's ARN does not show its role's path, so iamkit applied them: give the "
+                     f"role's ARN (`arn:{caller.partition}:iam::{caller.account}:role/aws-service-role/…/"
+                     f"{caller.name}`) to evaluate it as one")
     resource = (_trace_policy(scenario.resource_policy, Layer.RESOURCE, 0, None, run, trace)
                 if scenario.resource_policy is not None else None)
     identity = [t for i, p in enumerate(scenario.identity_policies)
@@ -319,7 +324,7 @@ def evaluate(scenario: Scenario | Mapping[str, Any] | str, *, request: Request |
     layers = _Layers(rcp_levels, scp_levels, resource, scenario.resource_policy, identity, boundary, session)
     steps: list[Step] = []
     outcome, blocked_by, granted_by = _decide(request, caller, layers, _Walk(steps, notes))
-    determining, deciding = _determining(outcome, granted_by, [t for t in trace if t.matched], caller)
+    determining, deciding = _determining(outcome, granted_by, [t for t in trace if t.matched])
 
     # Missing keys and the conditions' notes: only statements that compared conditions or
     # resolved variables can have any.
@@ -362,8 +367,8 @@ def _rcps_apply(scenario: Scenario, action: str) -> bool:
     return bool(scenario.rcps) and action.split(":", 1)[0] in rcp_services()
 
 
-def _determining(outcome: Outcome, granted_by: Layer | None, matched: list[StatementTrace],
-                 caller: Caller) -> tuple[list[StatementTrace], StatementTrace | None]:
+def _determining(outcome: Outcome, granted_by: Layer | None,
+                 matched: list[StatementTrace]) -> tuple[list[StatementTrace], StatementTrace | None]:
     """The determining statements (the matching Denies, else the matching Allows) and the
     deciding one, from the statements that applied, in trace order."""
     if outcome is Outcome.EXPLICIT_DENY:
@@ -374,7 +379,7 @@ def _determining(outcome: Outcome, granted_by: Layer | None, matched: list[State
     allows = [t for t in matched if t.statement.effect == "Allow"]
     grants = [t for t in allows if t.layer is granted_by]
     if granted_by is Layer.RESOURCE:  # the statement that named the caller most directly granted it
-        grants.sort(key=lambda t: -match_rank(t.principal, caller) if t.principal else 0)
+        grants.sort(key=lambda t: -MATCH_RANK[t.principal] if t.principal else 0)
     return allows, grants[0] if grants else None
 
 
@@ -418,7 +423,7 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
                 if t.matched:
                     matched.append(t)
     outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, scps, matched), _QUIET)
-    determining, deciding = _determining(outcome, granted_by, matched, run.caller)
+    determining, deciding = _determining(outcome, granted_by, matched)
     return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
 
 
@@ -611,7 +616,7 @@ class Plan:
         SCPs apply to this caller, as :meth:`verdict` worked out)."""
         outcome, blocked_by, granted_by = _decide(request, caller, _layers(self.scenario, pair.rcps, scps, matched),
                                                   _QUIET)
-        determining, deciding = _determining(outcome, granted_by, matched, caller)
+        determining, deciding = _determining(outcome, granted_by, matched)
         place = {id(t): i for i, t in enumerate(matched)}
         return (outcome, blocked_by, tuple(place[id(t)] for t in determining),
                 None if deciding is None else place[id(deciding)])
@@ -760,6 +765,10 @@ class _IdentitySide:
     def blocker(self) -> Layer:
         if not self.identity:
             return Layer.IDENTITY
+        return self.guardrail()
+
+    def guardrail(self) -> Layer:
+        """The guardrail that does not allow: the permissions boundary, else the session policy."""
         return Layer.BOUNDARY if not self.boundary else Layer.SESSION
 
     def grant(self) -> _Result:
@@ -849,7 +858,7 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
 
     resource_allows = _allows(layers.resource) if layers.resource is not None else []
     # Allows add up: the one that names the caller most directly says how far the policy grants.
-    how = max((t.principal for t in resource_allows if t.principal), key=lambda h: match_rank(h, caller),
+    how = max((t.principal for t in resource_allows if t.principal), key=MATCH_RANK.__getitem__,
               default=None) if resource_allows else None
     kind = layers.resource_policy.kind if layers.resource_policy is not None else None
     action = request.action.lower()
@@ -909,16 +918,15 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
     # policy) must still allow the sts call (id_roles_update-role-trust-policy.html).
     if trust:
         walk.trusted(side)
-        if side.guardrails:
-            return resource_grant
-        return _denied(Layer.BOUNDARY if not side.boundary else Layer.SESSION)
+        return resource_grant if side.guardrails else _denied(side.guardrail())
 
     # Same account: an allow from the resource policy or from the identity side suffices,
     # but a resource-policy allow is limited by the boundary and session policy unless it
-    # names the IAM user or the exact session ("*" names them too; for a role it names the role).
-    direct = how is PrincipalMatch.EXACT or (how is PrincipalMatch.EVERYONE and caller.kind is not CallerKind.ROLE)
-    if direct:
-        who = {CallerKind.USER: "the IAM user", CallerKind.ROOT: "the account root"}.get(caller.kind, "the session")
+    # names the IAM user or the exact session, or is "*" (for a role too: a grant to "*" that
+    # an aws:PrincipalArn condition narrows to the role is not limited, policy-eval-denyallow.html).
+    if how is PrincipalMatch.EXACT or how is PrincipalMatch.EVERYONE:
+        who = {CallerKind.USER: "the IAM user", CallerKind.ROOT: "the account root",
+               CallerKind.ROLE: "the role"}.get(caller.kind, "the session")
         named = f"every principal, this {who[4:]} included" if how is PrincipalMatch.EVERYONE else f"{who} directly"
         walk.step("resource", "allow", "the {} allows {}, which no permissions boundary or session policy limits",
                   label, named)
@@ -930,6 +938,9 @@ def _grant(request: Request, caller: Caller, layers: _Layers, side: _IdentitySid
             return resource_grant
         walk.step("resource", "pass", "the {} allows the role, but that grant is still limited by the role's "
                   "permissions boundary and session policy", label)
+        # The identity side's grant would meet the same guardrail: it is what stops the request.
+        walk.side(side, final=True)
+        return _denied(side.guardrail())
     else:
         walk.step("resource", "pass", "the {} does not allow the request; the identity side may", label)
     walk.side(side, final=True)

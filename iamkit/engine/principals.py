@@ -12,8 +12,8 @@ from enum import Enum
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "match_rank", "parse_caller", "principal_match",
-           "not_principal_exempts"]
+__all__ = ["MATCH_RANK", "Caller", "CallerKind", "PrincipalMatch", "not_principal_exempts", "parse_caller",
+           "principal_match"]
 
 ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")
 _IAM = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(root|user/.+|role/.+|federated-user/.+)\Z")
@@ -41,22 +41,12 @@ class PrincipalMatch(str, Enum):
     EXACT = "exact"  # the caller's own ARN (user, session, federated user, root, service)
 
 
-MATCH_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.EVERYONE: 1, PrincipalMatch.ROLE: 2, PrincipalMatch.EXACT: 3}
-"""How directly each kind of match names a role caller (higher: more directly); see :func:`match_rank`."""
-
-_SESSION_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.ROLE: 1, PrincipalMatch.EVERYONE: 2, PrincipalMatch.EXACT: 3}
-
-
-def match_rank(how: PrincipalMatch, caller: Caller) -> int:
-    """How directly a match names ``caller`` (higher: more directly), which is how much a
-    resource-policy Allow that matched so grants.
-
-    ``*`` names every principal: a user or a session as itself, which no permissions boundary
-    or session policy limits, so for them it ranks above the role ARN (whose grant they do
-    limit); for the role itself it names the role, below the role's own ARN. Allows add up,
-    so the match a statement keeps, and the statement that decides, is the highest.
-    """
-    return (MATCH_RANK if caller.kind is CallerKind.ROLE else _SESSION_RANK)[how]
+MATCH_RANK = {PrincipalMatch.ACCOUNT: 0, PrincipalMatch.ROLE: 1, PrincipalMatch.EVERYONE: 2, PrincipalMatch.EXACT: 3}
+"""How directly each kind of match names the caller (higher: more directly), which is how much a
+resource-policy Allow that matched so grants. ``*`` names every principal as itself: no
+permissions boundary or session policy limits that grant, so it ranks above the role ARN, whose
+grant they do limit. Allows add up, so the match a statement keeps, and the statement that
+decides, is the highest."""
 
 
 class Caller(NamedTuple):
@@ -164,11 +154,16 @@ def principal_match(entries: dict[str, tuple[str, ...]] | None, caller: Caller) 
     """
     if entries is None:
         return PrincipalMatch.EVERYONE
+    # A service is named under `Service`, every other caller under `AWS`: the ARN of a user
+    # under `Service` or `Federated` names nobody.
+    own_type = "Service" if caller.kind is CallerKind.SERVICE else "AWS"
     best: PrincipalMatch | None = None
     for ptype, values in entries.items():
         for entry in values:
             if entry == "*" and ptype == "AWS":
                 how = PrincipalMatch.EVERYONE
+            elif ptype != own_type:
+                continue
             elif entry == caller.arn:
                 return PrincipalMatch.ROLE if caller.kind is CallerKind.ROLE else PrincipalMatch.EXACT
             elif ptype != "AWS":
@@ -176,21 +171,25 @@ def principal_match(entries: dict[str, tuple[str, ...]] | None, caller: Caller) 
             elif _names_role(entry, caller):
                 how = PrincipalMatch.ROLE
             elif _names_account(entry, caller):
-                how = PrincipalMatch.ACCOUNT
+                # The account root is its account: naming the account by id names it exactly.
+                how = PrincipalMatch.EXACT if caller.kind is CallerKind.ROOT else PrincipalMatch.ACCOUNT
             else:
                 continue
-            if best is None or match_rank(how, caller) > match_rank(best, caller):
+            if best is None or MATCH_RANK[how] > MATCH_RANK[best]:
                 best = how
     return best
 
 
 
-def not_principal_exempts(entries: dict[str, tuple[str, ...]] | None, caller: Caller) -> bool:
+def not_principal_exempts(entries: dict[str, tuple[str, ...]] | None, caller: Caller, *, allow: bool = False) -> bool:
     """True when a ``NotPrincipal`` block exempts the caller.
 
     AWS evaluates the caller's whole chain — the account, then the role, then the session
-    or user — so the caller is exempt only when every link of its chain is listed:
-    a user needs its ARN and its account; a session its ARN, its role and its account.
+    or user. A ``Deny`` exempts the caller only when every link of its chain is listed: a user
+    needs its ARN and its account; a session its ARN, its role and its account. AWS no longer
+    supports ``NotPrincipal`` with ``Allow`` and does not say how it reads the chain then, so
+    iamkit grants the least: an ``Allow`` (``allow``) leaves out a caller any link of whose
+    chain is listed.
     """
     if entries is None:
         return True
@@ -204,4 +203,4 @@ def not_principal_exempts(entries: dict[str, tuple[str, ...]] | None, caller: Ca
         links.append(any(_names_role(e, caller) for e in listed))
     if caller.kind is not CallerKind.ROOT and caller.kind is not CallerKind.ROLE:
         links.append(caller.arn in listed)
-    return all(links)
+    return any(links) if allow else all(links)
