@@ -204,3 +204,17 @@ def test_a_session_named_like_a_service_linked_role_is_still_under_the_scps_and_
     scenario["request"]["principal"] = "arn:aws:iam::111122223333:role/aws-service-role/support.amazonaws.com/" \
                                        "AWSServiceRoleForSupport"
     assert evaluate(scenario).allowed
+
+
+def test_a_service_rule_deny_is_headlined_as_one() -> None:
+    # The explanation must not say "nothing allowed it" when an Allow applied and a credential
+    # limit decided (API_GetSessionToken.html: "You cannot call any IAM API operations unless MFA
+    # authentication information is included in the request").
+    decision = evaluate({
+        "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "iam:ListUsers", "resource": "*",
+                    "context": {"aws:TokenIssueTime": "2026-12-07T08:00:00Z"}},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+    })
+    assert decision.outcome is Outcome.IMPLICIT_DENY and decision.deciding_step.name == "service-rule"
+    assert decision.headline == "DENIED (implicit deny: a service rule no policy lifts)"
+    assert decision.explain().startswith(decision.headline) and decision.headline in decision._repr_html_()

@@ -2,9 +2,10 @@
 
 ``PolicySet.check`` (a :class:`~iamkit.engine.evaluator.Plan` that remembers statement traces
 by the context keys a statement reads, and flowchart answers by the caller's kind, whether the
-request stays in one account, whether the SCPs apply and the statements that applied) and ``verdict()`` must give
-``evaluate()``'s answer field by field. tests/test_fast_paths.py drives them with the callers,
-contexts and resources of tests/test_properties.py; the requests here vary what those leave
+request stays in one account, whether the SCPs apply, how an IAM user signed and the statements
+that applied) and ``verdict()`` must give ``evaluate()``'s answer field by field.
+tests/test_fast_paths.py drives them with the callers, contexts and resources of
+tests/test_properties.py; the requests here vary what those leave
 fixed: the resource's account given apart from its ARN, callers of every kind (IAM role ARNs,
 services, federated users of both ARN forms, principals that differ only in case) named the same
 way by a resource policy, context keys that differ only in case, list against string values,
@@ -74,6 +75,24 @@ def test_the_same_statements_are_answered_by_the_callers_kind() -> None:
     root_first = [requests[3], requests[0], requests[1], requests[3]]
     assert agree(scenario, root_first) == [Outcome.ALLOWED, Outcome.IMPLICIT_DENY, Outcome.IMPLICIT_DENY,
                                            Outcome.ALLOWED]
+
+
+def test_the_same_statements_are_answered_by_how_the_user_signed() -> None:
+    """An IAM user's own access keys, GetSessionToken credentials and those with MFA read the
+    same statements but get different answers for IAM calls
+    (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html: "You cannot
+    call any IAM API operations unless MFA authentication information is included in the
+    request"); the remembered answer must tell them apart."""
+    scenario = {
+        "request": {"principal": f"arn:aws:iam::{A}:user/alice", "action": "iam:ListUsers", "resource": "*"},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+            {"Sid": "Iam", "Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}],
+    }
+    token = {"aws:TokenIssueTime": "2026-12-07T08:00:00Z"}
+    contexts = [{}, token, {**token, "aws:MultiFactorAuthPresent": "true"}, {**token, "AWS:MULTIFACTORAUTHPRESENT": "false"}]
+    requests = [Request(f"arn:aws:iam::{A}:user/alice", "iam:ListUsers", "*", context=c) for c in contexts]
+    assert agree(scenario, requests, sizes=(3, 50)) == [Outcome.ALLOWED, Outcome.IMPLICIT_DENY, Outcome.ALLOWED,
+                                                        Outcome.IMPLICIT_DENY]
 
 
 def test_the_resource_account_given_apart_from_the_arn_decides_cross_account() -> None:

@@ -299,6 +299,18 @@ class Decision(RichDisplay):
         """The flowchart box where the decision fell."""
         return next(s for s in self.steps if s.deciding)
 
+    @property
+    def headline(self) -> str:
+        """The outcome in a few words: ``ALLOWED``, ``DENIED (explicit deny)``, or an implicit
+        deny with its reason: nothing allowed it, or a service rule that no policy lifts."""
+        if self.outcome is Outcome.ALLOWED:
+            return "ALLOWED"
+        if self.outcome is Outcome.EXPLICIT_DENY:
+            return "DENIED (explicit deny)"
+        if self.deciding_step.name == "service-rule":
+            return "DENIED (implicit deny: a service rule no policy lifts)"
+        return "DENIED (implicit deny: nothing allowed it)"
+
     def summary(self) -> str:
         """The answer in one sentence: the outcome and what decided it."""
         r = self.request

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from enum import Enum
 from functools import lru_cache
 from typing import Any, Iterator, Mapping, NamedTuple
 
@@ -41,23 +42,70 @@ from .principals import (
 from .scenario import TRUST_ACTIONS, Request, Scenario, load_scenario
 from .variables import Multivalued, Unresolved, parse_template, resolve, resource_template
 
-__all__ = ["Plan", "action_traits", "credential_limit", "evaluate", "rcp_services", "verdict"]
+__all__ = ["Credentials", "Plan", "action_traits", "always_allowed", "credential_limit", "credentials", "evaluate",
+           "rcp_services", "verdict"]
 
 ALWAYS_ALLOWED = frozenset({"sts:getcalleridentity"})
 """Actions AWS allows whatever the policies say (lowercase)."""
 
 
-def credential_limit(kind: CallerKind, action: str) -> str | None:
-    """Why a caller of this kind can never call ``action`` (lowercase), whatever its policies
-    say, or None: the restrictions AWS puts on temporary credentials ("Restrictions on resulting
-    temporary credentials" and "Who can call", id_credentials_sts-comparison.html).
+class Credentials(str, Enum):
+    """What signed an IAM user's or the root user's request: their long-term access keys, or
+    temporary credentials from ``GetSessionToken``, with or without MFA. AWS sets
+    ``aws:TokenIssueTime`` only for temporary credentials (reference_policies_condition-keys.html),
+    and the only temporary credentials that keep a user's or the root's own ARN are those."""
+
+    LONG_TERM = "long-term"
+    SESSION_TOKEN = "session-token"
+    SESSION_TOKEN_MFA = "session-token-mfa"
+
+
+def credentials(request: Request) -> Credentials | None:
+    """:class:`Credentials` for a request of an IAM user or the root user, else None."""
+    if request.caller.kind is not CallerKind.USER and request.caller.kind is not CallerKind.ROOT:
+        return None
+    temporary = mfa = False
+    for key, value in request.context.items():
+        lowered = key.lower()
+        if lowered == "aws:tokenissuetime":
+            temporary = True
+        elif lowered == "aws:multifactorauthpresent":
+            mfa = str(value).lower() == "true"
+    if not temporary:
+        return Credentials.LONG_TERM
+    return Credentials.SESSION_TOKEN_MFA if mfa else Credentials.SESSION_TOKEN
+
+
+def _special(action: str) -> bool:
+    """Whether a service rule may concern ``action`` (lowercase): IAM and STS actions."""
+    return action.startswith(("iam:", "sts:"))
+
+
+def credential_limit(kind: CallerKind, action: str, signed: Credentials | None = None) -> str | None:
+    """Why a caller of this kind, signing with ``signed`` (see :func:`credentials`), can never
+    call ``action`` (lowercase), whatever its policies say, or None: the restrictions AWS puts
+    on temporary credentials ("Restrictions on resulting temporary credentials" and "Who can
+    call", id_credentials_sts-comparison.html; API_GetSessionToken.html).
     ``sts:GetCallerIdentity`` is in :data:`ALWAYS_ALLOWED` and never reaches this."""
-    if kind is CallerKind.FEDERATED_USER and action.startswith(("iam:", "sts:")):
+    if kind is CallerKind.FEDERATED_USER and _special(action):
         return ("a federated-user session (GetFederationToken credentials) cannot call IAM operations through "
                 "the API or CLI, nor STS operations other than GetCallerIdentity")
     if kind is CallerKind.ASSUMED_ROLE and action in ("sts:getfederationtoken", "sts:getsessiontoken"):
         return "a role session cannot call GetFederationToken or GetSessionToken"
+    if signed is Credentials.SESSION_TOKEN and action.startswith("iam:"):
+        return "GetSessionToken credentials cannot call IAM operations unless MFA information was included"
+    if signed is not None and signed is not Credentials.LONG_TERM and action.startswith("sts:") \
+            and action != "sts:assumerole":
+        return "GetSessionToken credentials cannot call STS operations other than AssumeRole and GetCallerIdentity"
     return None
+
+
+def always_allowed(action: str, signed: Credentials | None) -> bool:
+    """Whether AWS allows ``action`` (lowercase) whatever the policies say: ``sts:GetCallerIdentity``,
+    and ``sts:GetSessionToken`` for an IAM user or the root user with long-term credentials — it
+    authenticates, and "you cannot use policies to control authentication operations"
+    (id_credentials_temp_control-access_getsessiontoken.html)."""
+    return action in ALWAYS_ALLOWED or (action == "sts:getsessiontoken" and signed is Credentials.LONG_TERM)
 
 RCP_BASELINE = frozenset({
     "s3", "sts", "kms", "sqs", "secretsmanager", "cognito-identity", "cognito-idp", "logs", "dynamodb",
@@ -474,11 +522,12 @@ class _Pair:
     """A plan for one action and resource: the statements that can apply (:data:`_Slot`), and
     the flowchart's answers remembered by what they read."""
 
-    __slots__ = ("outcomes", "reads", "rcps", "slots")
+    __slots__ = ("outcomes", "reads", "rcps", "slots", "special")
 
-    def __init__(self, slots: list[_Slot], rcps: bool):
+    def __init__(self, slots: list[_Slot], rcps: bool, special: bool):
         self.slots = slots
         self.rcps = rcps
+        self.special = special  # a service rule may concern the action: how the caller signed counts
         self.reads = any(place.reads for place, *_ in slots)
         self.outcomes: dict[tuple[Any, ...], tuple[Outcome, Layer | None, tuple[int, ...], int | None]] = {}
 
@@ -534,7 +583,7 @@ class Plan:
         missing: dict[str, str] = {}
         matched: list[StatementTrace] = []
         scps = _scps_apply(self.scenario, caller)
-        parts: list[Any] = [caller.kind, request.same_account, scps]
+        parts: list[Any] = [caller.kind, request.same_account, scps, credentials(request) if pair.special else None]
         for number, (place, entry, resource, traces) in enumerate(pair.slots):
             if place.layer is Layer.SCP and not scps:
                 continue
@@ -606,7 +655,7 @@ class Plan:
             if match is None or match[0] is not False:
                 slots.append((place, entry, match, {}))
         self.remembered += 1 + len(slots)
-        pair = self.pairs[action, resource] = _Pair(slots, found[0])
+        pair = self.pairs[action, resource] = _Pair(slots, found[0], _special(action.lower()))
         return pair
 
     def _answer(self, request: Request, caller: Caller, pair: _Pair, scps: bool,
@@ -813,14 +862,17 @@ def _decide(request: Request, caller: Caller, layers: _Layers, walk: _Walk) -> _
     # Service rules: some actions are allowed whatever the policies say, and some kinds of
     # temporary credentials can never call some actions (an explicit deny still decides first).
     action = request.action.lower()
-    if action in ALWAYS_ALLOWED:
+    signed = credentials(request) if _special(action) else None
+    if always_allowed(action, signed):
         walk.step("service-rule", "allow",
-                  "AWS always allows `{}`, even with an explicit deny: it needs no permission", request.action)
+                  "AWS always allows `{}`, even with an explicit deny: it needs no permission" if action in ALWAYS_ALLOWED
+                  else "AWS always allows `{}` with an IAM user's or the root user's own access keys, even with an "
+                       "explicit deny: policies cannot control authentication", request.action)
         return Outcome.ALLOWED, None, None
     denial = next((t for group in (*layers.rcps, *layers.scps, layers.resource or (), layers.identity,
                                    layers.boundary or (), layers.session or ())
                    for t in group if t.matched and t.statement.effect == "Deny"), None)
-    limit = credential_limit(caller.kind, action)
+    limit = credential_limit(caller.kind, action, signed)
     if limit is not None and denial is None:
         walk.step("service-rule", "implicit", "{}, whatever the policies allow", limit)
         return Outcome.IMPLICIT_DENY, None, None

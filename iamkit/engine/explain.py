@@ -15,11 +15,6 @@ if TYPE_CHECKING:
 
 __all__ = ["condition_text", "decision_html", "decision_text", "statement_text", "what_would_change"]
 
-_HEADLINE = {
-    "allowed": "ALLOWED",
-    "explicitDeny": "DENIED (explicit deny)",
-    "implicitDeny": "DENIED (implicit deny: nothing allowed it)",
-}
 _ICON = {"allow": "✔", "deny": "✖", "implicit": "✖", "pass": "→", "skip": "·"}  # unreached steps are listed apart
 
 
@@ -53,7 +48,7 @@ def decision_text(d: "Decision") -> str:
     """A plain-text explanation that stands on its own."""
     r = d.request
     lines = [
-        f"{_HEADLINE[d.outcome.value]}: {r.principal} → {r.action} on {r.resource}",
+        f"{d.headline}: {r.principal} → {r.action} on {r.resource}",
         f"  {d.summary()}",
     ]
     if d.outcome.value == "implicitDeny" and d.blocked_by is not None:
@@ -89,7 +84,7 @@ def decision_html(d: "Decision") -> str:
     r = d.request
     parts = [
         f'<div class="iamkit-decision iamkit-{outcome}" style="border-left:6px solid {colour};padding:4px 10px">',
-        f'<p><strong>{escape(_HEADLINE[outcome])}</strong>: <code>{escape(r.principal)}</code> → '
+        f'<p><strong>{escape(d.headline)}</strong>: <code>{escape(r.principal)}</code> → '
         f"<code>{escape(r.action)}</code> on <code>{escape(r.resource)}</code></p>",
     ]
     parts.append(f"<p>{escape(d.summary())}</p>")
