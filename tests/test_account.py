@@ -6,7 +6,6 @@ Export format: https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccoun
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -111,18 +110,60 @@ def test_assumed_role_session_evaluates_with_role_and_session_policies(account: 
 
 
 def test_bad_policies_are_reported_and_skipped_not_fatal() -> None:
-    data = json.loads(EXPORT.read_text())
-    broken = copy.deepcopy(data)
+    broken = json.loads(EXPORT.read_text())
     broken["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyDocument"] = {"Statement": [{"Effect": "Maybe"}]}
-    broken["Policies"] = [p for p in broken["Policies"] if p["PolicyName"] != "AdministratorAccess"]
     account = Account.from_authorization_details(broken)
     decision = account.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv")
     assert decision.allowed  # the other policies still count
-    messages = [p.message for p in account.problems]
-    assert any("`Effect` must be `Allow` or `Deny`" in m for m in messages)
-    account.identity_policies("bob")
-    assert any("`AdministratorAccess` is attached to group/admins but its document is not in the export" in m
-               for m in [p.message for p in account.problems])
+    assert any("`Effect` must be `Allow` or `Deny`" in p.message for p in account.problems)
+    assert all(p.path.startswith("group/developers/TeamPrefix.Statement[0]") and p.severity == "warning"
+               and p.hint.endswith("iamkit leaves this policy out of its answers") for p in account.problems)
+
+
+def _without(*, policies: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> Account:
+    """The example account, its export missing these managed policies (by name) and groups."""
+    data = json.loads(EXPORT.read_text())
+    data["Policies"] = [p for p in data["Policies"] if p["PolicyName"] not in policies]
+    data["GroupDetailList"] = [g for g in data["GroupDetailList"] if g["GroupName"] not in groups]
+    return Account.from_authorization_details(data)
+
+
+# A boundary can only narrow what the identity policies allow, so evaluating without one that the export
+# names but lacks would widen the answer; AWS warns that removing a boundary "might increase its permissions":
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUserPermissionsBoundary.html
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+# AWS says nothing of an export that lacks it (a `--filter` export does): iamkit fails closed and refuses.
+BOUNDARY_ARN = "arn:aws:iam::111122223333:policy/DeveloperBoundary"
+
+
+def test_a_missing_boundary_is_not_the_absence_of_one() -> None:
+    account = _without(policies=("DeveloperBoundary",))
+    with pytest.raises(AccountError, match=f"cannot evaluate user `carol`: its permissions boundary `{BOUNDARY_ARN}` "
+                                           "is not in the export — hint: export again") as caught:
+        account.evaluate("carol", "iam:CreateUser")  # AdministratorAccess allows it; the boundary does not
+    assert [p.path for p in caught.value.problems] == [f"Policies[{BOUNDARY_ARN}]"]
+    with pytest.raises(AccountError, match="its permissions boundary"):
+        account.permissions_boundary("carol")
+    assert account.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv").allowed  # alice has no boundary
+
+
+def test_a_missing_group_or_managed_policy_stops_the_evaluation() -> None:
+    # A missing group's or policy's Deny would be missed, its Allow too: no answer is a safe guess. Groups'
+    # policies apply to their members: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_groups.html
+    data = json.loads(EXPORT.read_text())
+    data["UserDetailList"][0]["GroupList"].append("quarantine")  # alice: not in GroupDetailList
+    alice = Account.from_authorization_details(data)
+    with pytest.raises(AccountError, match="cannot evaluate user `alice`: its group `quarantine` is not in the export"):
+        alice.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv")  # ReadReports alone would allow it
+    with pytest.raises(AccountError, match="its group `admins` is not in the export"):
+        _without(groups=("admins",)).identity_policies("bob")
+    carol = _without(policies=("AdministratorAccess", "DeveloperBoundary"))
+    with pytest.raises(AccountError) as caught:
+        carol.evaluate("carol", "s3:DeleteObject", f"{BUCKET}/x")
+    assert "policy `arn:aws:iam::aws:policy/AdministratorAccess` attached to it is not in the export; its permissions " \
+           f"boundary `{BOUNDARY_ARN}`" in str(caught.value)  # every missing document, at once
+    with pytest.raises(AccountError, match="attached to its group `admins`"):
+        _without(policies=("AdministratorAccess",)).who_can_assume("Deploy")  # bob might be able to
 
 
 @pytest.mark.parametrize("source", ["/no/such/export.json", {"Nope": []}, [1, 2]])

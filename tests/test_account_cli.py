@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import CASES
@@ -67,3 +69,55 @@ def test_expand(capsys) -> None:
     assert out[0].split()[1] == "Read"
     assert main(["expand", "s3:GetObjekt"]) == EXIT_BAD_INPUT
     assert "did you mean `s3:GetObject`?" in capsys.readouterr().err
+
+
+def _export(tmp_path, change) -> str:
+    """The example export, changed by ``change(data)``, written to a file."""
+    data = json.loads(open(EXPORT).read())
+    change(data)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _drop_boundary(data) -> None:
+    data["Policies"] = [p for p in data["Policies"] if p["PolicyName"] != "DeveloperBoundary"]
+
+
+# A permissions boundary the export names but lacks is not "no boundary": no command answers as if it were
+# (https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUserPermissionsBoundary.html: removing one
+# "might increase its permissions"). AWS says nothing of such an export, so the commands fail closed.
+@pytest.mark.parametrize("command", [
+    ["can", "{}", "carol", "iam:CreateUser"],
+    ["permissions", "{}", "carol", "--service", "iam"],
+    ["who-can-assume", "{}", "Deploy"],
+])
+def test_a_missing_boundary_is_an_error_naming_the_user_and_the_policy(command, tmp_path, capsys) -> None:
+    path = _export(tmp_path, _drop_boundary)
+    assert main([part.format(path) for part in command]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "cannot evaluate user `carol`: its permissions boundary " \
+           "`arn:aws:iam::111122223333:policy/DeveloperBoundary` is not in the export — hint: " in captured.err
+    assert captured.out == "" and "Traceback" not in captured.err
+
+
+def test_a_missing_group_is_an_error(tmp_path, capsys) -> None:
+    path = _export(tmp_path, lambda data: data["UserDetailList"][0]["GroupList"].append("quarantine"))
+    assert main(["can", path, "alice", "s3:GetObject", REPORT]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert "cannot evaluate user `alice`: its group `quarantine` is not in the export" in captured.err
+    assert "ALLOWED" not in captured.out
+
+
+def test_the_export_s_problems_are_printed_as_warnings(tmp_path, capsys) -> None:
+    def break_team_prefix(data) -> None:
+        data["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyDocument"] = {"Statement": [{"Effect": "Maybe"}]}
+
+    path = _export(tmp_path, break_team_prefix)
+    for command in (["can", path, "alice", "s3:GetObject", REPORT], ["permissions", path, "alice", "--service", "s3"],
+                    ["who-can-assume", path, "Deploy"]):
+        assert main(command) == EXIT_OK
+        err = capsys.readouterr().err
+        assert f"{path}: warning: group/developers/TeamPrefix.Statement[0].Effect: `Effect` must be `Allow` or " \
+               "`Deny`" in err, command
+        assert "iamkit leaves this policy out of its answers" in err

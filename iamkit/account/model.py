@@ -41,8 +41,11 @@ class Account:
 
     Build it with :meth:`from_authorization_details`, :meth:`from_file` or
     :meth:`from_client`. Policies are parsed once, on first use, and cached; a policy
-    iamkit cannot parse is left out and reported in :attr:`problems`, so one odd policy in
-    a large export never stops the analysis of the others.
+    iamkit cannot parse is left out and reported in :attr:`problems` (as a warning), so one
+    odd policy in a large export never stops the analysis of the others. A group, managed
+    policy or permissions boundary that the export names but does not hold is another
+    matter: the principals that need it cannot be evaluated (:class:`AccountError`), since
+    a missing Deny or boundary would silently widen what they may do.
 
     Attributes:
         account_id: the 12-digit account id.
@@ -139,8 +142,9 @@ class Account:
         key = (origin.kind, origin.arn or origin.attached_to + "/" + origin.policy, kind.value)
         if key not in self._parsed:
             policy, problems = build_policy(document, kind, origin.policy, (where,))
-            if problems:
-                self.problems.extend(problems)
+            # Only errors come back, and then no policy: the answers go on without it, and the warning says so.
+            self.problems.extend(replace(x, severity="warning", hint=(x.hint + "; " if x.hint else "")
+                                         + "iamkit leaves this policy out of its answers") for x in problems)
             self._parsed[key] = policy if policy is None else _with_origin(policy, origin)
         cached = self._parsed[key]
         if cached is not None and cached.origin != origin:
@@ -148,27 +152,56 @@ class Account:
         return cached
 
     def _managed(self, arn: str, holder: str, kind: str = "managed") -> Policy | None:
-        managed = self.policies.get(arn)
-        name = arn.rsplit("/", 1)[-1]
-        if managed is None:
-            problem = Problem(f"Policies[{arn}]", f"policy `{name}` is attached to {holder} but its document is not "
-                              "in the export", "export with `aws iam get-account-authorization-details` without "
-                              "`--filter`, so managed policies are included", severity="warning")
-            if problem not in self.problems:
-                self.problems.append(problem)
-            return None
+        managed = self.policies[arn]  # present: _require_documents has checked
         policy_kind = PolicyKind.BOUNDARY if kind == "boundary" else PolicyKind.IDENTITY
         origin = Origin(kind, managed.name, holder, arn)
-        return self._policy(managed.document, policy_kind, origin, format_path(("Policies", name)))
+        return self._policy(managed.document, policy_kind, origin, format_path(("Policies", managed.name)))
+
+    def _missing(self, p: Principal, *, identity: bool = True, boundary: bool = True) -> list[Problem]:
+        """What AWS would consult for the principal but the export does not hold: a group it is
+        a member of, a managed policy attached to it or to one of its groups, its boundary."""
+        missing: list[Problem] = []
+        if identity:
+            holders: list[Identity] = [p]
+            for name in p.groups if isinstance(p, User) else ():
+                group = self.groups.get(name)
+                if group is None:
+                    missing.append(Problem(f"GroupDetailList[{name}]", f"its group `{name}` is not in the export",
+                                           _MISSING_HINT))
+                else:
+                    holders.append(group)
+            for holder in holders:
+                whose = "it" if holder is p else f"its group `{holder.name}`"
+                missing.extend(Problem(f"Policies[{arn}]", f"policy `{arn}` attached to {whose} is not in the export",
+                                       _MISSING_HINT) for arn in holder.attached if arn not in self.policies)
+        if boundary and p.boundary and p.boundary not in self.policies:
+            missing.append(Problem(f"Policies[{p.boundary}]", f"its permissions boundary `{p.boundary}` is not in "
+                                   "the export", _MISSING_HINT))
+        return missing
+
+    def _require_documents(self, p: Principal, *, identity: bool = True, boundary: bool = True) -> None:
+        """Refuse to gather an incomplete set of policies: a missing Deny or boundary would
+        widen every answer, and a missing Allow narrow it, without a word."""
+        missing = self._missing(p, identity=identity, boundary=boundary)
+        if missing:
+            raise AccountError(f"cannot evaluate {p.kind} `{p.name}`: " + "; ".join(m.message for m in missing)
+                               + f" — hint: {_MISSING_HINT}", missing)
 
     def identity_policies(self, principal: str | Principal) -> list[Policy]:
         """Every identity policy AWS consults for the principal, with its origin: the
-        principal's inline and attached policies, then each group's."""
+        principal's inline and attached policies, then each group's.
+
+        Raises:
+            AccountError: when a group of the principal, or a managed policy attached to it or
+                to a group, is not in the export (``problems`` names each): iamkit does not
+                guess what a missing policy allows or denies.
+        """
         p = self.principal(principal)
+        self._require_documents(p, boundary=False)
         out: list[Policy] = []
         holders: list[Identity] = [p]
         if isinstance(p, User):
-            holders += [self.groups[g] for g in p.groups if g in self.groups]
+            holders += [self.groups[g] for g in p.groups]
         for holder in holders:
             for name, document in holder.inline.items():
                 policy = self._policy(document, PolicyKind.IDENTITY, Origin("inline", name, holder.ref),
@@ -182,8 +215,14 @@ class Account:
         return out
 
     def permissions_boundary(self, principal: str | Principal) -> Policy | None:
-        """The principal's permissions boundary, or None."""
+        """The principal's permissions boundary, or None when it has none.
+
+        Raises:
+            AccountError: when the export names a boundary but does not hold its document:
+                a boundary that cannot be read is not the absence of one.
+        """
         p = self.principal(principal)
+        self._require_documents(p, identity=False)
         return self._managed(p.boundary, p.ref, "boundary") if p.boundary else None
 
     def trust_policy(self, role: str | Role) -> Policy | None:
@@ -224,8 +263,13 @@ class Account:
             scps: SCP levels (root first) as policy dicts.
             resource_account: the account owning the resource, when its ARN does not say.
             caller_arn: evaluate as this ARN (an assumed-role session of the role) instead.
+
+        Raises:
+            AccountError: when the principal is not in the account, or the export lacks one of
+                its groups, managed policies or its permissions boundary (all named at once).
         """
         p = self.principal(principal)
+        self._require_documents(p)
         merged = self.context(p)
         merged.update(context or {})
         request = load_request({"principal": caller_arn or p.arn, "action": action, "resource": resource,
@@ -297,6 +341,10 @@ class Account:
             context: the request context of the attempt (``aws:MultiFactorAuthPresent``,
                 ``sts:ExternalId``, …): trust policies often have conditions.
             allowed_only: leave out the candidates that are denied.
+
+        Raises:
+            AccountError: when the export lacks a document some candidate needs (see
+                :meth:`scenario`): leaving the candidate out could hide one who may assume it.
         """
         r = self.principal(role if isinstance(role, Role) or str(role).startswith(("arn:", "role/")) else f"role/{role}")
         assert isinstance(r, Role)
@@ -350,6 +398,10 @@ class Session:
         context.setdefault("aws:userid", f"{self.role.id}:{self.name}")
         return self.account.scenario(self.role, action, resource, context=context, caller_arn=self.arn,
                                      session_policy=self.session_policy, **kwargs)
+
+
+_MISSING_HINT = ("export again with `aws iam get-account-authorization-details` and no `--filter`, so that every "
+                 "group and managed policy is in it; iamkit does not guess what a missing policy allows or denies")
 
 
 def _with_origin(policy: Policy, origin: Origin) -> Policy:

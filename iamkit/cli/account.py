@@ -8,7 +8,8 @@ analysis modules are imported when a command runs, so a batch run never loads th
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from ..errors import (
     EXIT_BAD_INPUT,
@@ -23,27 +24,36 @@ from ._common import context_arguments, input_name, say
 __all__ = ["register"]
 
 
-def _account(source: str) -> Any:
-    """An account from an export file, standard input, or the sandbox (see ``load_account``)."""
+@contextlib.contextmanager
+def _account(source: str) -> Iterator[Any]:
+    """An account from an export file, standard input, or the sandbox (see ``load_account``).
+
+    When the command is done, answered or not, every problem met in the export is printed
+    to standard error as a warning located in it (a policy left out of the answer)."""
     from ..account.model import AccountError, load_account
 
     try:
-        return load_account(source)
+        account = load_account(source)
     except AccountError as exc:
         if exc.problems:
             raise BadInput(input_name(source), exc.problems) from None
         raise UsageError(str(exc)) from None
+    try:
+        yield account
+    finally:
+        for problem in account.problems:
+            say(problem.located(input_name(source)), err=True)
 
 
 def _can(args: argparse.Namespace) -> int:
     from ..account.model import AccountError
 
-    account = _account(args.account)
-    try:
-        decision = account.evaluate(args.principal, args.action, args.resource,
-                                    context=context_arguments(args.context))
-    except (AccountError, ScenarioError) as exc:
-        raise UsageError(str(exc)) from None
+    with _account(args.account) as account:
+        try:
+            decision = account.evaluate(args.principal, args.action, args.resource,
+                                        context=context_arguments(args.context))
+        except (AccountError, ScenarioError) as exc:
+            raise UsageError(str(exc)) from None
     say(decision.to_json() if args.json else decision.explain())
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
@@ -53,13 +63,13 @@ def _permissions(args: argparse.Namespace) -> int:
     from ..account.model import AccountError
     from ..analysis.effective import effective_permissions
 
-    account = _account(args.account)
-    try:
-        scenario = account.scenario(args.principal, "sts:GetCallerIdentity", args.resource,
-                                    context=context_arguments(args.context))
-        result = effective_permissions(scenario, resource=args.resource, service=args.service)
-    except (AccountError, ScenarioError, CatalogError) as exc:
-        raise UsageError(str(exc)) from None
+    with _account(args.account) as account:
+        try:
+            scenario = account.scenario(args.principal, "sts:GetCallerIdentity", args.resource,
+                                        context=context_arguments(args.context))
+            result = effective_permissions(scenario, resource=args.resource, service=args.service)
+        except (AccountError, ScenarioError, CatalogError) as exc:
+            raise UsageError(str(exc)) from None
     rows = [r for r in result.rows if args.all or r.allowed]
     width = max((len(r.action) for r in rows), default=10)
     for r in rows:
@@ -73,11 +83,12 @@ def _permissions(args: argparse.Namespace) -> int:
 def _who_can_assume(args: argparse.Namespace) -> int:
     from ..account.model import AccountError
 
-    account = _account(args.account)
-    try:
-        results = account.who_can_assume(args.role, context=context_arguments(args.context), allowed_only=False)
-    except AccountError as exc:
-        raise UsageError(str(exc)) from None
+    with _account(args.account) as account:
+        try:
+            results = account.who_can_assume(args.role, context=context_arguments(args.context),
+                                             allowed_only=False)
+        except AccountError as exc:
+            raise UsageError(str(exc)) from None
     for who, decision in results:
         mark = "✔" if decision.allowed else "✖"
         say(f"{mark} {who}: {decision.summary()}")
