@@ -79,6 +79,16 @@ def test_principals_by_name_reference_or_arn(account: Account) -> None:
     assert account.principal("role/Deploy").name == "Deploy"
     with pytest.raises(AccountError, match="hint: did you mean `alice`"):
         account.principal("alise")
+    with pytest.raises(AccountError, match="is in account 999999999999, not in account 111122223333"):
+        account.principal("arn:aws:iam::999999999999:user/alice")  # not this account's alice
+
+
+@pytest.mark.parametrize("method", ["trust_policy", "assume_role", "who_can_assume"])
+def test_a_role_argument_that_names_a_user_is_an_account_error(account: Account, method: str) -> None:
+    for ref in ("bob", "user/bob", "arn:aws:iam::111122223333:user/bob", account.users["bob"]):
+        with pytest.raises(AccountError, match="is a user, not a role — hint: give a role of the account"):
+            getattr(account, method)(ref)
+    assert getattr(account, method)("arn:aws:iam::111122223333:role/Deploy") is not None
 
 
 def test_who_can_assume_weighs_trust_permission_and_boundary(account: Account) -> None:

@@ -36,7 +36,22 @@ def test_can_takes_context(capsys) -> None:
     (["can", "/no/such.json", "alice", "s3:GetObject"], "cannot read `/no/such.json`"),
     (["can", EXPORT, "alise", "s3:GetObject"], "hint: did you mean `alice`?"),
     (["can", EXPORT, "alice", "s3:Get*"], "is not a concrete action"),
-    (["who-can-assume", EXPORT, "NoSuchRole"], "no user or role `role/NoSuchRole`"),
+    (["who-can-assume", EXPORT, "NoSuchRole"], "no role `NoSuchRole` in account 111122223333 — hint: give a role of "
+                                               "the account: `AppServer`, `Deploy`, `PartnerAudit`"),
+    (["who-can-assume", EXPORT, "Deploi"], "no role `Deploi` in account 111122223333 — hint: did you mean `Deploy`?"),
+    (["who-can-assume", EXPORT, "arn:aws:iam::111122223333:user/bob"],
+     "`arn:aws:iam::111122223333:user/bob` is a user, not a role — hint: give a role of the account: `AppServer`"),
+    (["who-can-assume", EXPORT, "bob"], "`bob` is a user, not a role"),
+    (["who-can-assume", EXPORT, "arn:aws:iam::111122223333:group/admins"], "`arn:aws:iam::111122223333:group/admins` "
+     "is a group, not a user or role — hint: a group is not a principal: its policies apply to its members, such as "
+     "`bob`"),
+    (["can", EXPORT, "group/developers", "s3:GetObject"], "`group/developers` is a group, not a user or role"),
+    (["permissions", EXPORT, "arn:aws:iam::111122223333:group/developers"], "is a group, not a user or role"),
+    # Another account's ARN is none of this account's principals, though a name matches:
+    (["can", EXPORT, "arn:aws:iam::999999999999:user/alice", "s3:GetObject"],
+     "`arn:aws:iam::999999999999:user/alice` is in account 999999999999, not in account 111122223333 — hint: "),
+    (["who-can-assume", EXPORT, "arn:aws:iam::999999999999:role/Deploy"], "is in account 999999999999"),
+    (["can", EXPORT, "arn:", "s3:GetObject"], "no user or role `arn:` in account 111122223333"),
     (["can", "sandbox", "alice", "s3:GetObject"], "no sandbox endpoint"),
 ])
 def test_bad_input_is_a_located_message(args, message, capsys, monkeypatch) -> None:

@@ -114,15 +114,17 @@ class Account:
         """A user or role by name (``alice``), reference (``role/App``) or ARN.
 
         Raises:
-            AccountError: when the account has no such user or role (with a suggestion).
+            AccountError: when the account has no such user or role (with a suggestion), or
+                ``ref`` is a group or another account's ARN.
         """
         if isinstance(ref, (User, Role)):
             return ref
+        given = ref
         if ref.startswith("arn:"):
             for p in self.principals():
                 if p.arn == ref:
                     return p
-            ref = ref.split(":", 5)[-1]
+            ref = self._local(ref)
         kind, _, rest = ref.partition("/") if ref.startswith(("user/", "role/")) else ("", "", ref)
         name = rest.rsplit("/", 1)[-1]
         path = "/" + rest[: -len(name)] if "/" in rest else None
@@ -130,8 +132,51 @@ class Account:
             found = table.get(name)
             if kind in ("", table_kind) and found is not None and path in (None, found.path):
                 return found
+        if ref.startswith("group/") and name in self.groups:
+            members = [u.name for u in self.users.values() if name in u.groups]
+            raise AccountError(f"`{given}` is a group, not a user or role — hint: a group is not a principal: its "
+                               "policies apply to its members" + (f", such as `{members[0]}`" if members else ""))
         hint = suggest(name, [*self.users, *self.roles])
-        raise AccountError(f"no user or role `{ref}` in account {self.account_id}" + (f" — hint: {hint}" if hint else ""))
+        raise AccountError(f"no user or role `{given}` in account {self.account_id}" + (f" — hint: {hint}" if hint else ""))
+
+    def _local(self, arn: str) -> str:
+        """What follows the account in an ARN of this account (``user/alice``).
+
+        Raises:
+            AccountError: for another account's ARN, which names none of this account's principals.
+        """
+        parts = arn.split(":", 5)
+        if len(parts) == 6 and parts[4] not in ("", self.account_id):
+            raise AccountError(f"`{arn}` is in account {parts[4]}, not in account {self.account_id} — hint: give a "
+                               f"user or role of account {self.account_id}, or load account {parts[4]}'s export")
+        return parts[-1]
+
+    def _role(self, ref: str | Role) -> Role:
+        """A role by name (``Deploy``), reference (``role/Deploy``) or ARN.
+
+        Raises:
+            AccountError: when the account has no such role, or ``ref`` names a user or a group.
+        """
+        if isinstance(ref, Role):
+            return ref
+        text = ref.ref if isinstance(ref, User) else str(ref)
+        local = self._local(text) if text.startswith("arn:") else text
+        if not local.startswith(("user/", "group/", "role/")):
+            local = f"user/{local}" if local in self.users and local not in self.roles else f"role/{local}"
+        roles = ", ".join(f"`{name}`" for name in list(self.roles)[:5]) + (", …" if len(self.roles) > 5 else "")
+        hint = f"give a role of the account: {roles}" if roles else "the account has no role"
+        lookup = text if text.startswith("arn:") else local
+        if local.startswith("role/"):
+            try:
+                found = self.principal(lookup)
+            except AccountError:
+                close = suggest(local.rsplit("/", 1)[-1], self.roles)
+                raise AccountError(f"no role `{text}` in account {self.account_id} — hint: {close or hint}") from None
+        else:
+            found = self.principal(lookup)  # a user, or the error that names a group
+        if isinstance(found, Role):
+            return found
+        raise AccountError(f"`{text}` is a user, not a role — hint: {hint}")
 
     def principals(self) -> Iterator[Principal]:
         """Every user, then every role."""
@@ -227,8 +272,7 @@ class Account:
 
     def trust_policy(self, role: str | Role) -> Policy | None:
         """A role's trust policy (who may assume it)."""
-        r = self.principal(role if isinstance(role, Role) or str(role).startswith(("arn:", "role/")) else f"role/{role}")
-        assert isinstance(r, Role)
+        r = self._role(role)
         return self._policy(r.trust_policy, PolicyKind.TRUST, Origin("trust", r.name, r.ref), f"{r.ref}/trust")
 
     def context(self, principal: str | Principal) -> dict[str, str]:
@@ -322,8 +366,7 @@ class Account:
                     session_policy: Mapping[str, Any] | None = None) -> "Session":
         """A session of the role, whose requests evaluate with the role's policies and the
         optional session policy. (Whether a caller *may* assume it: :meth:`who_can_assume`.)"""
-        r = self.principal(role if isinstance(role, Role) or str(role).startswith(("arn:", "role/")) else f"role/{role}")
-        assert isinstance(r, Role)
+        r = self._role(role)
         policy = _parse_given(session_policy, PolicyKind.SESSION, "session policy") if session_policy else None
         return Session(self, r, session_name, policy)
 
@@ -346,8 +389,7 @@ class Account:
             AccountError: when the export lacks a document some candidate needs (see
                 :meth:`scenario`): leaving the candidate out could hide one who may assume it.
         """
-        r = self.principal(role if isinstance(role, Role) or str(role).startswith(("arn:", "role/")) else f"role/{role}")
-        assert isinstance(r, Role)
+        r = self._role(role)
         trust = self.trust_policy(r)
         out: list[tuple[str, Decision]] = []
         for p in self.principals():
