@@ -136,3 +136,17 @@ def test_the_export_s_problems_are_printed_as_warnings(tmp_path, capsys) -> None
         assert f"{path}: warning: group/developers/TeamPrefix.Statement[0].Effect: `Effect` must be `Allow` or " \
                "`Deny`" in err, command
         assert "iamkit leaves this policy out of its answers" in err
+
+
+@pytest.mark.parametrize(("pattern", "message"), [
+    ("s3", "iamkit: `s3` is a service, not an action — hint: did you mean `s3:*`, every action of the service?"),
+    ("nosuch", "iamkit: `nosuch` has no service prefix — hint: write `service:Action`, such as `s3:Get*`"),
+    ("s*:Get*", "iamkit: `s*:Get*` has a wildcard in its service prefix, which AWS does not accept"),
+])
+def test_expand_a_pattern_aws_would_reject_is_a_message(pattern, message, capsys) -> None:
+    # An Action entry is `service:action`, a wildcard only in the action part:
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+    assert main(["expand", pattern, "s3:GetObjectT*"]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert message in captured.err and "Traceback" not in captured.err
+    assert [line.split()[0] for line in captured.out.splitlines()] == ["s3:GetObjectTagging", "s3:GetObjectTorrent"]

@@ -368,14 +368,17 @@ class Catalog:
             unknown service.
 
         Raises:
-            ValueError: when the pattern has no service prefix or a wildcard in it
-                (AWS rejects such entries).
+            ValueError: when the pattern has no service prefix (a bare service prefix
+                included) or a wildcard in it (AWS rejects such entries).
         """
         pattern = pattern.strip()
         if pattern == "*":
             return [a.name for svc in self._all() for a in svc.info.actions]
         prefix, sep, rest = pattern.partition(":")
         if not sep:
+            if self._service(pattern.lower()) is not None:
+                raise ValueError(f"`{pattern}` is a service, not an action — hint: did you mean `{pattern}:*`, every "
+                                 "action of the service?")
             raise ValueError(f"`{pattern}` has no service prefix — hint: write `service:Action`, such as `s3:Get*`")
         if _WILDCARDS & set(prefix):
             raise ValueError(f"`{pattern}` has a wildcard in its service prefix, which AWS does not accept "

@@ -104,7 +104,12 @@ def _expand(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     status = EXIT_OK
     for pattern in args.pattern:
-        actions = found.expand(pattern)
+        try:
+            actions = found.expand(pattern)
+        except ValueError as exc:  # no service prefix, or a wildcard in it: AWS would reject the entry
+            say(f"iamkit: {exc}", err=True)
+            status = EXIT_BAD_INPUT
+            continue
         if not actions:
             hint = found.suggest(pattern)
             say(f"iamkit: `{pattern}` matches no action" + (f" — hint: {hint}" if hint else ""), err=True)
