@@ -150,3 +150,16 @@ def test_expand_a_pattern_aws_would_reject_is_a_message(pattern, message, capsys
     captured = capsys.readouterr()
     assert message in captured.err and "Traceback" not in captured.err
     assert [line.split()[0] for line in captured.out.splitlines()] == ["s3:GetObjectTagging", "s3:GetObjectTorrent"]
+
+
+@pytest.mark.parametrize("command", [["can", "{}", "alice", "s3:GetObject"], ["permissions", "{}", "alice"],
+                                     ["who-can-assume", "{}", "Deploy"], ["audit", "{}"]])
+@pytest.mark.parametrize("content", ["{}", "[1]", '{"Users": []}'])
+def test_not_an_export_names_the_file(command, content, tmp_path, capsys) -> None:
+    path = tmp_path / "notes.json"
+    path.write_text(content)
+    assert main([part.format(path) for part in command]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith(f"iamkit: `{path}`: not a get-account-authorization-details export: expected "
+                          "`UserDetailList`, `GroupDetailList`, `RoleDetailList` or `Policies` — hint: write one with "
+                          "`aws iam get-account-authorization-details > export.json`")

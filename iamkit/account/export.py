@@ -150,7 +150,7 @@ def read_export_file(path: str | pathlib.Path, account_id: str | None = None) ->
     try:
         return read_pages(data, account_id, positions)
     except AccountError as exc:
-        raise AccountError(_joined(name, exc.problems) if exc.problems else str(exc), exc.problems) from None
+        raise AccountError(_joined(name, exc.problems) if exc.problems else f"{name}: {exc}", exc.problems) from None
 
 
 def read_pages(details: Any, account_id: str | None, positions: Positions | None) -> ExportParts:
@@ -170,7 +170,8 @@ def read_pages(details: Any, account_id: str | None, positions: Positions | None
     for number, page in enumerate(pages):
         if not isinstance(page, Mapping) or not any(k in page for k in merged):
             raise AccountError("not a get-account-authorization-details export: expected `UserDetailList`, "
-                               "`GroupDetailList`, `RoleDetailList` or `Policies`")
+                               "`GroupDetailList`, `RoleDetailList` or `Policies` — hint: write one with "
+                               "`aws iam get-account-authorization-details > export.json`")
         _shape_problems(page, _EXPORT, () if isinstance(details, Mapping) else (number,), shape)
     if shape:
         problems = [Problem(format_path(path), message, "the export is not what "
