@@ -163,3 +163,13 @@ def test_not_an_export_names_the_file(command, content, tmp_path, capsys) -> Non
     assert err.startswith(f"iamkit: `{path}`: not a get-account-authorization-details export: expected "
                           "`UserDetailList`, `GroupDetailList`, `RoleDetailList` or `Policies` — hint: write one with "
                           "`aws iam get-account-authorization-details > export.json`")
+
+
+@pytest.mark.parametrize(("service", "message"), [
+    ("s33", "iamkit: no service `s33` in the action catalog — hint: did you mean `s3`?"),
+    ("nosuch", "iamkit: no service `nosuch` in the action catalog — hint: give a service prefix, such as `s3`"),
+])
+def test_permissions_for_an_unknown_service_is_bad_input(service, message, capsys) -> None:
+    assert main(["permissions", EXPORT, "alice", "--service", service]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""

@@ -18,6 +18,7 @@ from ..errors import (
     BadInput,
     ScenarioError,
     UsageError,
+    suggest,
 )
 from ._common import context_arguments, input_name, say
 
@@ -59,10 +60,18 @@ def _can(args: argparse.Namespace) -> int:
 
 
 def _permissions(args: argparse.Namespace) -> int:
-    from ..account.catalog import CatalogError
+    from ..account.catalog import CatalogError, catalog
     from ..account.model import AccountError
     from ..analysis.effective import effective_permissions
 
+    if args.service is not None:
+        try:
+            found = catalog()
+        except CatalogError as exc:
+            raise UsageError(str(exc)) from None
+        if found.service(args.service) is None:
+            hint = suggest(args.service, found.services()) or "give a service prefix, such as `s3`, `iam` or `ec2`"
+            raise UsageError(f"no service `{args.service}` in the action catalog — hint: {hint}")
     with _account(args.account) as account:
         try:
             scenario = account.scenario(args.principal, "sts:GetCallerIdentity", args.resource,
