@@ -246,6 +246,46 @@ def test_trust_and_session_paths(decisions) -> None:
             "and stopped at the session policy") in session.text
 
 
+def test_a_service_rule_deny_shows_the_engines_reason() -> None:
+    # A federated-user session cannot call IAM operations, whatever its policies allow
+    # (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html,
+    # "Permissions"). A statement did allow, so the box must not say that nothing allowed it.
+    scenario = _scenario({"Sid": "AllowIam", "Effect": "Allow", "Action": "iam:*", "Resource": "*"})
+    scenario["request"].update(principal="arn:aws:sts::111122223333:federated-user/bob", action="iam:ListUsers",
+                               resource="*")
+    decision = evaluate(scenario)
+    step = decision.deciding_step
+    assert (step.name, decision.blocked_by) == ("service-rule", None)
+    chart = flowchart(decision)
+    box = label(chart.source, "n_service_rule")
+    assert "✖ stopped here" in box and flat(step.detail) in flat(box)
+    assert "nothing allowed" not in box and "no statement" not in box
+    assert chart.text.endswith(f"stopped at the service-rule check: {step.detail}.")
+    assert "no statement" not in chart.text
+
+
+def test_each_box_names_only_its_own_allowing_statements() -> None:
+    # The session box decides this allow: it names the session policy's statement, not the
+    # identity grant (which the summary names).
+    scenario = _scenario({"Sid": "Grant", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                         permissionsBoundary={"Version": "2012-10-17", "Statement": [
+                             {"Sid": "Fence", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]},
+                         sessionPolicy={"Version": "2012-10-17", "Statement": [
+                             {"Sid": "Sess", "Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    scenario["request"]["principal"] = "arn:aws:sts::111122223333:assumed-role/App/build-7"
+    decision = evaluate(scenario)
+    assert decision.allowed and decision.deciding_step.name == "session"
+    chart = flowchart(decision)
+    box = label(chart.source, "n_session")
+    own = decision.layer(Layer.SESSION).matched
+    assert "✔ allows" in box and [t.sid for t in own] == ["Sess"]
+    assert flat(f"Allow Sess ({own[0].where})") in flat(box)
+    assert "Grant" not in box and "Fence" not in box
+    assert chart.text.endswith("and was allowed at the session policy (the session policy allows the request), "
+                               "by Allow Sess (session policy, Statement[0]).")
+    assert chart.text.splitlines()[1] == decision.summary() and "Grant" in decision.summary()
+
+
 @pytest.mark.parametrize("name", ["allowed", "boundary", "deny", "scp", "whoami", "cross", "cross_ok", "cross_none",
                                   "trust", "session"])
 def test_the_bold_edges_form_one_path_from_request_to_outcome(decisions, name: str) -> None:

@@ -71,8 +71,13 @@ def check_views(d: Decision, scenario: dict[str, Any]) -> None:
     # The flowchart: the deciding box says what decided; its text alternative the summary.
     chart = flowchart(d)
     box = flat(label(chart.source, "n_" + step.name.replace("-", "_")))
-    if t is not None:
+    if t is not None and (t.effect == "Deny" or t.layer.value == step.name):
         assert flat(f"{t.effect} {t.statement.label} ({t.where})") in box
+    if d.allowed and "n_" + step.name in BOX.values():
+        # The deciding box names its own layer's statements only.
+        assert all(u.layer.value == step.name for u in d.trace if flat(f"({u.where})") in box)
+    if blocked is None and d.outcome.value == "implicitDeny":
+        assert flat(step.detail) in box and "nothingallowed" not in box
     if d.outcome.value == "implicitDeny":
         assert step.name == (BOX[blocked][2:] if blocked is not None else "service-rule") and "stoppedhere" in box
     assert summary in chart.text

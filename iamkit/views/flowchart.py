@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..engine.decision import Decision, Outcome, Step
+from ..engine.decision import Decision, Layer, Outcome, StatementTrace, Step
 from .dot import (
     GREY,
     HEADLINE,
@@ -59,6 +59,7 @@ _BOXES = (
     _Box("session", "n_session", "session policy", "Session policy (if any): does it allow?"),
 )
 _BY_STEP = {b.step: b for b in _BOXES}
+_LAYERS = {layer.value for layer in Layer}  # the boxes that are a policy layer
 
 _START, _ALLOWED, _EXPLICIT, _IMPLICIT = "n_start", "n_allowed", "n_explicit_deny", "n_implicit_deny"
 _TERMINAL = {Outcome.ALLOWED: _ALLOWED, Outcome.EXPLICIT_DENY: _EXPLICIT, Outcome.IMPLICIT_DENY: _IMPLICIT}
@@ -85,19 +86,28 @@ _FLOW_EDGES = (
 )
 
 
+def _allowing(decision: Decision, step: Step) -> list[StatementTrace]:
+    """The Allow statements of the step's own layer that applied, as the engine recorded them
+    (none for the service-rule and explicit-deny boxes, which are no layer)."""
+    if step.name not in _LAYERS:
+        return []
+    verdict = decision.layer(step.name)
+    return [t for t in verdict.matched if t.effect == "Allow"] if verdict is not None else []
+
+
 def _deciding_lines(decision: Decision, step: Step) -> list[str]:
-    """What decided, for the box where the decision fell."""
-    action = decision.request.action
+    """What decided, for the box where the decision fell: its own statements, or its reason."""
     if decision.outcome is Outcome.EXPLICIT_DENY:
         return ["denied by:", *first_few([statement_ref(t) for t in decision.determining], 3)]
     if decision.outcome is Outcome.ALLOWED:
-        if decision.deciding is None:
+        allowing = _allowing(decision, step)
+        if not allowing:
             return [f"allowed without a statement: {step.detail}"]
-        return ["allowed by:", statement_ref(decision.deciding)]
+        return ["allowed by:", *first_few([statement_ref(t) for t in allowing], 3)]
     layer = decision.blocked_by
-    if layer is None:
-        return [f"no statement allowed {action}"]
-    lines = [f"no statement in the {layer.label} allowed {action}"]
+    if layer is None:  # a service rule denied, whatever the policies say: its reason
+        return [step.detail]
+    lines = [f"no statement in the {layer.label} allowed {decision.request.action}"]
     misses = [t for t in decision.statements(layer) if t.effect == "Allow" and not t.matched]
     if misses:
         lines.append("closest:")
@@ -150,10 +160,8 @@ def flowchart(decision: Decision | None = None) -> Diagram:
             i, v = seen[box.step]
             marker = _MARKER[v.verdict]
             if v.deciding and v.verdict == "implicit":
-                marker = "✖ stopped here: nothing allowed it"
-            lines = [box.question, marker]
-            if v.deciding:
-                lines += _deciding_lines(decision, v)
+                marker = "✖ stopped here" + (": nothing allowed it" if decision.blocked_by is not None else "")
+            lines = [box.question, marker, *(_deciding_lines(decision, v) if v.deciding else ())]
             colour = VERDICT_COLOUR.get(v.verdict, GREY)
             attrs.update(style="filled,bold", color=colour, fillcolor=colour + TINT, penwidth="3",
                          label=dot_label(*lines, width=34))
@@ -231,14 +239,17 @@ def _flowchart_text(decision: Decision, path: list[Step], after: list[Step]) -> 
         elif v.verdict == "skip":
             phrases.append(f"found no {title} to check ({v.detail})")
         elif v.verdict == "allow":
-            by = f", by {statement_ref(decision.deciding)}" if decision.deciding is not None else ""
+            allowing = "; ".join(statement_ref(t) for t in _allowing(decision, v))
+            by = f", by {allowing}" if allowing else ""
             phrases.append(f"was allowed at the {title} ({v.detail}){by}")
         elif v.verdict == "deny":
             by = "; ".join(f"{t.statement.label} ({t.where})" for t in decision.determining)
             phrases.append(f"stopped at the {title}: {by or 'a statement'} explicitly denies it")
+        elif v.deciding and decision.blocked_by is None:  # a service rule: its reason, not a missing allow
+            phrases.append(f"stopped at the {title}: {v.detail}")
         elif v.deciding:
-            what = decision.blocked_by.label if decision.blocked_by is not None else title
-            phrases.append(f"stopped at the {title}: no statement in the {what} allowed {r.action} ({v.detail})")
+            phrases.append(f"stopped at the {title}: no statement in the {decision.blocked_by.label} allowed "
+                           f"{r.action} ({v.detail})")
         else:
             phrases.append(f"found no allow in the {title} ({v.detail})")
     sentence = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + ", and " + phrases[-1]
