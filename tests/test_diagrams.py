@@ -423,10 +423,42 @@ def test_cross_account_diagram_of_a_service_caller() -> None:
                               "Action": "s3:PutObject", "Resource": "*"}]}})
     diagram = cross_account_diagram(decision)
     assert "caller: an AWS service" in diagram.source
-    assert "no identity policies" in label(diagram.source, "n_identity")
+    # The decision fell at the resource policy: the identity side was never reached.
+    assert "not reached" in label(diagram.source, "n_identity")
     assert "Allow Logs (resource policy, Statement[0])" in label(diagram.source, "n_resource_policy")
     assert diagram.text.startswith("Request by an AWS service: logs.amazonaws.com → s3:PutObject")
     assert "(account )" not in diagram.text
+
+
+def test_cross_account_diagram_of_a_service_caller_shows_what_the_engine_recorded() -> None:
+    # The view imposes no rule of its own on a service caller: a Deny the engine found in
+    # the identity layer is drawn there, as deciding.
+    scenario = {"request": {"principal": "cloudtrail.amazonaws.com", "action": "s3:PutObject",
+                            "resource": "arn:aws:s3:::logs/x", "resourceAccount": "111122223333"},
+                "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+                    {"Sid": "IdDeny", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}],
+                "resourcePolicy": {"Version": "2012-10-17", "Statement": [
+                    {"Sid": "Bucket", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                     "Action": "s3:PutObject", "Resource": "*"}]}}
+    decision = evaluate(scenario)
+    assert decision.outcome.value == "explicitDeny" and [t.layer for t in decision.determining] == [Layer.IDENTITY]
+    diagram = cross_account_diagram(decision)
+    identity = label(diagram.source, "n_identity")
+    assert "✖ DENY" in identity and "Deny IdDeny (identity policy 0, Statement[0])" in identity
+    assert edges(diagram.source)[("n_identity", "n_outcome")]["style"] == "bold"
+    assert "the identity side: DENY: explicitly denies (Deny IdDeny (identity policy 0, Statement[0]))" \
+        in diagram.text
+    assert "no identity policies" not in diagram.source + diagram.text
+    # Without the Deny or the bucket policy, the decision falls at the resource policy: only
+    # that side is drawn as deciding, and the identity side says what the engine recorded.
+    del scenario["identityPolicies"], scenario["resourcePolicy"]
+    decision = evaluate(scenario)
+    assert (decision.blocked_by, decision.deciding_step.name) == (Layer.RESOURCE, "resource")
+    diagram = cross_account_diagram(decision)
+    recorded = next(s for s in decision.steps if s.name == "identity")
+    assert flat(recorded.detail) in flat(label(diagram.source, "n_identity"))
+    assert edges(diagram.source)[("n_resource_policy", "n_outcome")]["style"] == "bold"
+    assert edges(diagram.source)[("n_identity", "n_outcome")]["style"] == "invis"
 
 
 # ── determinism ────────────────────────────────────────────────────────────────

@@ -412,8 +412,6 @@ def cross_account_diagram(decision: Decision) -> Diagram:
     verdicts = {}
     for node, (cluster, title, names, layers) in sides.items():
         verdict, colour, lines = _side(decision, names, layers)
-        if service and node == "n_identity":
-            verdict, colour, lines = "skip", GREY, ["· not applicable: an AWS service has no identity policies here"]
         verdicts[node] = (verdict, lines)
         bold = verdict in ("deny", "implicit", "allow")
         g.node(node, cluster, shape="box", style="rounded,filled" + (",bold" if bold else ""), color=colour,
@@ -433,9 +431,12 @@ def cross_account_diagram(decision: Decision) -> Diagram:
     g.edge("n_identity", "n_rcp", label=dot_label("to the resource's account" if not same else ""), constraint="false")
     g.edge("n_rcp", "n_resource_policy", label="")
     g.edge("n_resource_policy", "n_resource", label=dot_label("attached to"))
+    decided_at = decision.deciding_step.name
     for node in sides:
         verdict, _ = verdicts[node]
-        if verdict in ("deny", "implicit") or (decision.allowed and verdict == "allow"):
+        # A side that denied, the side whose box the decision fell at, or a side that allowed.
+        if verdict == "deny" or (verdict == "implicit" and decided_at in sides[node][2]) \
+                or (decision.allowed and verdict == "allow"):
             g.edge(node, "n_outcome", label=dot_label("decides" if verdict != "allow" else "allows"),
                    color=VERDICT_COLOUR[verdict], style="bold", penwidth="2")
     for attrs in g.edges.values():
@@ -452,8 +453,7 @@ def cross_account_diagram(decision: Decision) -> Diagram:
         return f"the {title}: {lines[0].lstrip('✔✖· ')}" + (f" ({'; '.join(lines[1:])})" if lines[1:] else "")
 
     if service:
-        intro = (f"Request by an AWS service: {r.principal} → {r.action} on {r.resource} (account {owner}). "
-                 "A service has no identity policies here: the resource's policy decides.")
+        intro = f"Request by an AWS service: {r.principal} → {r.action} on {r.resource} (account {owner})."
         rule = ""
     elif same:
         intro = (f"Same-account request: {r.principal} → {r.action} on {r.resource}, all in account {owner}. "
