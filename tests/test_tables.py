@@ -132,6 +132,26 @@ def test_trace_table_has_one_row_per_traced_statement(mfa_decision: iamkit.Decis
     assert df["applies"].dtype == bool and df["determining"].dtype == bool
 
 
+def test_trace_table_missing_keys_are_the_decisions_record() -> None:
+    # A policy variable with no value in the request is a missing key too: in Resource the
+    # statement matches nothing, in a condition the condition is false
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html,
+    # "Request information that you can use for policy variables").
+    d = iamkit.evaluate({
+        "request": {"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject",
+                    "resource": f"{BUCKET}/home/alice/x"},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [
+            {"Sid": "Home", "Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": f"{BUCKET}/home/${{aws:PrincipalTag/team}}/*"},
+            {"Sid": "Tagged", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+             "Condition": {"StringEquals": {"s3:prefix": "${aws:PrincipalTag/dept}"}}}]}]})
+    by = tables.trace_table(d).set_index("statement")
+    assert by.loc["Home", "missing keys"] == "aws:PrincipalTag/team"
+    assert by.loc["Tagged", "missing keys"] == "s3:prefix, aws:PrincipalTag/dept"
+    cells = [key for cell in by["missing keys"] if cell for key in cell.split(", ")]
+    assert tuple(cells) == d.missing_context_keys
+
+
 def test_trace_table_flags_the_determining_statements(mfa_decision: iamkit.Decision) -> None:
     df = tables.trace_table(mfa_decision)
     # Allows applied too (ReadReports, the bucket policy), but the Deny decided.

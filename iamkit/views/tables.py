@@ -31,6 +31,7 @@ except ImportError:  # JupyterLite's Pyodide has no pandas: the tables are Table
     pd = None
 
 from ..engine.conditions import policy_value_text
+from ..engine.decision import missing_keys
 from ..engine.explain import condition_text
 from ..engine.policy import Policy, Statement
 from .plain_table import (
@@ -146,7 +147,9 @@ def trace_table(decision: Decision) -> pd.DataFrame:
           when an earlier element failed.
         - ``values compared``: one line per condition key the request had,
           ``aws:username = `bob```.
-        - ``missing keys``: the condition keys the request lacked, joined by ``", "``.
+        - ``missing keys``: the context keys the statement asked for that the request lacked
+          (condition keys and policy variables without a value), joined by ``", "``: the
+          statement's part of the Decision's ``missing_context_keys``.
         - ``applies``: True when the statement applies to the request.
         - ``determining``: True for the statements that decided (the matching Denies, else
           the matching Allows).
@@ -333,10 +336,18 @@ def _trace_row(t: StatementTrace, determining: bool) -> dict[str, Any]:
         "principal": _principal_cell(t),
         "conditions": _conditions_cell(t),
         "values compared": "\n".join(f"{key} = {_request_values(values)}" for key, values in compared.items()),
-        "missing keys": ", ".join(dict.fromkeys(c.key for c in t.conditions if c.missing)),
+        "missing keys": ", ".join(_missing(t)),
         "applies": t.matched,
         "determining": determining,
     }
+
+
+def _missing(t: StatementTrace) -> list[str]:
+    """The context keys and policy variables the statement asked for that the request lacked,
+    as the engine counts them for the Decision's ``missing_context_keys``."""
+    found: dict[str, str] = {}
+    missing_keys(t, found)
+    return list(found.values())
 
 
 def _policy_where(t: StatementTrace) -> str:
