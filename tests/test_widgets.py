@@ -386,6 +386,16 @@ def test_trust_explorer_follows_role_and_context(account: Account) -> None:
     explorer.context.value = "{oops"
     no_error(explorer)
     assert explorer.decisions is decisions and "context (line 1, column 2)" in explorer.status.value
+    # A value the request cannot hold is the user's input too: located, with a hint, not a bug.
+    assumers = explorer.assumers.value
+    explorer.context.value = '{"aws:MultiFactorAuthPresent": {"x": 1}}'
+    no_error(explorer)
+    assert explorer.decisions is decisions and explorer.assumers.value == assumers
+    status = explorer.status.value
+    assert "the context is not valid; the last valid result stays shown" in status
+    assert "context.aws:MultiFactorAuthPresent" in status and "not an object — hint: " in status
+    explorer.context.value = "sts:ExternalId=partner-7f3a"
+    assert explorer.status.value == ""
     if HAS_DOT:
         assert "<svg" in explorer.diagram.value
     assert repr(explorer) == "<TrustExplorer role PartnerAudit: 1 of 6 candidates may assume it>"

@@ -92,7 +92,12 @@ class TrustExplorer(widgets.VBox):
         if role is None:
             self.status.value = status_html("the account has no roles", ok=False)
             return
-        decisions = self.account.who_can_assume(role, context=context, allowed_only=False)
+        try:
+            decisions = self.account.who_can_assume(role, context=context, allowed_only=False)
+        except ScenarioError as error:  # a context value the request cannot hold: the user's input
+            self.status.value = problems_html("the context is not valid; the last valid result stays shown",
+                                              error.problems, ok=False)
+            return
         trust = self.account.trust_policy(role)
         table = matrix(d for _, d in decisions)
         if not table.empty:
