@@ -197,6 +197,26 @@ def test_request_builder_keeps_last_good_request_and_locates_problems() -> None:
     assert parse_context("{") [0] is None
 
 
+def test_the_context_box_reads_json_as_strictly_as_the_editor_and_the_cli() -> None:
+    # A key given twice (which value counts?) and NaN (not JSON) are refused by the policy
+    # editor and the command line; the context box refuses them the same way, located.
+    duplicate = '{"aws:username": "alice", "aws:username": "bob"}'
+    builder = ui.RequestBuilder(ALICE, "s3:GetObject", REPORT, {"aws:username": "alice"})
+    good = builder.request
+    for text, where, what in (
+            (duplicate, "context.aws:username (line 1, column 27)", "duplicate key <code>aws:username</code>"),
+            ('{"aws:username": NaN}', "context.aws:username (line 1, column 18)", "<code>NaN</code> is not a JSON number"),
+            ('aws:username=alice\naws:TagKeys=["a", NaN]', "context.aws:TagKeys[1] (line 2, column 19)",
+             "<code>NaN</code> is not a JSON number")):
+        builder.context.value = text
+        no_error(builder)
+        assert not builder.valid and builder.request is good, text
+        assert where in builder.status.value and what in builder.status.value and "hint: " in builder.status.value
+    editor = ui.PolicyEditor(kind="identity")
+    editor.value = duplicate  # the editor's own refusal, for comparison
+    assert "duplicate key" in editor.status.value
+
+
 def test_suggested_lists_only_keys_not_set() -> None:
     builder = ui.RequestBuilder(ALICE, "s3:GetObject", REPORT, suggest_keys=["aws:MultiFactorAuthPresent", "aws:SourceIp"])
     assert "<code>aws:MultiFactorAuthPresent</code>" in builder.suggested.value

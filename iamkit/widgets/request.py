@@ -7,14 +7,16 @@ The request is validated by the engine's scenario loader, so its messages name t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
 import traitlets
 
 from ..account.catalog import installed_catalog
+from ..engine.reading import load_json
 from ..engine.scenario import Request, load_scenario
-from ..errors import Problem, ScenarioError
+from ..errors import InputError, Problem, ScenarioError
 from ._render import guarded, problems_html, text_html
 
 __all__ = ["ACTION_OPTIONS", "RequestBuilder", "action_options", "context_text", "parse_context"]
@@ -66,16 +68,17 @@ def context_text(context: Mapping[str, Any] | None) -> str:
 
 def parse_context(text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Read a context box: a JSON object, or ``key=value`` lines (``#`` starts a comment,
-    a value starting with ``[`` is a JSON list). Returns (context or None, problems)."""
+    a value starting with ``[`` is a JSON list). The JSON is read as strictly as a policy
+    (:func:`~iamkit.engine.reading.load_json`: no key given twice, no ``NaN``). Returns
+    (context or None, problems)."""
     stripped = text.strip()
     if not stripped:
         return {}, []
     if stripped.startswith("{"):
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return None, [Problem("context", f"not valid JSON: {exc.msg.lower()}",
-                                  "or write one `key=value` per line", exc.lineno, exc.colno)]
+            value, _ = load_json(text, prefix=("context",))
+        except InputError as error:
+            return None, list(error.problems)
         if not isinstance(value, dict):  # pragma: no cover - starts with "{"
             return None, [Problem("context", "the context must be a JSON object")]
         return value, []
@@ -94,10 +97,11 @@ def parse_context(text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
             continue
         if value.startswith("["):
             try:
-                items = json.loads(value)
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(f"context.{key}", f"the list is not valid JSON: {exc.msg.lower()}",
-                                        'write it as `["a", "b"]`', number, line.index("[") + exc.colno))
+                items, _ = load_json(value, prefix=("context", key))
+            except InputError as error:  # located in the value: moved to its place in the box
+                start = line.index("[")
+                problems.extend(replace(p, line=number, column=None if p.column is None else start + p.column)
+                                for p in error.problems)
                 continue
             context[key] = items
         else:
