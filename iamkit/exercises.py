@@ -134,15 +134,16 @@ def check_prediction(scenario: Scenario | Mapping[str, Any] | str, predicted: st
 
 def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, statement: str | None, *,
                              attempt: int = 1, reveal: bool = False) -> Feedback:
-    """Check which statement decided, by its Sid (or its label such as ``Statement[1]``);
-    ``"none"`` when nothing decides (an implicit deny)."""
+    """Check which statement decided, by its Sid, its label (``Statement[1]``) or where it is
+    (``identity policy 1, Statement[0]``, as the trace names it); ``"none"`` when nothing
+    decides (an implicit deny). A Sid or label that names statements of several policies,
+    not all of which decide, is not an answer: the feedback asks which one."""
     if statement is None:
         return _graded(Feedback(False, _NOT_ANSWERED, "name the deciding statement's Sid, or `none`"))
     d = _decision(scenario)
     # Any matching Deny decides an explicit deny; an allowed request is decided by its grant.
     deciding = list(d.determining) if d.outcome is Outcome.EXPLICIT_DENY else [d.deciding] if d.deciding else []
-    labels = [t.statement.label for t in deciding]
-    if not labels:
+    if not deciding:
         correct = statement.strip().lower() in ("", "none", "no statement")
         why = ("nothing allowed the request (implicit deny)" if d.outcome is Outcome.IMPLICIT_DENY
                else d.deciding_step.detail)
@@ -151,12 +152,18 @@ def check_deciding_statement(scenario: Scenario | Mapping[str, Any] | str, state
                                 "an implicit deny has no deciding statement" if d.outcome is Outcome.IMPLICIT_DENY
                                 else f"this request is allowed without a statement: {why}",
                                 d.summary() if correct or reveal else None))
-    if statement in labels:
+    named = [t for t in d.trace if t.where == statement] or [t for t in d.trace if t.statement.label == statement]
+    decides = [t in deciding for t in named]
+    if named and all(decides):
         return Feedback(True, f"`{statement}` decides the request ({d.outcome.value})", answer=d.summary())
-    traced = {t.statement.label: t for t in d.trace}
     first = deciding[0]
-    if statement in traced:
-        t = traced[statement]
+    if any(decides):
+        places = "; ".join(f"`{t.where}`" for t in named)
+        message = f"`{statement}` names {len(named)} statements ({places}): which one do you mean?"
+        return _graded(Feedback(False, message, "answer with one of the places listed, written as shown",
+                                d.summary() if reveal else None))
+    if named:
+        t = named[0]
         why = ("it does not apply" if not t.matched else f"a {first.effect} outweighs it" if t.effect != first.effect
                else f"it applies, but the grant that decides is in the {first.layer.label}")
         message = f"`{statement}` is looked at but does not decide: {why}"

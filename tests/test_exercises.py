@@ -52,6 +52,25 @@ def test_deciding_statement() -> None:
     assert not check_deciding_statement(implicit, "ReadReports").correct
 
 
+def test_deciding_statement_tells_sidless_statements_of_two_policies_apart() -> None:
+    # Both statements are `Statement[0]`, an Allow in identity policy 0 and a Deny in
+    # identity policy 1: the label alone does not say which, so it is not an answer.
+    two = scenario({k: v for k, v in READ.items() if k != "Sid"})
+    two["identityPolicies"].append({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}]})
+    ambiguous = check_deciding_statement(two, "Statement[0]")
+    assert not ambiguous.correct and ambiguous.answer is None
+    assert ambiguous.message == ("`Statement[0]` names 2 statements (`identity policy 0, Statement[0]`; "
+                                 "`identity policy 1, Statement[0]`): which one do you mean?")
+    assert check_deciding_statement(two, "identity policy 1, Statement[0]").correct
+    wrong = check_deciding_statement(two, "identity policy 0, Statement[0]")
+    assert not wrong.correct and "does not decide: a Deny outweighs it" in wrong.message
+    # A label that names only deciding statements is right: both Denies decide.
+    both = copy.deepcopy(two)
+    both["identityPolicies"][0]["Statement"][0]["Effect"] = "Deny"
+    assert check_deciding_statement(both, "Statement[0]").correct
+
+
 def test_fix_goal_and_hints_from_the_trace() -> None:
     broken = scenario({**READ, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}})
     still = check_fix(broken, "allowed", attempt=2)

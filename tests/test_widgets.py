@@ -474,12 +474,34 @@ def test_predict_exercise_reveals_only_after_an_attempt() -> None:
 
 def test_deciding_statement_exercise() -> None:
     ex = ui.DecidingStatementExercise(LAYERED, "Which statement decides?")
+    labels = [label.split(" — ")[0] for label, _ in ex.choice.options]
+    assert labels == ["AllowS3", "ReadEc2", "Bucket", "Boundary", "FullAWSAccess", "FullAWSAccess", "NoDeletes",
+                      "DenyOutsiders", ui.exercises.NO_STATEMENT]
+    # Each value is where the statement is, as the engine's trace names it.
+    trace = iamkit.evaluate(LAYERED).trace
     values = [value for _, value in ex.choice.options]
-    assert values == ["AllowS3", "ReadEc2", "Bucket", "Boundary", "FullAWSAccess", "NoDeletes", "DenyOutsiders", "none"]
-    ex.choice.value = "ReadEc2"
+    assert values[-1] == "none" and sorted(values[:-1]) == sorted(t.where for t in trace)
+    where = {t.statement.label: t.where for t in trace}
+    ex.choice.value = where["ReadEc2"]
     assert not ex.check().correct and "Answer" not in ex.feedback.value
-    ex.choice.value = "AllowS3"
+    ex.choice.value = where["AllowS3"]
     assert ex.check().correct and "✔ Correct" in ex.feedback.value
+
+
+def test_deciding_statement_exercise_keeps_sidless_statements_of_two_policies_apart() -> None:
+    # Two statements without a Sid are both `Statement[0]`: one choice each, told apart by
+    # their policy, and only the one that decides is right.
+    sidless = [{k: v for k, v in st.items() if k != "Sid"} for st in (ALLOW_S3, DENY_DELETE)]
+    ex = ui.DecidingStatementExercise(scenario(identityPolicies=[policy(sidless[0]), policy(sidless[1])]),
+                                      "Which statement decides?")
+    assert ex.choice.options == (
+        ("Statement[0] — Allow in identity policy 0", "identity policy 0, Statement[0]"),
+        ("Statement[0] — Deny in identity policy 1", "identity policy 1, Statement[0]"),
+        (ui.exercises.NO_STATEMENT, "none"))
+    ex.choice.value = "identity policy 0, Statement[0]"
+    assert not ex.check().correct
+    ex.choice.value = "identity policy 1, Statement[0]"
+    assert ex.check().correct
 
 
 def test_fix_policy_exercise() -> None:
@@ -584,7 +606,7 @@ def test_untrusted_text_is_escaped_in_exercises() -> None:
     predict.reveal()
     assert_escaped(predict)
     deciding = ui.DecidingStatementExercise(evil, SCRIPT)
-    deciding.choice.value = SCRIPT
+    deciding.choice.value = next(value for label, value in deciding.choice.options if label.startswith(SCRIPT))
     assert deciding.check().correct
     assert_escaped(deciding)
     fix = ui.FixPolicyExercise(evil, "identity", 1, "allowed", prompt=XSS)

@@ -153,18 +153,19 @@ class DecidingStatementExercise(_Exercise):
 
     Parts:
         prompt, details, choice (``Dropdown`` of every statement of every policy, labelled
-        with effect and where it is), check_button, reveal_button, feedback, status.
+        with effect and where it is; its value is where the statement is,
+        ``identity policy 1, Statement[0]``, or ``none``), check_button, reveal_button,
+        feedback, status.
     """
 
     kind = "deciding-statement"
 
     def __init__(self, scenario: Scenario | Mapping[str, Any] | str, prompt: str, *, show_scenario: bool = True):
         loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        places: dict[str, list[str]] = {}
-        for slot in slots(loaded):
-            for st in slot.policy.statements:
-                places.setdefault(st.label, []).append(f"{st.effect} in {slot.title}")
-        options = [(f"{label} — {'; '.join(where)}", label) for label, where in places.items()]
+        # One choice per statement of each policy, its value where it is as the trace names it
+        # (``identity policy 1, Statement[0]``): two Sid-less statements stay two choices.
+        options = [(f"{st.label} — {st.effect} in {slot.title}", f"{slot.title}, {st.path}")
+                   for slot in slots(loaded) for st in slot.policy.statements]
         options.append((NO_STATEMENT, "none"))
         self.choice = widgets.Dropdown(options=options, value=None, description="statement",
                                        layout=widgets.Layout(width="auto"))
