@@ -237,7 +237,7 @@ def test_toggling_off_the_deny_flips_explicit_deny_to_allowed() -> None:
     assert [box.description for box in pg.toggles[("identity", 1)].checkboxes] == ["Deny DenyDelete"]
     pg.toggle("identity", 1, 0, False)
     assert pg.decision.outcome.value == "allowed" and "iamkit-allowed" in pg.result.value
-    assert pg.toggles[("identity", 1)].off == {"DenyDelete"}
+    assert pg.toggles[("identity", 1)].off == {("Sid", "DenyDelete", 0)}
     pg.toggle("identity", 1, 0, True)
     assert pg.decision.outcome.value == "explicitDeny"
     # The given scenario is never changed.
@@ -298,6 +298,28 @@ def test_set_policy_rebuilds_the_toggles_and_keeps_switched_off_statements_off()
     pg.set_policy("identity", 1, policy({**DENY_DELETE, "Effect": "Allow"}))  # same Sid, other effect: still off
     assert [(b.description, b.value) for b in pg.toggles[("identity", 1)].checkboxes] == [("Allow DenyDelete", False)]
     assert pg.decision.outcome.value == "implicitDeny"
+
+
+def test_a_switch_stays_with_its_statement_when_statements_move() -> None:
+    # Statements without a Sid are known by their text, not by their place.
+    allow, deny = ({k: v for k, v in st.items() if k != "Sid"} for st in (ALLOW_S3, DENY_DELETE))
+    ec2 = {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}
+    pg = ui.Playground(scenario(identityPolicies=[policy(allow, deny)]), draw=False, check_catalog=False)
+    pg.toggle("identity", 0, 1, False)  # the Deny
+    assert pg.decision.outcome.value == "allowed"
+
+    def switches() -> list[tuple[str, bool]]:
+        return [(b.description, b.value) for b in pg.toggles[("identity", 0)].checkboxes]
+
+    pg.set_policy("identity", 0, policy(ec2, allow, deny))  # a statement inserted above
+    assert switches() == [("Allow Statement[0]", True), ("Allow Statement[1]", True), ("Deny Statement[2]", False)]
+    assert pg.decision.outcome.value == "allowed"
+    pg.set_policy("identity", 0, policy(deny, allow))  # reordered: the labels are the same as at first
+    assert switches() == [("Deny Statement[0]", False), ("Allow Statement[1]", True)]
+    assert pg.decision.outcome.value == "allowed"
+    pg.set_policy("identity", 0, policy(allow, deny, deny))  # an identical copy is another statement
+    assert switches() == [("Allow Statement[0]", True), ("Deny Statement[1]", False), ("Deny Statement[2]", True)]
+    assert pg.decision.outcome.value == "explicitDeny"
 
 
 def test_hints_and_suggestions_name_the_missing_context_key() -> None:

@@ -5,13 +5,14 @@ statements switched off. Plain data, no widgets: the engine still decides everyt
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Union
 
 from ..engine.policy import Policy
 from ..engine.scenario import Request, Scenario
 
-__all__ = ["LAYERS", "Slot", "SlotIndex", "assemble", "slot_key", "slots", "without"]
+__all__ = ["LAYERS", "Slot", "SlotIndex", "StatementKey", "assemble", "slot_key", "slots", "statement_keys", "without"]
 
 LAYERS = ("identity", "resource", "boundary", "session", "scp", "rcp")
 """The layers a scenario can hold, named like :class:`iamkit.Layer`."""
@@ -80,13 +81,33 @@ def slot_key(layer: str, index: SlotIndex, available: Iterator[tuple[str, SlotIn
     return key
 
 
-def without(policy: Policy, off: set[str] | frozenset[str]) -> Policy:
-    """A new policy without the statements whose labels are in ``off``; the original is
-    untouched. Kept statements keep their paths and line numbers, so traces still point
-    at the text the learner sees."""
+StatementKey = tuple[str, str, int]
+"""How a statement is known across edits of its policy: ``("Sid", sid, 0)``, or for a
+statement without a Sid ``("text", its JSON, n)``, the n-th of identical ones."""
+
+
+def statement_keys(policy: Policy) -> tuple[StatementKey, ...]:
+    """Each statement's :data:`StatementKey`, in statement order: the same statement keeps
+    its key when others are inserted, removed or reordered around it."""
+    seen: dict[str, int] = {}
+    keys: list[StatementKey] = []
+    for st in policy.statements:
+        if st.sid:
+            keys.append(("Sid", st.sid, 0))
+            continue
+        text = json.dumps(st.document, sort_keys=True)
+        seen[text] = seen.get(text, -1) + 1
+        keys.append(("text", text, seen[text]))
+    return tuple(keys)
+
+
+def without(policy: Policy, off: set[StatementKey] | frozenset[StatementKey]) -> Policy:
+    """A new policy without the statements whose keys (:func:`statement_keys`) are in
+    ``off``; the original is untouched. Kept statements keep their paths and line numbers,
+    so traces still point at the text the learner sees."""
     if not off:
         return policy
-    kept = tuple(st for st in policy.statements if st.label not in off)
+    kept = tuple(st for st, key in zip(policy.statements, statement_keys(policy), strict=True) if key not in off)
     document = dict(policy.document)
     raw = document.get("Statement")
     if isinstance(raw, list):

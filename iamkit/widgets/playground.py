@@ -22,7 +22,7 @@ from ..engine.policy import Policy
 from ..engine.scenario import Scenario, load_scenario
 from ..views.diagrams import flowchart
 from ..views.tables import policy_table, trace_table
-from ._model import SlotIndex, assemble, slot_key, slots, without
+from ._model import SlotIndex, StatementKey, assemble, slot_key, slots, statement_keys, without
 from ._render import (
     diagram_part,
     finish_drawing,
@@ -50,9 +50,15 @@ class StatementToggles(widgets.HBox):
     """One Checkbox per statement of a policy, labelled with its effect and Sid (or path),
     to switch it off and on.
 
+    A switch stays with its statement when the policy is edited: a statement is known by
+    its Sid, or without one by its text (:func:`~iamkit.widgets._model.statement_keys`), so
+    inserting, removing or reordering statements moves no switch to another statement.
+    Editing the text of a switched-off statement without a Sid makes it a new statement,
+    switched on.
+
     State:
         checkboxes: the checkboxes, in statement order.
-        off: the labels of the switched-off statements (a trait).
+        off: the keys of the switched-off statements (a trait).
     """
 
     off = traitlets.Any(frozenset())
@@ -61,33 +67,33 @@ class StatementToggles(widgets.HBox):
         super().__init__(layout=widgets.Layout(flex_flow="row wrap"))
         self.add_class("iamkit-toggles")
         self.checkboxes: list[widgets.Checkbox] = []
-        self._labels: tuple[str, ...] = ()
+        self._keys: tuple[StatementKey, ...] = ()
         if policy is not None:
             self.show(policy)
 
     def show(self, policy: Policy) -> None:
-        """Show the policy's statements; switched-off statements stay off by label."""
-        labels = tuple(st.label for st in policy.statements)
-        if labels == self._labels:  # the same statements: only an Effect may have changed
+        """Show the policy's statements; switched-off statements stay off, by key."""
+        keys = statement_keys(policy)
+        if keys == self._keys:  # the same statements in the same order: only an Effect may have changed
             for box, st in zip(self.checkboxes, policy.statements, strict=True):
                 box.description = _statement_label(st)
             return
         for box in self.checkboxes:
             box.close()
-        off = self.off & set(labels)
+        off = self.off & set(keys)
         self.checkboxes = []
-        for st in policy.statements:
-            box = widgets.Checkbox(value=st.label not in off, description=_statement_label(st), indent=False,
+        for st, key in zip(policy.statements, keys, strict=True):
+            box = widgets.Checkbox(value=key not in off, description=_statement_label(st), indent=False,
                                    layout=widgets.Layout(width="auto", margin="0 12px 0 0"))
             box.add_class("iamkit-toggle")
             box.observe(self._toggled, names="value")
             self.checkboxes.append(box)
-        self._labels = labels
+        self._keys = keys
         self.children = tuple(self.checkboxes)
         self.off = frozenset(off)
 
     def _toggled(self, change: Any = None) -> None:
-        self.off = frozenset(label for label, box in zip(self._labels, self.checkboxes, strict=True) if not box.value)
+        self.off = frozenset(key for key, box in zip(self._keys, self.checkboxes, strict=True) if not box.value)
 
 
 class Playground(widgets.VBox):
@@ -304,8 +310,8 @@ class DenyWinsDemo(widgets.VBox):
     @guarded("evaluating the request")
     def _evaluate(self, change: Any = None) -> None:
         allow_policy, deny_policy = self.scenario.identity_policies
-        policies = (without(allow_policy, set() if self.allow.value else {"AllowS3"}),
-                    without(deny_policy, set() if self.deny.value else {"DenyDeleteReports"}))
+        policies = (without(allow_policy, set() if self.allow.value else set(statement_keys(allow_policy))),
+                    without(deny_policy, set() if self.deny.value else set(statement_keys(deny_policy))))
         d = evaluate(dataclasses.replace(self.scenario, identity_policies=policies))
         matched = {t.effect for t in d.trace if t.matched}
         if d.outcome.value == "explicitDeny":
