@@ -245,11 +245,11 @@ def _flowchart_text(decision: Decision, path: list[Step], after: list[Step]) -> 
         elif v.verdict == "deny":
             by = "; ".join(f"{t.statement.label} ({t.where})" for t in decision.determining)
             phrases.append(f"stopped at the {title}: {by or 'a statement'} explicitly denies it")
-        elif v.deciding and decision.blocked_by is None:  # a service rule: its reason, not a missing allow
-            phrases.append(f"stopped at the {title}: {v.detail}")
-        elif v.deciding:
+        elif v.deciding and decision.blocked_by is not None:
             phrases.append(f"stopped at the {title}: no statement in the {decision.blocked_by.label} allowed "
                            f"{r.action} ({v.detail})")
+        elif v.deciding:  # a service rule: its reason, not a missing allow
+            phrases.append(f"stopped at the {title}: {v.detail}")
         else:
             phrases.append(f"found no allow in the {title} ({v.detail})")
     sentence = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + ", and " + phrases[-1]
