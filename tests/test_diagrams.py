@@ -647,3 +647,16 @@ def test_diagrams_module_keeps_views_out_of_the_engine(module: str) -> None:
     source = (ROOT / "iamkit" / "views" / f"{module}.py").read_text()
     assert "import IPython" not in source and "import pandas" not in source
     assert re.search(r"^import graphviz|^from graphviz", source, re.M) is None  # imported lazily
+
+
+def test_a_service_rule_deny_is_headlined_as_one_in_the_flowchart() -> None:
+    # The title reads the Decision's headline: a credential limit decided, not "nothing allowed it"
+    # (API_GetSessionToken.html: "You cannot call any IAM API operations unless MFA authentication
+    # information is included in the request").
+    decision = evaluate({
+        "request": {"principal": ALICE, "action": "iam:ListUsers", "resource": "*",
+                    "context": {"aws:TokenIssueTime": "2026-12-07T08:00:00Z"}},
+        "identityPolicies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}],
+    })
+    first = flowchart(decision).text.splitlines()[0]
+    assert first.endswith(f"{decision.headline}.") and "nothing allowed it" not in first

@@ -18,7 +18,6 @@ from .dot import (
     ALLOW,
     DENY,
     GREY,
-    HEADLINE,
     IMPLICIT,
     NEUTRAL,
     OUTCOME_COLOUR,
@@ -389,7 +388,7 @@ def cross_account_diagram(decision: Decision) -> Diagram:
     same = r.same_account and not service
     caller_side = "an AWS service" if service else f"account {caller_account}"
     g = DotGraph("iamkit_cross_account", rankdir="TB", nodesep="0.5", ranksep="0.35",
-               label=dot_label(f"{r.principal} → {r.action} on {r.resource}: {HEADLINE[decision.outcome]}", width=100))
+               label=dot_label(f"{r.principal} → {r.action} on {r.resource}: {decision.headline}", width=100))
     left, right = "cluster_caller", "cluster_resource"
     if same:
         right = left
@@ -466,5 +465,5 @@ def cross_account_diagram(decision: Decision) -> Diagram:
     lines = [intro,
              f"The caller's side ({caller_side}): {describe('n_scp')}; {describe('n_identity')}.",
              f"The resource's side (account {owner}): {describe('n_rcp')}; {describe('n_resource_policy')}.",
-             f"{rule}Outcome: {HEADLINE[decision.outcome]}."]
+             f"{rule}Outcome: {decision.headline}."]
     return g.diagram("cross-account", "\n".join(lines))

@@ -30,7 +30,7 @@ from ..display import mime_filter, wanted
 from ..engine.decision import Outcome, StatementTrace
 from ..errors import DiagramError
 
-__all__ = ["ALLOW", "DENY", "GREY", "HEADLINE", "IMPLICIT", "INSTALL_HINT", "MISSING_DOT", "NEUTRAL", "OUTCOME_COLOUR",
+__all__ = ["ALLOW", "DENY", "GREY", "IMPLICIT", "INSTALL_HINT", "MISSING_DOT", "NEUTRAL", "OUTCOME_COLOUR",
            "TINT", "VERDICT_COLOUR", "Diagram", "DiagramError", "DotGraph", "dot_id", "dot_label", "first_few",
            "statement_ref"]
 
@@ -269,10 +269,5 @@ def statement_ref(t: StatementTrace) -> str:
     return f"{t.effect} {t.statement.label} ({t.where})"
 
 
-HEADLINE = {
-    Outcome.ALLOWED: "ALLOWED",
-    Outcome.EXPLICIT_DENY: "DENIED (explicit deny)",
-    Outcome.IMPLICIT_DENY: "DENIED (implicit deny: nothing allowed it)",
-}
 OUTCOME_COLOUR = {Outcome.ALLOWED: ALLOW, Outcome.EXPLICIT_DENY: DENY, Outcome.IMPLICIT_DENY: IMPLICIT}
 VERDICT_COLOUR = {"pass": ALLOW, "allow": ALLOW, "skip": NEUTRAL, "deny": DENY, "implicit": IMPLICIT}

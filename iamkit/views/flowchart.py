@@ -18,7 +18,6 @@ from typing import NamedTuple
 from ..engine.decision import Decision, Layer, Outcome, StatementTrace, Step
 from .dot import (
     GREY,
-    HEADLINE,
     NEUTRAL,
     OUTCOME_COLOUR,
     TINT,
@@ -135,7 +134,7 @@ def flowchart(decision: Decision | None = None) -> Diagram:
     title = "AWS policy evaluation (deny wins)"
     if decision is not None:
         r = decision.request
-        title = f"{r.principal} → {r.action} on {r.resource}: {HEADLINE[decision.outcome]}"
+        title = f"{r.principal} → {r.action} on {r.resource}: {decision.headline}"
     g = DotGraph("iamkit_flowchart", rankdir="TB", nodesep="0.35", ranksep="0.3", label=dot_label(title, width=100))
 
     steps = list(decision.steps) if decision is not None else []
@@ -253,7 +252,7 @@ def _flowchart_text(decision: Decision, path: list[Step], after: list[Step]) -> 
         else:
             phrases.append(f"found no allow in the {title} ({v.detail})")
     sentence = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + ", and " + phrases[-1]
-    lines = [f"Flowchart: {r.principal} → {r.action} on {r.resource}: {HEADLINE[decision.outcome]}.",
+    lines = [f"Flowchart: {r.principal} → {r.action} on {r.resource}: {decision.headline}.",
              f"{decision.summary()}",
              f"The request {sentence}."]
     if after:
