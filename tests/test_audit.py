@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import shlex
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -162,6 +163,198 @@ def test_trust_fixes_are_the_roles_own_policy_with_a_condition(messy: AuditRepor
     statement = document["Statement"][0]
     assert statement["Principal"] == {"AWS": "777788889999"}
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "EXTERNAL_ID"}}
+
+
+# ── applying the fixes ─────────────────────────────────────────────────────────
+# The fixes are applied to the export the way IAM would run them, and the user's permissions
+# compared before and after. IAM refuses a name already taken, whatever its case: "IAM user,
+# group, role, and policy names must be unique within the account. Names are not distinguished
+# by case." (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html and
+# API_CreateGroup.html); the commands after such a refusal would act on the existing entity.
+
+
+def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _allow(action: str, resource: str = "*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def _export(users: dict[str, dict[str, Any]], groups: dict[str, list[str]] | None = None,
+            policies: dict[str, dict[str, Any]] | None = None,
+            group_inline: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An export: users as name → {"groups", "attached" (ARNs), "inline" (name → document)},
+    groups as name → attached ARNs, managed policies as ARN → document."""
+    when = "2023-01-10T09:00:00+00:00"
+    return {
+        "UserDetailList": [{
+            "UserName": name, "UserId": f"AIDA{name.upper()}", "Arn": f"arn:aws:iam::{ACCOUNT_ID}:user/{name}",
+            "Path": "/", "CreateDate": when, "GroupList": list(u.get("groups", [])),
+            "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a}
+                                        for a in u.get("attached", [])],
+            "UserPolicyList": [{"PolicyName": n, "PolicyDocument": d} for n, d in u.get("inline", {}).items()],
+        } for name, u in users.items()],
+        "GroupDetailList": [{
+            "GroupName": name, "GroupId": f"AGPA{name.upper()}", "Arn": f"arn:aws:iam::{ACCOUNT_ID}:group/{name}",
+            "Path": "/", "CreateDate": when,
+            "AttachedManagedPolicies": [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in attached],
+            "GroupPolicyList": [{"PolicyName": f"{name}-inline", "PolicyDocument": (group_inline or {})[name]}]
+            if name in (group_inline or {}) else [],
+        } for name, attached in (groups or {}).items()],
+        "RoleDetailList": [],
+        "Policies": [{
+            "PolicyName": arn.rsplit("/", 1)[-1], "Arn": arn, "Path": "/", "DefaultVersionId": "v1",
+            "AttachmentCount": 1, "PolicyVersionList": [{"Document": d, "VersionId": "v1", "IsDefaultVersion": True}],
+        } for arn, d in (policies or {}).items()],
+    }
+
+
+def _apply(details: dict[str, Any], fix: str) -> dict[str, Any]:
+    """The export after running the fix's commands as IAM would (refusing a taken name)."""
+    details = json.loads(json.dumps(details))
+    users = {u["UserName"]: u for u in details["UserDetailList"]}
+    groups = {g["GroupName"].lower(): g for g in details["GroupDetailList"]}
+    policies = {p["Arn"]: p for p in details["Policies"]}
+    files: dict[str, Any] = {}
+    skip = 0
+    for line in fix.splitlines():
+        words = shlex.split(line.split("  #", 1)[0], comments=True)
+        if skip or not words:
+            skip -= bool(skip)
+            continue
+        if ">" in words:
+            words, out = words[:words.index(">")], words[words.index(">") + 1]
+        assert words[:2] == ["aws", "iam"], line
+        verb, options = words[2], dict(zip(words[3::2], words[4::2], strict=True))
+        user = users.get(options.get("--user-name", ""))
+        if verb == "get-user-policy":
+            files[out] = next(p["PolicyDocument"] for p in user["UserPolicyList"]
+                              if p["PolicyName"] == options["--policy-name"])
+        elif verb == "create-policy":
+            name = options["--policy-name"]
+            assert all(p["PolicyName"].lower() != name.lower() for p in policies.values()
+                       if ":iam::aws:" not in p["Arn"]), f"EntityAlreadyExists: policy {name}"
+            arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"
+            policies[arn] = {"PolicyName": name, "Arn": arn, "Path": "/", "DefaultVersionId": "v1",
+                             "AttachmentCount": 0, "PolicyVersionList": [
+                                 {"Document": files[options["--policy-document"].removeprefix("file://")],
+                                  "VersionId": "v1", "IsDefaultVersion": True}]}
+        elif verb == "create-group":
+            name = options["--group-name"]
+            if "skip this and the next if another user's fix created it" in line and name.lower() in groups:
+                skip = 1  # as the comment says: the group and its policy are there
+                continue
+            assert name.lower() not in groups, f"EntityAlreadyExists: group {name}"
+            groups[name.lower()] = {"GroupName": name, "GroupId": f"AGPA{name.upper()}", "Path": "/",
+                                    "Arn": f"arn:aws:iam::{ACCOUNT_ID}:group/{name}", "CreateDate": NOW.isoformat(),
+                                    "AttachedManagedPolicies": [], "GroupPolicyList": []}
+        elif verb == "attach-group-policy":
+            arn = options["--policy-arn"]
+            assert arn in policies, f"NoSuchEntity: policy {arn}"
+            groups[options["--group-name"].lower()]["AttachedManagedPolicies"].append(
+                {"PolicyName": arn.rsplit("/", 1)[-1], "PolicyArn": arn})
+        elif verb == "add-user-to-group":
+            user["GroupList"].append(groups[options["--group-name"].lower()]["GroupName"])
+        elif verb == "detach-user-policy":
+            user["AttachedManagedPolicies"] = [a for a in user["AttachedManagedPolicies"]
+                                               if a["PolicyArn"] != options["--policy-arn"]]
+        elif verb == "delete-user-policy":
+            user["UserPolicyList"] = [p for p in user["UserPolicyList"] if p["PolicyName"] != options["--policy-name"]]
+        else:
+            pytest.fail(f"the test cannot apply `{verb}`")
+    details["GroupDetailList"], details["Policies"] = list(groups.values()), list(policies.values())
+    return details
+
+
+def _fix_all(details: dict[str, Any], rule: str) -> tuple[Account, Account]:
+    """The account before, and after every `rule` finding's fix was run, one after the other."""
+    before = Account.from_authorization_details(details)
+    after = details
+    for finding in audit(before, now=NOW).by_rule()[rule]:
+        after = _apply(after, finding.fix)
+    return before, Account.from_authorization_details(after)
+
+
+def _can(account: Account, user: str, action: str, resource: str = "*") -> bool:
+    return account.evaluate(user, action, resource).allowed
+
+
+READ_ONLY = f"arn:aws:iam::{ACCOUNT_ID}:policy/ReadReports"
+ADMIN = f"arn:aws:iam::{ACCOUNT_ID}:policy/Everything"
+TEAM = f"arn:aws:iam::{ACCOUNT_ID}:policy/TeamTools"
+POLICIES = {READ_ONLY: _policy(_allow("s3:GetObject")), ADMIN: _policy(_allow("*")),
+            TEAM: _policy(_allow("sqs:SendMessage"))}
+
+
+def test_a_fix_never_adds_the_user_to_a_group_that_holds_more() -> None:
+    # The only group holding ReadReports also holds Everything: joining it would make carol an administrator.
+    details = _export({"carol": {"attached": [READ_ONLY]}}, {"admins": [ADMIN, READ_ONLY]}, POLICIES)
+    before, after = _fix_all(details, "policy-attached-to-user")
+    assert not _can(before, "carol", "iam:CreateUser") and not _can(after, "carol", "iam:CreateUser")
+    assert _can(after, "carol", "s3:GetObject")
+    assert after.users["carol"].attached == () and "admins" not in after.users["carol"].groups
+    finding = audit(before, now=NOW).by_rule()["policy-attached-to-user"][0]
+    assert finding.evidence["groups_granting_more"] == ["admins"]
+
+
+def test_a_fix_never_adds_the_user_to_a_group_with_an_inline_policy() -> None:
+    details = _export({"carol": {"attached": [READ_ONLY]}}, {"readers": [READ_ONLY]}, POLICIES,
+                      group_inline={"readers": _policy(_allow("iam:*"))})
+    before, after = _fix_all(details, "policy-attached-to-user")
+    assert not _can(after, "carol", "iam:CreateUser") and _can(after, "carol", "s3:GetObject")
+    assert "readers" not in after.users["carol"].groups
+
+
+def test_a_group_holding_no_more_than_the_user_has_is_chosen_over_one_holding_more() -> None:
+    # `team` holds ReadReports and TeamTools; carol holds both (TeamTools directly too): it adds nothing.
+    details = _export({"carol": {"attached": [READ_ONLY, TEAM]}}, {"admins": [ADMIN, READ_ONLY], "team": [READ_ONLY, TEAM]},
+                      POLICIES)
+    before, after = _fix_all(details, "policy-attached-to-user")
+    assert after.users["carol"].groups == ("team", "team") and after.users["carol"].attached == ()
+    assert not _can(after, "carol", "iam:CreateUser")
+    assert "create-group" not in audit(before, now=NOW).by_rule()["policy-attached-to-user"][0].fix
+
+
+def test_a_user_already_in_a_group_with_the_policy_only_has_it_detached() -> None:
+    details = _export({"carol": {"attached": [READ_ONLY], "groups": ["admins"]}}, {"admins": [ADMIN, READ_ONLY]},
+                      POLICIES)
+    finding = audit(Account.from_authorization_details(details), now=NOW).by_rule()["policy-attached-to-user"][0]
+    assert finding.fix == f"aws iam detach-user-policy --user-name carol --policy-arn {READ_ONLY}"
+
+
+def test_a_new_group_never_takes_a_name_already_in_use() -> None:
+    # A group named like the one the fix would create exists, and holds more.
+    details = _export({"carol": {"attached": [READ_ONLY]}, "dan": {"attached": [READ_ONLY]}},
+                      {"readreports-users": [ADMIN]}, POLICIES)
+    before, after = _fix_all(details, "policy-attached-to-user")
+    for user in ("carol", "dan"):
+        assert not _can(after, user, "iam:CreateUser") and _can(after, user, "s3:GetObject")
+    assert after.users["carol"].groups == after.users["dan"].groups == ("ReadReports-users-2",)
+
+
+def test_same_named_inline_policies_of_two_users_stay_each_users_own() -> None:
+    details = _export({
+        "u1": {"inline": {"S3Access": _policy(_allow("s3:GetObject", "arn:aws:s3:::a/*"))}},
+        "u2": {"inline": {"S3Access": _policy(_allow("s3:PutObject", "arn:aws:s3:::b/*"))}},
+    }, policies={f"arn:aws:iam::{ACCOUNT_ID}:policy/u1-S3Access-users": _policy(_allow("*"))})
+    before, after = _fix_all(details, "inline-policy")
+    for account in (before, after):
+        assert _can(account, "u1", "s3:GetObject", "arn:aws:s3:::a/k")
+        assert not _can(account, "u1", "s3:PutObject", "arn:aws:s3:::b/k")
+        assert _can(account, "u2", "s3:PutObject", "arn:aws:s3:::b/k")
+        assert not _can(account, "u2", "s3:GetObject", "arn:aws:s3:::a/k")
+    assert after.users["u1"].inline == {} == after.users["u2"].inline
+    assert after.users["u1"].groups != after.users["u2"].groups
+
+
+def test_an_inline_policy_fix_never_reuses_a_managed_policy_name() -> None:
+    # A customer managed policy already has the inline policy's name (in another case).
+    taken = f"arn:aws:iam::{ACCOUNT_ID}:policy/s3access"
+    details = _export({"u1": {"inline": {"S3Access": _policy(_allow("s3:GetObject", "arn:aws:s3:::a/*"))}}},
+                      policies={taken: _policy(_allow("*"))})
+    _, after = _fix_all(details, "inline-policy")
+    assert _can(after, "u1", "s3:GetObject", "arn:aws:s3:::a/k") and not _can(after, "u1", "iam:CreateUser")
 
 
 # ── thresholds ─────────────────────────────────────────────────────────────────

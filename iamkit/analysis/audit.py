@@ -40,7 +40,16 @@ The rules and their thresholds (the numbers are the module constants below), mos
   its root ARN) with no ``Condition`` such as ``sts:ExternalId``.
 - ``access-keys-two-active`` (low): a user has two active access keys.
 - ``policy-attached-to-user`` (low): a managed policy is attached to a user, not a group.
-- ``inline-policy`` (low): a user has an inline policy.
+  The fix never grants the user more than it has: it moves the policy to a group only if the
+  group adds nothing (no inline policy, no managed policy the user lacks), and otherwise
+  creates a group that holds the policy alone.
+- ``inline-policy`` (low): a user has an inline policy. The fix makes it a managed policy of
+  its own, in a group of its own, named after the user too when another user's inline policy
+  has the same name.
+
+The names of the groups and policies a fix creates are never taken in the account (IAM names
+are unique whatever their case): a ``create-group`` that fails would leave the next commands
+acting on the group that already has the name.
 
 Choices iamkit made, and why:
 
@@ -320,33 +329,101 @@ def _attached_to(account: Account, arn: str) -> list[str]:
     return sorted(h.ref for h in holders if arn in h.attached)
 
 
+_NAME_MAX = 128  # the longest group or managed-policy name IAM accepts
+
+
+class _Names:
+    """New group and policy names for the fixes: none taken in the account or by another fix.
+
+    IAM names are unique in an account whatever their case, and ``create-group`` or
+    ``create-policy`` with a taken name fails: the commands after it would then act on the
+    group or policy that already holds the name, and whatever it grants.
+    """
+
+    def __init__(self, taken: Iterable[str]):
+        self._taken = {name.lower() for name in taken}
+
+    def new(self, base: str) -> str:
+        name, number = base[:_NAME_MAX], 1
+        while name.lower() in self._taken:
+            number += 1
+            name = f"{base[:_NAME_MAX - len(str(number)) - 1]}-{number}"
+        self._taken.add(name.lower())
+        return name
+
+
+def _managed_of(account: Account, user: User) -> set[str]:
+    """Every managed policy the user holds, directly or through its groups."""
+    held = set(user.attached)
+    for name in user.groups:
+        if name in account.groups:
+            held.update(account.groups[name].attached)
+    return held
+
+
 def _user_findings(account: Account) -> Iterator[Finding]:
+    groups = _Names(account.groups)
+    policies = _Names(m.name for m in account.policies.values() if not m.aws_managed)
+    new_groups: dict[str, str] = {}  # a managed policy's ARN → the group created for it
+    inline_owners: dict[str, int] = {}
+    for user in account.users.values():
+        for policy_name in user.inline:
+            inline_owners[policy_name.lower()] = inline_owners.get(policy_name.lower(), 0) + 1
     for user in account.users.values():
         for policy_arn in user.attached:
-            policy_name = policy_arn.rsplit("/", 1)[-1]
-            groups = _groups_with(account, policy_arn)
-            group = groups[0] if groups else f"{policy_name}-users"[:128]
-            steps = [] if groups else [f"aws iam create-group --group-name {_q(group)}",
-                                       f"aws iam attach-group-policy --group-name {_q(group)} --policy-arn {_q(policy_arn)}"]
-            yield _finding("policy-attached-to-user", user.arn,
-                           f"managed policy `{policy_name}` is attached to user `{user.name}` directly", [
-                               *steps,
-                               f"aws iam add-user-to-group --user-name {_q(user.name)} --group-name {_q(group)}",
-                               f"aws iam detach-user-policy --user-name {_q(user.name)} --policy-arn {_q(policy_arn)}",
-                           ], user=user.name, policy_arn=policy_arn, groups_with_policy=groups)
+            yield _attached_finding(account, user, policy_arn, groups, new_groups)
         for policy_name in user.inline:
-            group = f"{policy_name}-users"[:128]
-            managed_arn = f"arn:{_partition(user.arn)}:iam::{account.account_id}:policy/{policy_name}"
-            document = f"{policy_name}.json"
+            # Another user's inline policy of the same name holds another document: each
+            # (user, policy) gets its own managed policy and group.
+            shared = inline_owners[policy_name.lower()] > 1
+            managed = policies.new(f"{user.name}-{policy_name}" if shared else policy_name)
+            group = groups.new(f"{managed}-users")
+            managed_arn = f"arn:{_partition(user.arn)}:iam::{account.account_id}:policy/{managed}"
+            document = f"{managed}.json"
             yield _finding("inline-policy", user.arn, f"user `{user.name}` has inline policy `{policy_name}`", [
                 f"aws iam get-user-policy --user-name {_q(user.name)} --policy-name {_q(policy_name)} "
                 f"--query PolicyDocument --output json > {_q(document)}",
-                f"aws iam create-policy --policy-name {_q(policy_name)} --policy-document {_q('file://' + document)}",
+                f"aws iam create-policy --policy-name {_q(managed)} --policy-document {_q('file://' + document)}",
                 f"aws iam create-group --group-name {_q(group)}",
                 f"aws iam attach-group-policy --group-name {_q(group)} --policy-arn {_q(managed_arn)}",
                 f"aws iam add-user-to-group --user-name {_q(user.name)} --group-name {_q(group)}",
                 f"aws iam delete-user-policy --user-name {_q(user.name)} --policy-name {_q(policy_name)}",
-            ], user=user.name, policy_name=policy_name)
+            ], user=user.name, policy_name=policy_name, managed_policy=managed, group=group)
+
+
+def _attached_finding(account: Account, user: User, policy_arn: str, groups: _Names,
+                      new_groups: dict[str, str]) -> Finding:
+    """``policy-attached-to-user``, with a fix that never grants the user more than it has.
+
+    A group may take over the policy only if it adds nothing: no inline policy, and no
+    managed policy the user does not already hold. Otherwise the fix creates a group that
+    holds the policy alone.
+    """
+    policy_name = policy_arn.rsplit("/", 1)[-1]
+    holding = _groups_with(account, policy_arn)
+    held = _managed_of(account, user)
+    member = [g for g in holding if g in user.groups]
+    fitting = [g for g in holding if not account.groups[g].inline and set(account.groups[g].attached) <= held]
+    steps: list[str] = []
+    if member:
+        group = member[0]
+    elif fitting:
+        group = fitting[0]
+        steps.append(f"aws iam add-user-to-group --user-name {_q(user.name)} --group-name {_q(group)}")
+    else:
+        if policy_arn not in new_groups:
+            new_groups[policy_arn] = groups.new(f"{policy_name}-users")
+        group = new_groups[policy_arn]
+        shared = any(policy_arn in u.attached for u in account.users.values() if u is not user)
+        steps += [f"aws iam create-group --group-name {_q(group)}"
+                  + ("  # skip this and the next if another user's fix created it" if shared else ""),
+                  f"aws iam attach-group-policy --group-name {_q(group)} --policy-arn {_q(policy_arn)}",
+                  f"aws iam add-user-to-group --user-name {_q(user.name)} --group-name {_q(group)}"]
+    steps.append(f"aws iam detach-user-policy --user-name {_q(user.name)} --policy-arn {_q(policy_arn)}")
+    return _finding("policy-attached-to-user", user.arn,
+                    f"managed policy `{policy_name}` is attached to user `{user.name}` directly", steps,
+                    user=user.name, policy_arn=policy_arn, groups_with_policy=holding, group=group,
+                    groups_granting_more=[g for g in holding if g not in member and g not in fitting])
 
 
 def _is_admin(statement: Statement) -> bool:
