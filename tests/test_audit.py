@@ -81,6 +81,7 @@ def _ago(days: int) -> str:
 
 
 EMPTY = Account.from_authorization_details({"UserDetailList": []}, ACCOUNT_ID)
+NOT_IN_THE_DEMO = {"broad-grant"}
 
 
 # ── every rule, on the messy account ──────────────────────────────────────────
@@ -163,6 +164,63 @@ def test_trust_fixes_are_the_roles_own_policy_with_a_condition(messy: AuditRepor
     statement = document["Statement"][0]
     assert statement["Principal"] == {"AWS": "777788889999"}
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "EXTERNAL_ID"}}
+
+
+# ── broad grants: what `iamkit lint` rates high ───────────────────────────────
+# AWS: "grant only the permissions required to perform a task"
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege); with
+# NotAction, "all of the applicable actions or services that are not listed are allowed if you use the
+# Allow effect" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html).
+
+
+def _holding(document: dict[str, Any]) -> Account:
+    """An account whose group `ops` holds the document twice: as a managed and an inline policy."""
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/Ops"
+    details = {
+        "UserDetailList": [],
+        "GroupDetailList": [{"GroupName": "ops", "GroupId": "AGPAOPS", "Arn": f"arn:aws:iam::{ACCOUNT_ID}:group/ops",
+                             "Path": "/", "CreateDate": "2023-01-10T09:00:00+00:00",
+                             "AttachedManagedPolicies": [{"PolicyName": "Ops", "PolicyArn": arn}],
+                             "GroupPolicyList": [{"PolicyName": "OpsInline", "PolicyDocument": document}]}],
+        "RoleDetailList": [],
+        "Policies": [{"PolicyName": "Ops", "Arn": arn, "Path": "/", "DefaultVersionId": "v1", "AttachmentCount": 1,
+                      "PolicyVersionList": [{"Document": document, "VersionId": "v1", "IsDefaultVersion": True}]}],
+    }
+    return Account.from_authorization_details(details)
+
+
+LOOK_ALIKES = [  # narrow grants, and a Deny: none is a broad grant
+    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT_ID}:role/app"},
+    {"Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"},
+    {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*"},
+]
+
+
+@pytest.mark.parametrize(("statement", "lint_rules"), [
+    ({"Effect": "Allow", "Action": "iam:*", "Resource": "*"}, {"privilege-escalation", "passrole-wildcard"}),
+    ({"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"}, {"passrole-wildcard"}),
+    ({"Effect": "Allow", "NotAction": "aws-portal:*", "Resource": "*"}, {"allow-not-action"}),
+    ({"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}, {"privilege-escalation"}),
+    ({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}, {"assume-any-role"}),
+], ids=["iam-star", "passrole-runinstances", "allow-notaction", "attach-user-policy", "assume-any-role"])
+def test_a_grant_lint_rates_high_is_a_finding(statement: dict[str, Any], lint_rules: set[str]) -> None:
+    report = audit(_holding(_policy(statement, *LOOK_ALIKES)), now=NOW)
+    assert set(report.by_rule()) == {"broad-grant"}
+    found = report.by_rule()["broad-grant"]
+    assert [f.name for f in found] == ["ops", "Ops"]  # the group's inline policy, the managed policy
+    for finding in found:
+        assert finding.severity == "high"
+        assert {g["lint_rule"] for g in finding.evidence["grants"]} == lint_rules
+        assert all(g["path"].startswith("Statement[0]") for g in finding.evidence["grants"])  # not the look-alikes
+        assert "--policy-document file://least-privilege.json" in finding.fix
+
+
+def test_an_administrator_statement_is_admin_wildcard_not_also_a_broad_grant() -> None:
+    report = audit(_holding(_policy({"Effect": "Allow", "Action": "*", "Resource": "*"},
+                                    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})), now=NOW)
+    assert {f.evidence["statement"] for f in report.by_rule()["admin-wildcard"]} == {"Statement[0]"}
+    grants = [g for f in report.by_rule()["broad-grant"] for g in f.evidence["grants"]]
+    assert grants and all(g["path"].startswith("Statement[1]") for g in grants)
 
 
 # ── applying the fixes ─────────────────────────────────────────────────────────
@@ -411,7 +469,7 @@ def test_now_defaults_to_today_and_accepts_a_date() -> None:
 def test_without_a_credential_report_the_credential_rules_are_skipped_and_said_so() -> None:
     report = audit(_account("messy"), now=NOW)
     rules = set(report.by_rule())
-    assert rules == {"admin-wildcard", "inline-policy", "policy-attached-to-user", "role-unused",
+    assert rules == {"admin-wildcard", "broad-grant", "inline-policy", "policy-attached-to-user", "role-unused",
                      "trust-account-no-condition", "trust-wildcard-principal"}
     assert report.notes and "no credential report" in report.notes[0]
     assert "note: no credential report" in report.explain()
@@ -497,8 +555,8 @@ def test_report_protocols(messy: AuditReport) -> None:
     assert sum(len(v) for v in groups.values()) == len(messy)
     assert [f.name for f in groups["role-unused"]] == ["old-migration", "stale-reports"]
     assert list(groups) == list(dict.fromkeys(f.rule for f in messy))
-    assert repr(messy) == (f"<AuditReport account {ACCOUNT_ID}: 17 findings "
-                           "(3 critical, 3 high, 8 medium, 3 low)>")
+    assert repr(messy) == (f"<AuditReport account {ACCOUNT_ID}: 19 findings "
+                           "(3 critical, 5 high, 8 medium, 3 low)>")
     assert repr(messy.findings[0]) == "<Finding critical root-access-keys <root_account>>"
     assert "\n" not in repr(messy)
     assert hash(messy.findings[0]) == hash(messy.findings[0])
@@ -507,7 +565,7 @@ def test_report_protocols(messy: AuditReport) -> None:
 def test_to_json_is_the_whole_report(messy: AuditReport) -> None:
     data = json.loads(messy.to_json())
     assert data["accountId"] == ACCOUNT_ID and data["now"] == "2024-06-01T00:00:00+00:00"
-    assert data["counts"] == {"critical": 3, "high": 3, "medium": 8, "low": 3}
+    assert data["counts"] == {"critical": 3, "high": 5, "medium": 8, "low": 3}
     assert [f["rule"] for f in data["findings"]] == [f.rule for f in messy]
     assert set(data["findings"][0]) == {"rule", "severity", "principal", "name", "title", "why", "fix", "evidence",
                                         "docs"}
@@ -518,7 +576,7 @@ def test_mimebundle_has_text_and_html(messy: AuditReport) -> None:
     bundle = messy._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     text = bundle["text/plain"]
-    assert text.startswith(f"audit of account {ACCOUNT_ID} on 2024-06-01: 17 findings")
+    assert text.startswith(f"audit of account {ACCOUNT_ID} on 2024-06-01: 19 findings")
     assert "severity  rule" in text and "aws iam delete-login-profile --user-name bob" in text
     assert "docs: https://docs.aws.amazon.com/" in text
     assert "<table>" in bundle["text/html"] and "aws iam delete-login-profile --user-name bob" in bundle["text/html"]
@@ -585,16 +643,16 @@ def test_cli_exit_1_with_findings(capsys: pytest.CaptureFixture[str]) -> None:
     code = _cli([str(AUDIT / "messy-export.json"), "--credential-report", str(AUDIT / "messy-credential-report.csv"),
                  "--now", "2024-06-01"])
     out, err = capsys.readouterr()
-    assert code == 1 and "17 findings" in out and "aws iam delete-login-profile --user-name bob" in out and err == ""
+    assert code == 1 and "19 findings" in out and "aws iam delete-login-profile --user-name bob" in out and err == ""
 
 
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     code = _cli([str(AUDIT / "messy-export.json"), "--json", "--now", "2024-06-01"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["now"] == "2024-06-01T00:00:00+00:00" and data["notes"]
-    assert {f["rule"] for f in data["findings"]} == {"admin-wildcard", "inline-policy", "policy-attached-to-user",
-                                                     "role-unused", "trust-account-no-condition",
-                                                     "trust-wildcard-principal"}
+    assert {f["rule"] for f in data["findings"]} == {"admin-wildcard", "broad-grant", "inline-policy",
+                                                     "policy-attached-to-user", "role-unused",
+                                                     "trust-account-no-condition", "trust-wildcard-principal"}
 
 
 def test_cli_exit_2_for_malformed_rows_after_auditing_the_rest(capsys: pytest.CaptureFixture[str]) -> None:
@@ -674,7 +732,8 @@ def test_the_demo_company_plants_every_mistake_the_audit_finds(sandbox: Any) -> 
     report = _audit_seed(sandbox, "demo")
     found = {(f.rule, f.name) for f in report}
     assert found >= set(PLANTED_MISTAKES), report.explain()
-    assert {rule for rule, _ in PLANTED_MISTAKES} == set(RULES)
+    # The demo (lesson 11's account) does not plant these rules; the messy export does.
+    assert set(RULES) - {rule for rule, _ in PLANTED_MISTAKES} == NOT_IN_THE_DEMO
     assert report.problems == ()
 
 

@@ -30,6 +30,11 @@ The rules and their thresholds (the numbers are the module constants below), mos
 - ``user-no-mfa`` (high): a user has a password and no MFA device.
 - ``admin-wildcard`` (high): a customer managed or inline policy allows ``Action: "*"`` on
   ``Resource: "*"``.
+- ``broad-grant`` (high): a customer managed or inline policy has a grant that ``iamkit lint``
+  (:func:`iamkit.analysis.lint.lint_policy`) rates high, in a statement that is not already
+  ``admin-wildcard``: privilege escalation (``iam:*``, ``iam:AttachUserPolicy``… on every
+  resource), ``iam:PassRole`` or ``sts:AssumeRole`` on every role, ``Allow`` with ``NotAction``,
+  ``Action: "*"`` on some resources.
 - ``access-key-old`` (medium): an active key was last rotated more than 90 days ago.
 - ``access-key-unused`` (medium): an active key has not been used for more than 90 days, or
   was never used and is more than 7 days old.
@@ -60,15 +65,16 @@ Choices iamkit made, and why:
   "several days" while rotating). A never-used *password* gets no grace.
 - Inline policies are flagged on users only. On a role an inline policy is the one-to-one
   binding AWS describes as the use case for inline policies; a group's is already shared.
-- ``admin-wildcard`` never flags AWS managed policies (``AdministratorAccess`` is AWS's own,
-  meant for administrators), nor a customer managed policy used only as a permissions
-  boundary (a boundary grants nothing). Who holds such a policy shows up through
+- ``admin-wildcard`` and ``broad-grant`` never flag AWS managed policies (``AdministratorAccess``
+  is AWS's own, meant for administrators), nor a customer managed policy used only as a
+  permissions boundary (a boundary grants nothing). Who holds such a policy shows up through
   ``policy-attached-to-user`` when it is attached to a user directly.
 - Trust rules follow the statement as written: any ``Condition`` silences them.
 
 Sources:
 
 - Security best practices in IAM: https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html
+- ``Allow`` with ``NotAction``: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
 - Root user best practices: https://docs.aws.amazon.com/accounts/latest/reference/best-practices-root-user.html
 - The credential report's columns:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html
@@ -96,6 +102,8 @@ from ..account.model import Account, Group, Role, User
 from ..engine.policy import Policy, PolicyKind, Statement, build_policy
 from ..errors import AuditError, Problem
 from .credential_report import ROOT, AccessKey, CredentialRow, read_credential_report
+from .lint import RULES as LINT_RULES
+from .lint import LintFinding, lint_policy
 from .report import AuditReport, Finding, iso_utc
 
 __all__ = [
@@ -166,6 +174,13 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("admin-wildcard", "high", "a policy allows every action on every resource",
          "`\"Action\": \"*\"` on `\"Resource\": \"*\"` is full administrator access. AWS's IAM best practices: "
          "\"grant only the permissions required to perform a task.\"", f"{_BEST}#grant-least-privilege"),
+    Rule("broad-grant", "high", "a policy grants what `iamkit lint` rates high",
+         "Some grants come close to administrator access: permissions-management actions such as `iam:*` let a "
+         "principal give itself more permissions; `iam:PassRole` on every role lets it hand any role to a service "
+         "(with `ec2:RunInstances`, to an instance it launches) and act with that role's permissions; and with "
+         "`NotAction`, AWS: \"all of the applicable actions or services that are not listed are allowed if you use "
+         "the Allow effect\". AWS's IAM best practices: \"grant only the permissions required to perform a task.\"",
+         f"{_BEST}#grant-least-privilege"),
     Rule("access-key-old", "medium", f"an active access key is older than {KEY_MAX_AGE_DAYS} days",
          "A long-term key that never changes stays valid wherever it was ever copied. AWS's IAM best practices: "
          "\"Update access keys when needed for use cases that require long-term credentials\"; AWS Config's "
@@ -438,6 +453,25 @@ def _parsed(document: Any, kind: PolicyKind, name: str, where: str, problems: li
     return policy
 
 
+def _broad_grants(policy: Policy | None) -> list[LintFinding]:
+    """What ``iamkit lint`` rates high in the policy, leaving out the statements that are
+    administrator access (``admin-wildcard`` reports those whole)."""
+    if policy is None:
+        return []
+    admin = {st.label for st in policy if _is_admin(st)}
+    return [f for f in lint_policy(policy) if f.severity == "high" and f.statement not in admin]
+
+
+def _broad_title(what: str, grants: Sequence[LintFinding]) -> str:
+    kinds = "; ".join(dict.fromkeys(LINT_RULES[f.rule][1] for f in grants))
+    where = ", ".join(dict.fromkeys(f.path for f in grants))
+    return f"{what} grants more than a task needs: {kinds} ({where})"
+
+
+def _broad_evidence(grants: Sequence[LintFinding]) -> list[dict[str, str]]:
+    return [{"lint_rule": f.rule, "path": f.path, "message": f.message, "hint": f.hint} for f in grants]
+
+
 def _admin_findings(account: Account, problems: list[Problem]) -> Iterator[Finding]:
     boundaries = {p.boundary for p in account.principals() if p.boundary}
     for arn, managed in sorted(account.policies.items()):
@@ -445,29 +479,38 @@ def _admin_findings(account: Account, problems: list[Problem]) -> Iterator[Findi
         if managed.aws_managed or (arn in boundaries and not holders):
             continue
         policy = _parsed(managed.document, PolicyKind.IDENTITY, managed.name, f"Policies[{managed.name}]", problems)
+        fix = [f"aws iam list-entities-for-policy --policy-arn {_q(arn)}  # who has it",
+               f"aws iam create-policy-version --policy-arn {_q(arn)} "
+               "--policy-document file://least-privilege.json --set-as-default"]
         for st in (s for s in policy or () if _is_admin(s)):
             yield _finding("admin-wildcard", arn,
                            f"customer managed policy `{managed.name}` allows every action on every resource "
-                           f"({st.label})", [
-                               f"aws iam list-entities-for-policy --policy-arn {_q(arn)}  # who has it",
-                               f"aws iam create-policy-version --policy-arn {_q(arn)} "
-                               "--policy-document file://least-privilege.json --set-as-default",
-                           ], policy=managed.name, policy_arn=arn, statement=st.label, attached_to=holders,
+                           f"({st.label})", fix, policy=managed.name, policy_arn=arn, statement=st.label,
+                           attached_to=holders, default_version=managed.default_version)
+        if grants := _broad_grants(policy):
+            yield _finding("broad-grant", arn, _broad_title(f"customer managed policy `{managed.name}`", grants),
+                           [*fix, *(f"# {f.path}: {f.hint}" for f in grants)], policy=managed.name, policy_arn=arn,
+                           grants=_broad_evidence(grants), attached_to=holders,
                            default_version=managed.default_version)
     holders_: list[User | Group | Role] = [*account.users.values(), *account.groups.values(), *account.roles.values()]
     for holder in holders_:
         for policy_name, document in holder.inline.items():
             policy = _parsed(document, PolicyKind.IDENTITY, policy_name, f"{holder.ref}/{policy_name}", problems)
+            kind = holder.kind
+            fix = [f"aws iam put-{kind}-policy --{kind}-name {_q(holder.name)} "
+                   f"--policy-name {_q(policy_name)} --policy-document file://least-privilege.json",
+                   f"aws iam delete-{kind}-policy --{kind}-name {_q(holder.name)} "
+                   f"--policy-name {_q(policy_name)}  # or remove it"]
             for st in (s for s in policy or () if _is_admin(s)):
-                kind = holder.kind
                 yield _finding("admin-wildcard", holder.arn,
                                f"inline policy `{policy_name}` of {kind} `{holder.name}` allows every action on every "
-                               f"resource ({st.label})", [
-                                   f"aws iam put-{kind}-policy --{kind}-name {_q(holder.name)} "
-                                   f"--policy-name {_q(policy_name)} --policy-document file://least-privilege.json",
-                                   f"aws iam delete-{kind}-policy --{kind}-name {_q(holder.name)} "
-                                   f"--policy-name {_q(policy_name)}  # or remove it",
-                               ], policy=policy_name, attached_to=holder.ref, statement=st.label)
+                               f"resource ({st.label})", fix, policy=policy_name, attached_to=holder.ref,
+                               statement=st.label)
+            if grants := _broad_grants(policy):
+                yield _finding("broad-grant", holder.arn,
+                               _broad_title(f"inline policy `{policy_name}` of {kind} `{holder.name}`", grants),
+                               [*fix, *(f"# {f.path}: {f.hint}" for f in grants)], policy=policy_name,
+                               attached_to=holder.ref, grants=_broad_evidence(grants))
 
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
