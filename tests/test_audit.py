@@ -662,7 +662,38 @@ def test_cli_exit_2_for_malformed_rows_after_auditing_the_rest(capsys: pytest.Ca
     assert code == 2
     assert "user-no-mfa" in out and "erin" in out
     lines = err.splitlines()
-    assert len(lines) == 3 and lines[0].startswith(f"{report}:3:") and ": error: mfa_active: `maybe`" in lines[0]
+    assert len(lines) == 4 and lines[0].startswith(f"{report}:3:") and ": error: mfa_active: `maybe`" in lines[0]
+    assert lines[3].startswith("iamkit: partial audit: 3 parts of the input could not be audited")
+    assert "Traceback" not in err
+
+
+def _partial(tmp_path: Any, details: dict[str, Any]) -> str:
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(details))
+    return str(path)
+
+
+# A partial audit is not a clean one: what was not read was not found clean, so the command exits 2
+# (bad input), prints the report of the rest and lists what was not audited.
+@pytest.mark.parametrize(("details", "not_audited"), [
+    # A policy iamkit cannot parse.
+    (_export({}, {"ops": [f"arn:aws:iam::{ACCOUNT_ID}:policy/StarArn"]},
+             {f"arn:aws:iam::{ACCOUNT_ID}:policy/StarArn": _policy(_allow("*", "arn:*"))}),
+     "Policies[StarArn].Statement[0].Resource"),
+    # A customer managed policy attached to a user, its document not in the export (`--filter User`).
+    # AWS managed policies are never audited: the missing ReadOnlyAccess hides nothing, and is not counted.
+    (_export({"ann": {"attached": [f"arn:aws:iam::{ACCOUNT_ID}:policy/Missing", "arn:aws:iam::aws:policy/ReadOnlyAccess"]}}),
+     "policy `Missing` attached to user/ann is not in the export"),
+    # A group named in a user's GroupList, not in the export: its policies were not looked at.
+    (_export({"dan": {"groups": ["guard"]}}), "group `guard` of user/dan is not in the export"),
+], ids=["unparsable-policy", "missing-policy", "missing-group"])
+def test_cli_exit_2_for_a_partial_audit(tmp_path: Any, details: dict[str, Any], not_audited: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli([_partial(tmp_path, details), "--now", "2024-06-01"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "not audited (could not be read):" in out and not_audited in out
+    assert not_audited in err and "iamkit: partial audit: 1 part of the input could not be audited" in err
     assert "Traceback" not in err
 
 

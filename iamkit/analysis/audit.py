@@ -569,6 +569,23 @@ def _trust_findings(account: Account, problems: list[Problem]) -> Iterator[Findi
                            role=role.name, statements=labels, accounts=accounts)
 
 
+def _missing(account: Account) -> Iterator[Problem]:
+    """What the export names but does not hold: the audit cannot look at it. (AWS managed
+    policies are never audited, so a missing one hides nothing.)"""
+    hint = "export with `aws iam get-account-authorization-details` without `--filter`; not audited"
+    holders: list[User | Group | Role] = [*account.users.values(), *account.groups.values(), *account.roles.values()]
+    for holder in holders:
+        for arn in holder.attached:
+            if arn not in account.policies and ":iam::aws:policy/" not in arn:
+                yield Problem(f"Policies[{arn}]", f"policy `{arn.rsplit('/', 1)[-1]}` attached to {holder.ref} is not "
+                              "in the export", hint, severity="warning")
+    for user in account.users.values():
+        for name in user.groups:
+            if name not in account.groups:
+                yield Problem(f"GroupDetailList[{name}]", f"group `{name}` of {user.ref} is not in the export", hint,
+                              severity="warning")
+
+
 def _role_findings(account: Account, now: datetime) -> Iterator[Finding]:
     for role in account.roles.values():
         if role.path.startswith(SERVICE_LINKED_PATH) or role.created is None:
@@ -602,9 +619,10 @@ def audit(account: Account, credential_report: str | bytes | Sequence[Credential
         now: when to measure ages from (default: now, UTC); a naive datetime is taken as UTC.
 
     Returns:
-        The :class:`AuditReport`: findings sorted by severity, rule and principal. Rows of the
-        credential report that cannot be read are in ``report.problems``, and the rest are
-        audited.
+        The :class:`AuditReport`: findings sorted by severity, rule and principal. What could
+        not be audited is in ``report.problems``: rows of the credential report that cannot be
+        read, policies that cannot be parsed, and customer managed policies and groups the
+        export names but does not hold. The rest is audited.
 
     Raises:
         AuditError: the credential report is unusable as a whole (empty, or its header lacks a
@@ -627,6 +645,7 @@ def audit(account: Account, credential_report: str | bytes | Sequence[Credential
         findings.extend(_credential_findings(account, rows, moment))
         if not any(r.is_root for r in rows):
             notes.append("the credential report has no `<root_account>` row: the root user was not checked")
+    problems.extend(_missing(account))
     findings.extend(_user_findings(account))
     findings.extend(_admin_findings(account, problems))
     findings.extend(_trust_findings(account, problems))

@@ -26,8 +26,9 @@ def _date_argument(text: str) -> datetime:
 def register(subparsers: Any) -> None:
     """Add ``iamkit audit EXPORT [--credential-report CSV] [--json] [--now YYYY-MM-DD]``.
 
-    Exit status: 0 no findings, 1 findings, 2 bad input (an unreadable export or report,
-    or credential-report rows that were skipped). Bad input never prints a traceback.
+    Exit status: 0 no findings, 1 findings, 2 bad input: an unreadable export or report, or a
+    partial audit (credential-report rows, policies or groups that could not be audited; the
+    report is printed, and what was not audited is listed). Bad input never prints a traceback.
 
     Args:
         subparsers: what ``ArgumentParser.add_subparsers()`` returned; the command sets
@@ -37,7 +38,8 @@ def register(subparsers: Any) -> None:
         "audit", help="check an account against AWS's IAM best practices",
         description="Audit an account export (aws iam get-account-authorization-details > EXPORT) and, with "
                     "--credential-report, its credential report. Each finding says why it matters and the aws "
-                    "command that fixes it. Exit status: 0 no findings, 1 findings, 2 bad input.")
+                    "command that fixes it. Exit status: 0 no findings, 1 findings, 2 bad input or a partial "
+                    "audit (what was not audited is listed).")
     parser.add_argument("export", metavar="EXPORT", help="the JSON of `aws iam get-account-authorization-details`, "
                                                          "or - for standard input")
     parser.add_argument("--credential-report", metavar="CSV", default=None,
@@ -70,10 +72,13 @@ def run_cli(args: argparse.Namespace) -> int:
             print(problem.located(args.credential_report), file=sys.stderr)
         return EXIT_BAD_INPUT
     print(report.to_json() if args.json else printable(report.explain()))
-    errors = [p for p in report.problems if p.severity == "error"]
     for problem in report.problems:
         print(problem.located(args.credential_report if problem.severity == "error" else args.export),
               file=sys.stderr)
-    if errors:
+    if report.problems:
+        # A part that was not read was not found clean: "no findings" must not pass for a clean account.
+        n = len(report.problems)
+        print(f"iamkit: partial audit: {n} part{'s' if n != 1 else ''} of the input could not be audited "
+              "(listed above); the findings cover the rest", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_FINDINGS if report.findings else EXIT_OK
