@@ -81,7 +81,7 @@ def _ago(days: int) -> str:
 
 
 EMPTY = Account.from_authorization_details({"UserDetailList": []}, ACCOUNT_ID)
-NOT_IN_THE_DEMO = {"broad-grant"}
+NOT_IN_THE_DEMO = {"broad-grant", "trust-github-no-sub"}
 
 
 # ── every rule, on the messy account ──────────────────────────────────────────
@@ -415,6 +415,111 @@ def test_an_inline_policy_fix_never_reuses_a_managed_policy_name() -> None:
     assert _can(after, "u1", "s3:GetObject", "arn:aws:s3:::a/k") and not _can(after, "u1", "iam:CreateUser")
 
 
+# ── trust policies: which conditions narrow who may assume ─────────────────────
+# AWS on `"Principal": "*"` in a role trust policy: "we strongly recommend that you limit who can access the
+# role through other means, such as a Condition element that limits access to only certain IP addresses"
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html). A condition
+# on another key (aws:SecureTransport, aws:CurrentTime) limits how or when, not who.
+
+
+def _trusting(statement: dict[str, Any]) -> Account:
+    details = {"UserDetailList": [], "Policies": [], "RoleDetailList": [{
+        "RoleName": "r", "RoleId": "AROAR", "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/r", "Path": "/",
+        "CreateDate": _ago(10), "RoleLastUsed": {}, "AttachedManagedPolicies": [], "RolePolicyList": [],
+        "InstanceProfileList": [], "AssumeRolePolicyDocument": _policy(statement)}]}
+    return Account.from_authorization_details(details)
+
+
+def _trust_rules(statement: dict[str, Any]) -> set[str]:
+    return set(audit(_trusting(statement), now=NOW).by_rule())
+
+
+STAR = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+
+
+@pytest.mark.parametrize("condition", [
+    {"Bool": {"aws:SecureTransport": "true"}},
+    {"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}},
+    {"StringLike": {"sts:RoleSessionName": "*"}},
+    {"StringLike": {"aws:PrincipalArn": "*"}},  # every ARN
+    {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},  # every organization but one
+    {"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT_ID}},  # a caller without the key passes
+    {"Null": {"aws:PrincipalOrgID": "false"}},  # any organization
+], ids=["secure-transport", "current-time", "session-name", "principal-arn-star", "not-equals", "if-exists", "null"])
+def test_a_condition_that_does_not_narrow_the_caller_keeps_the_wildcard_finding(condition: dict[str, Any]) -> None:
+    assert "trust-wildcard-principal" in _trust_rules({**STAR, "Condition": condition})
+
+
+@pytest.mark.parametrize("condition", [
+    {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+    {"StringEquals": {"aws:PrincipalAccount": "444455556666"}},
+    {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::444455556666:role/ci-*"}},
+    {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+    {"ArnEquals": {"aws:SourceArn": "arn:aws:s3:::amzn-s3-demo-bucket"}},
+    {"StringEquals": {"sts:ExternalId": "partner-4d1e"}},
+    {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
+], ids=["org", "account", "principal-arn", "source-account", "source-arn", "external-id", "source-ip"])
+def test_only_a_condition_that_narrows_the_caller_silences_the_wildcard_finding(condition: dict[str, Any]) -> None:
+    tls = {"Bool": {"aws:SecureTransport": "true"}}
+    assert "trust-wildcard-principal" in _trust_rules({**STAR, "Condition": tls})
+    assert "trust-wildcard-principal" not in _trust_rules({**STAR, "Condition": {**condition, **tls}})
+
+
+def test_an_unrelated_condition_keeps_the_other_account_finding() -> None:
+    statement = {**STAR, "Principal": {"AWS": "777788889999"}, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    assert "trust-account-no-condition" in _trust_rules(statement)
+
+
+def test_the_wildcard_fix_keeps_the_statements_own_conditions() -> None:
+    statement = {**STAR, "Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    finding = audit(_trusting(statement), now=NOW).by_rule()["trust-wildcard-principal"][0]
+    document = json.loads(shlex.split(finding.fix.splitlines()[0])[-1])
+    assert document["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "true"},
+                                                     "StringEquals": {"aws:PrincipalOrgID": "o-EXAMPLE"}}
+
+
+# GitHub's OIDC provider: "AWS Identity and Access Management (IAM) recommends that users evaluate the IAM
+# condition key, token.actions.githubusercontent.com:sub, in the trust policy of any role that trusts GitHub's
+# OIDC identity provider (IdP)." (https://docs.github.com/actions/deployment/security-hardening-your-deployments/
+# configuring-openid-connect-in-amazon-web-services; AWS: https://docs.aws.amazon.com/IAM/latest/UserGuide/
+# id_roles_create_for-idp_oidc.html#idp_oidc_Create_GitHub)
+GITHUB = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com"
+AUD = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+
+
+def _github(condition: dict[str, Any] | None, provider: str = GITHUB) -> dict[str, Any]:
+    statement = {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    return {**statement, "Condition": condition} if condition is not None else statement
+
+
+@pytest.mark.parametrize("condition", [
+    None,
+    {"StringEquals": AUD},
+    {"StringEquals": AUD, "StringLike": {"token.actions.githubusercontent.com:sub": "*"}},
+    {"StringEquals": AUD, "StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}},
+    {"StringEquals": AUD, "StringNotEquals": {"token.actions.githubusercontent.com:sub": "repo:evil/x:*"}},
+    {"StringEquals": AUD, "StringLikeIfExists": {"token.actions.githubusercontent.com:sub": "repo:org/app:*"}},
+], ids=["no-condition", "aud-only", "sub-star", "sub-any-repo", "sub-not-equals", "sub-if-exists"])
+def test_a_github_trust_without_a_sub_condition_is_high(condition: dict[str, Any] | None) -> None:
+    report = audit(_trusting(_github(condition)), now=NOW)
+    finding = report.by_rule()["trust-github-no-sub"][0]
+    assert finding.severity == "high" and finding.name == "r"
+    document = json.loads(shlex.split(finding.fix.splitlines()[0])[-1])
+    condition_after = document["Statement"][0]["Condition"]
+    assert condition_after["StringLike"]["token.actions.githubusercontent.com:sub"].startswith("repo:OWNER/REPO:")
+    assert condition_after["StringEquals"] == AUD
+
+
+@pytest.mark.parametrize("condition", [
+    {"StringEquals": {**AUD, "token.actions.githubusercontent.com:sub": "repo:org/app:ref:refs/heads/main"}},
+    {"StringEquals": AUD, "StringLike": {"token.actions.githubusercontent.com:sub": "repo:org/*"}},
+    {"StringEquals": AUD, "ForAnyValue:StringLike": {"token.actions.githubusercontent.com:sub": ["repo:org/a:*"]}},
+], ids=["one-branch", "one-owner", "for-any-value"])
+def test_a_github_trust_limited_to_repositories_is_not_flagged(condition: dict[str, Any]) -> None:
+    assert "trust-github-no-sub" in _trust_rules(_github({"StringEquals": AUD}))
+    assert "trust-github-no-sub" not in _trust_rules(_github(condition))
+
+
 # ── thresholds ─────────────────────────────────────────────────────────────────
 
 
@@ -470,7 +575,7 @@ def test_without_a_credential_report_the_credential_rules_are_skipped_and_said_s
     report = audit(_account("messy"), now=NOW)
     rules = set(report.by_rule())
     assert rules == {"admin-wildcard", "broad-grant", "inline-policy", "policy-attached-to-user", "role-unused",
-                     "trust-account-no-condition", "trust-wildcard-principal"}
+                     "trust-account-no-condition", "trust-github-no-sub", "trust-wildcard-principal"}
     assert report.notes and "no credential report" in report.notes[0]
     assert "note: no credential report" in report.explain()
 
@@ -555,8 +660,8 @@ def test_report_protocols(messy: AuditReport) -> None:
     assert sum(len(v) for v in groups.values()) == len(messy)
     assert [f.name for f in groups["role-unused"]] == ["old-migration", "stale-reports"]
     assert list(groups) == list(dict.fromkeys(f.rule for f in messy))
-    assert repr(messy) == (f"<AuditReport account {ACCOUNT_ID}: 19 findings "
-                           "(3 critical, 5 high, 8 medium, 3 low)>")
+    assert repr(messy) == (f"<AuditReport account {ACCOUNT_ID}: 21 findings "
+                           "(4 critical, 6 high, 8 medium, 3 low)>")
     assert repr(messy.findings[0]) == "<Finding critical root-access-keys <root_account>>"
     assert "\n" not in repr(messy)
     assert hash(messy.findings[0]) == hash(messy.findings[0])
@@ -565,7 +670,7 @@ def test_report_protocols(messy: AuditReport) -> None:
 def test_to_json_is_the_whole_report(messy: AuditReport) -> None:
     data = json.loads(messy.to_json())
     assert data["accountId"] == ACCOUNT_ID and data["now"] == "2024-06-01T00:00:00+00:00"
-    assert data["counts"] == {"critical": 3, "high": 5, "medium": 8, "low": 3}
+    assert data["counts"] == {"critical": 4, "high": 6, "medium": 8, "low": 3}
     assert [f["rule"] for f in data["findings"]] == [f.rule for f in messy]
     assert set(data["findings"][0]) == {"rule", "severity", "principal", "name", "title", "why", "fix", "evidence",
                                         "docs"}
@@ -576,7 +681,7 @@ def test_mimebundle_has_text_and_html(messy: AuditReport) -> None:
     bundle = messy._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     text = bundle["text/plain"]
-    assert text.startswith(f"audit of account {ACCOUNT_ID} on 2024-06-01: 19 findings")
+    assert text.startswith(f"audit of account {ACCOUNT_ID} on 2024-06-01: 21 findings")
     assert "severity  rule" in text and "aws iam delete-login-profile --user-name bob" in text
     assert "docs: https://docs.aws.amazon.com/" in text
     assert "<table>" in bundle["text/html"] and "aws iam delete-login-profile --user-name bob" in bundle["text/html"]
@@ -643,7 +748,7 @@ def test_cli_exit_1_with_findings(capsys: pytest.CaptureFixture[str]) -> None:
     code = _cli([str(AUDIT / "messy-export.json"), "--credential-report", str(AUDIT / "messy-credential-report.csv"),
                  "--now", "2024-06-01"])
     out, err = capsys.readouterr()
-    assert code == 1 and "19 findings" in out and "aws iam delete-login-profile --user-name bob" in out and err == ""
+    assert code == 1 and "21 findings" in out and "aws iam delete-login-profile --user-name bob" in out and err == ""
 
 
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -652,7 +757,8 @@ def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and data["now"] == "2024-06-01T00:00:00+00:00" and data["notes"]
     assert {f["rule"] for f in data["findings"]} == {"admin-wildcard", "broad-grant", "inline-policy",
                                                      "policy-attached-to-user", "role-unused",
-                                                     "trust-account-no-condition", "trust-wildcard-principal"}
+                                                     "trust-account-no-condition", "trust-github-no-sub",
+                                                     "trust-wildcard-principal"}
 
 
 def test_cli_exit_2_for_malformed_rows_after_auditing_the_rest(capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,13 @@ The rules and their thresholds (the numbers are the module constants below), mos
 - ``root-access-keys`` (critical): the ``<root_account>`` row has an active access key.
 - ``root-no-mfa`` (critical): the ``<root_account>`` row has ``mfa_active`` false.
 - ``trust-wildcard-principal`` (critical): a trust policy allows ``Principal: "*"`` (or
-  ``{"AWS": "*"}``) with no ``Condition``.
+  ``{"AWS": "*"}``) with no condition that narrows who calls (:data:`_CALLER_KEYS`:
+  ``aws:PrincipalOrgID``, ``aws:PrincipalAccount``, ``aws:PrincipalArn``, ``aws:SourceAccount``,
+  ``aws:SourceArn``, ``sts:ExternalId``, ``aws:SourceIp``…, with a value that is not only
+  wildcards, under an operator that is not negated nor ``…IfExists``).
+- ``trust-github-no-sub`` (high): a trust policy allows ``sts:AssumeRoleWithWebIdentity`` to
+  GitHub's OIDC provider (``token.actions.githubusercontent.com``) with no such condition on
+  ``token.actions.githubusercontent.com:sub``.
 - ``user-no-mfa`` (high): a user has a password and no MFA device.
 - ``admin-wildcard`` (high): a customer managed or inline policy allows ``Action: "*"`` on
   ``Resource: "*"``.
@@ -42,7 +48,7 @@ The rules and their thresholds (the numbers are the module constants below), mos
 - ``role-unused`` (medium): a role older than 90 days was not used in the last 90 days
   (service-linked roles, under ``/aws-service-role/``, are skipped).
 - ``trust-account-no-condition`` (medium): a trust policy allows another account (its id or
-  its root ARN) with no ``Condition`` such as ``sts:ExternalId``.
+  its root ARN) with no condition that narrows who calls, such as ``sts:ExternalId``.
 - ``access-keys-two-active`` (low): a user has two active access keys.
 - ``policy-attached-to-user`` (low): a managed policy is attached to a user, not a group.
   The fix never grants the user more than it has: it moves the policy to a group only if the
@@ -69,7 +75,9 @@ Choices iamkit made, and why:
   is AWS's own, meant for administrators), nor a customer managed policy used only as a
   permissions boundary (a boundary grants nothing). Who holds such a policy shows up through
   ``policy-attached-to-user`` when it is attached to a user directly.
-- Trust rules follow the statement as written: any ``Condition`` silences them.
+- Trust rules follow the statement as written: a condition on another key
+  (``aws:SecureTransport``, ``aws:CurrentTime``, ``aws:MultiFactorAuthPresent``) does not
+  narrow who may assume the role, so it does not silence them.
 
 Sources:
 
@@ -83,6 +91,9 @@ Sources:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies-choosing-managed-or-inline.html
 - User groups: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_groups.html
 - The confused deputy problem: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+- A role for GitHub's OIDC provider:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html#idp_oidc_Create_GitHub and
+  https://docs.github.com/actions/deployment/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services
 - AWS Config rules: https://docs.aws.amazon.com/config/latest/developerguide/access-keys-rotated.html,
   https://docs.aws.amazon.com/config/latest/developerguide/iam-user-unused-credentials-check.html
 - ``DeleteAccessKey`` without a user name acts on the caller's (the root user's) own key:
@@ -99,6 +110,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..account.model import Account, Group, Role, User
+from ..engine.matching import action_matches
 from ..engine.policy import Policy, PolicyKind, Statement, build_policy
 from ..errors import AuditError, Problem
 from .credential_report import ROOT, AccessKey, CredentialRow, read_credential_report
@@ -167,6 +179,13 @@ RULES: dict[str, Rule] = {r.id: r for r in (
          "A trust policy that allows `Principal: \"*\"` with no condition lets principals of every AWS account assume "
          "the role. AWS's IAM best practices: \"Before you grant permissions for public or cross-account access in AWS, "
          "we recommend that you verify if such access is required.\"", f"{_BEST}#bp-preview-access"),
+    Rule("trust-github-no-sub", "high", "any GitHub repository's workflows may assume the role",
+         "GitHub's OIDC provider signs a token for every workflow of every repository on GitHub; a trust policy "
+         "that does not check the token's `sub` (its repository and branch) lets all of them assume the role. "
+         "GitHub: \"AWS Identity and Access Management (IAM) recommends that users evaluate the IAM condition key, "
+         "token.actions.githubusercontent.com:sub, in the trust policy of any role that trusts GitHub's OIDC "
+         "identity provider (IdP).\"",
+         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html#idp_oidc_Create_GitHub"),
     Rule("user-no-mfa", "high", "a user signs in with a password and no MFA",
          "With a password alone, anyone who learns it signs in as this user. AWS's IAM best practices: \"for scenarios "
          "in which you need an IAM user or root user in your account, require MFA for additional security.\"",
@@ -513,20 +532,55 @@ def _admin_findings(account: Account, problems: list[Problem]) -> Iterator[Findi
                                attached_to=holder.ref, grants=_broad_evidence(grants))
 
 
+_CALLER_KEYS = frozenset(k.lower() for k in (
+    "aws:PrincipalOrgID", "aws:PrincipalOrgPaths", "aws:PrincipalAccount", "aws:PrincipalArn", "aws:SourceAccount",
+    "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths", "sts:ExternalId", "aws:SourceIp", "aws:SourceVpc",
+    "aws:SourceVpce"))
+"""Condition keys that narrow who may assume a role: the caller's organization, account or ARN,
+the resource a service acts for, an external id, the network the call comes from."""
+
+_GITHUB = re.compile(r":oidc-provider/(token\.actions\.githubusercontent\.com(?:/[^/:]+)?)$")
+
+
+def _limits(statement: Statement, keys: Iterable[str]) -> bool:
+    """Whether a condition of the statement only matches some values of one of ``keys``.
+
+    A negated operator (``StringNotEquals``: every value but one), ``…IfExists`` (a request
+    without the key passes), ``Null``, and values that are only wildcards (``*``,
+    ``repo:*``) narrow nothing; neither does a condition on another key (``aws:SecureTransport``).
+    """
+    wanted = {k.lower() for k in keys}
+    for condition in statement.conditions:
+        base = condition.operator.base.name
+        if condition.key.lower() not in wanted or condition.operator.if_exists or "Not" in base or base == "Null":
+            continue
+        if any(not _only_wildcards(str(v)) for v in condition.values):
+            return True
+    return False
+
+
+def _only_wildcards(value: str) -> bool:
+    return not value.removeprefix("repo:").strip("*?")
+
+
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
 
 
 def _trust_fix(role: Role, condition: Mapping[str, Any], flagged: Sequence[int],
                principal: Mapping[str, Any] | None = None) -> list[str]:
-    """``update-assume-role-policy`` with the role's own trust policy, the flagged statements fixed."""
+    """``update-assume-role-policy`` with the role's own trust policy, ``condition`` added to
+    the flagged statements' own conditions."""
     document = json.loads(json.dumps(role.trust_policy))
     statements = document.get("Statement")
     listed = isinstance(statements, list)
     for number in flagged:
         statement = statements[number] if listed else statements
         if isinstance(statement, dict):
-            statement["Condition"] = dict(condition)
+            merged = dict(statement.get("Condition") or {})
+            for operator, keys in condition.items():
+                merged[operator] = {**merged.get(operator, {}), **keys}
+            statement["Condition"] = merged
             if principal is not None:
                 statement["Principal"] = dict(principal)
     return [f"aws iam update-assume-role-policy --role-name {_q(role.name)} "
@@ -538,9 +592,16 @@ def _trust_findings(account: Account, problems: list[Problem]) -> Iterator[Findi
         if role.path.startswith(SERVICE_LINKED_PATH) or not role.trust_policy:
             continue
         trust = _parsed(role.trust_policy, PolicyKind.TRUST, role.name, f"{role.ref}/trust", problems)
-        wildcard, outsiders = [], []
+        wildcard, outsiders, github, issuers = [], [], [], []
         for st in trust or ():
-            if st.effect != "Allow" or st.principal_element != "Principal" or st.conditions:
+            if st.effect != "Allow" or st.principal_element != "Principal":
+                continue
+            found = [m.group(1) for p in (st.principals or {}).get("Federated", ()) if (m := _GITHUB.search(p))]
+            if found and any(action_matches(a, "sts:AssumeRoleWithWebIdentity") for a in st.actions) \
+                    and not st.not_action and not _limits(st, {f"{issuer}:sub" for issuer in found}):
+                github.append(st)
+                issuers += found
+            if _limits(st, _CALLER_KEYS):
                 continue
             if st.principals is None or "*" in st.principals.get("AWS", ()):
                 wildcard.append(st)
@@ -557,6 +618,16 @@ def _trust_findings(account: Account, problems: list[Problem]) -> Iterator[Findi
                                       [st.number for st in wildcard]) +
                            ["# or name the principals that need the role instead of \"*\""],
                            role=role.name, statements=labels, trusted=["*"])
+        if github:
+            labels = [st.label for st in github]
+            yield _finding("trust-github-no-sub", role.arn,
+                           f"role `{role.name}` may be assumed from any GitHub repository's workflows "
+                           f"({', '.join(labels)})",
+                           _trust_fix(role, {"StringEquals": {f"{issuers[0]}:aud": "sts.amazonaws.com"},
+                                             "StringLike": {f"{issuers[0]}:sub": "repo:OWNER/REPO:ref:refs/heads/BRANCH"}},
+                                      [st.number for st in github]) +
+                           ["# OWNER/REPO and BRANCH: the repository and branch whose workflows need the role"],
+                           role=role.name, statements=labels)
         if outsiders:
             labels = [st.label for st, _ in outsiders]
             accounts = sorted({a for _, found in outsiders for a in found})
