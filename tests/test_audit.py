@@ -520,6 +520,42 @@ def test_a_github_trust_limited_to_repositories_is_not_flagged(condition: dict[s
     assert "trust-github-no-sub" not in _trust_rules(_github(condition))
 
 
+# ── rotating a key when the user has two ───────────────────────────────────────
+# "You can have a maximum of two access keys" (https://docs.aws.amazon.com/IAM/latest/UserGuide/
+# id_credentials_access-keys.html): CreateAccessKey fails with LimitExceeded while the user has two.
+
+
+def _run_key_commands(fix: str, keys: dict[str, str]) -> dict[str, str]:
+    """The user's keys (slot placeholder → status) after the fix, as IAM would run it; the new key is NEW."""
+    keys = dict(keys)
+    for line in fix.splitlines():
+        words = shlex.split(line.split("  #", 1)[0], comments=True)
+        if not words or words[2] == "list-access-keys":
+            continue
+        options = dict(zip(words[3::2], words[4::2], strict=True))
+        if words[2] == "create-access-key":
+            assert len(keys) < 2, "LimitExceeded: the user already has two access keys"
+            keys["NEW"] = "Active"
+        elif words[2] == "update-access-key":
+            keys[options["--access-key-id"]] = options["--status"]
+        elif words[2] == "delete-access-key":
+            del keys[options["--access-key-id"]]
+        else:
+            pytest.fail(f"the test cannot apply `{words[2]}`")
+    return keys
+
+
+@pytest.mark.parametrize(("key2", "status"), [(("true", _ago(30), "N/A"), "Active"),
+                                               (("false", _ago(30), "N/A"), "Inactive")],
+                         ids=["second-key-active", "second-key-inactive"])
+def test_rotating_an_old_key_frees_a_slot_first_when_the_user_has_two(key2: tuple[str, str, str],
+                                                                     status: str) -> None:
+    # dave's case in the messy account: key 1 is old and in use, key 2 exists.
+    report = audit(EMPTY, _report(_row("dave", key1=("true", _ago(507), _ago(1)), key2=key2)), now=NOW)
+    fix = report.by_rule()["access-key-old"][0].fix
+    assert _run_key_commands(fix, {"KEY_ID_1": "Active", "KEY_ID_2": status}) == {"NEW": "Active"}
+
+
 # ── thresholds ─────────────────────────────────────────────────────────────────
 
 

@@ -41,7 +41,9 @@ The rules and their thresholds (the numbers are the module constants below), mos
   ``admin-wildcard``: privilege escalation (``iam:*``, ``iam:AttachUserPolicy``… on every
   resource), ``iam:PassRole`` or ``sts:AssumeRole`` on every role, ``Allow`` with ``NotAction``,
   ``Action: "*"`` on some resources.
-- ``access-key-old`` (medium): an active key was last rotated more than 90 days ago.
+- ``access-key-old`` (medium): an active key was last rotated more than 90 days ago. The fix
+  creates the new key first; when the user already has two keys, the most AWS allows, it
+  retires the other key before that.
 - ``access-key-unused`` (medium): an active key has not been used for more than 90 days, or
   was never used and is more than 7 days old.
 - ``password-never-used`` (medium): a user has a password never used to sign in.
@@ -268,10 +270,15 @@ def _finding(rule_id: str, principal: str, title: str, fix: Iterable[str], **evi
                    {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in evidence.items()}, rule.docs)
 
 
-def _key_lines(user: str, key: AccessKey) -> list[str]:
+def _key_lines(user: str, key: AccessKey, placeholder: str = "KEY_ID") -> list[str]:
     """How to find the KEY_ID of a key the credential report describes (it holds no key IDs)."""
     created = f" (created {iso_utc(key.last_rotated)})" if key.last_rotated else ""
-    return [f"aws iam list-access-keys --user-name {_q(user)}  # KEY_ID: access key {key.number}{created}"]
+    return [f"aws iam list-access-keys --user-name {_q(user)}  # {placeholder}: access key {key.number}{created}"]
+
+
+def _exists(key: AccessKey) -> bool:
+    """The slot holds a key: an active one, or an inactive one the report dates."""
+    return key.active or key.last_rotated is not None
 
 
 def _credential_findings(account: Account, rows: Sequence[CredentialRow], now: datetime) -> Iterator[Finding]:
@@ -297,7 +304,8 @@ def _credential_findings(account: Account, rows: Sequence[CredentialRow], now: d
                 line=row.line)
         active = [k for k in row.access_keys if k.active]
         for key in active:
-            yield from _key_findings(user, arn, key, now, row.line)
+            other = next((k for k in row.access_keys if k.number != key.number and _exists(k)), None)
+            yield from _key_findings(user, arn, key, other, now, row.line)
         if len(active) == 2:
             # Keep the key used last; deactivate the other (never used counts as oldest).
             stale = min(active, key=lambda k: (k.last_used or datetime.min.replace(tzinfo=timezone.utc),
@@ -325,17 +333,33 @@ def _root_findings(row: CredentialRow, account: Account) -> Iterator[Finding]:
         ], mfa_active=False, password_last_used=row.password_last_used, line=row.line)
 
 
-def _key_findings(user: str, arn: str, key: AccessKey, now: datetime, line: int) -> Iterator[Finding]:
-    deactivate = [
-        *_key_lines(user, key),
-        f"aws iam update-access-key --user-name {_q(user)} --access-key-id KEY_ID --status Inactive",
-        f"aws iam delete-access-key --user-name {_q(user)} --access-key-id KEY_ID  # once nothing broke",
+def _retire(user: str, key: AccessKey, placeholder: str = "KEY_ID") -> list[str]:
+    return [
+        *_key_lines(user, key, placeholder),
+        f"aws iam update-access-key --user-name {_q(user)} --access-key-id {placeholder} --status Inactive",
+        f"aws iam delete-access-key --user-name {_q(user)} --access-key-id {placeholder}  # once nothing broke",
     ]
+
+
+def _key_findings(user: str, arn: str, key: AccessKey, other: AccessKey | None, now: datetime,
+                  line: int) -> Iterator[Finding]:
+    """Findings on one active key; ``other`` is the user's other key, if it has one."""
+    deactivate = _retire(user, key)
     age = _days(now, key.last_rotated) if key.last_rotated else None
     if age is not None and age > KEY_MAX_AGE_DAYS:
+        # A user has at most two access keys: with two, create-access-key fails until one is deleted.
+        first = [] if other is None else [
+            f"# user `{user}` has two access keys, the most AWS allows: retire key {other.number} first "
+            "(make sure nothing uses it)",
+            *_key_lines(user, other, f"KEY_ID_{other.number}"),
+            *([f"aws iam update-access-key --user-name {_q(user)} --access-key-id KEY_ID_{other.number} "
+               "--status Inactive"] if other.active else []),
+            f"aws iam delete-access-key --user-name {_q(user)} --access-key-id KEY_ID_{other.number}",
+        ]
         yield _finding("access-key-old", arn, f"access key {key.number} of user `{user}` is {age} days old", [
+            *first,
             f"aws iam create-access-key --user-name {_q(user)}  # give the new key to the key's applications, then:",
-            *deactivate,
+            *(deactivate if other is None else _retire(user, key, f"KEY_ID_{key.number}")),
         ], user=user, access_key=key.number, last_rotated=key.last_rotated, age_days=age,
             max_age_days=KEY_MAX_AGE_DAYS, line=line)
     if key.last_used is None:
