@@ -11,8 +11,9 @@ import json
 import pytest
 
 from conftest import CASES
-from iamkit import Outcome
+from iamkit import Layer, Outcome
 from iamkit.account import Account, AccountError, load_account
+from iamkit.account.model import OUTSIDE_USER
 
 EXPORT = CASES / "accounts" / "examplecorp.json"
 BUCKET = "arn:aws:s3:::amzn-s3-demo-bucket"
@@ -106,6 +107,31 @@ def test_cross_account_trust_needs_the_external_id(account: Account) -> None:
     assert account.who_can_assume("PartnerAudit") == []
     (who, decision), = account.who_can_assume("PartnerAudit", context={"sts:ExternalId": "partner-7f3a"})
     assert who == "arn:aws:iam::444455556666:root" and decision.allowed
+    # The trust policy names the account, which lets in its IAM users and roles, not its root user,
+    # who cannot call AssumeRole (id_credentials_sts-comparison.html, "Who can call": "IAM user or
+    # IAM role with existing temporary security credentials"): a stand-in user asks for them.
+    assert decision.request.principal == f"arn:aws:iam::444455556666:user/{OUTSIDE_USER}"
+    assert [t.policy_name for t in decision.determining if t.layer is Layer.IDENTITY] == [
+        "stand-in for account 444455556666's own policies (not in this export)"]
+
+
+def test_another_accounts_user_named_in_a_trust_policy_is_let_in_by_it() -> None:
+    # Their own permission lives in their account: the trust policy alone is the question
+    # (id_roles_common-scenarios_aws-accounts.html: the trusting account's trust policy and the
+    # trusted account's identity policy must both allow).
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+        "AWS": ["arn:aws:iam::444455556666:user/bob", "arn:aws:iam::444455556666:root"]}}]}
+    account = Account.from_authorization_details({"RoleDetailList": [{
+        "RoleName": "R", "RoleId": "AROAEXAMPLE", "Arn": "arn:aws:iam::111122223333:role/R", "Path": "/",
+        "AssumeRolePolicyDocument": trust}]})
+    found = dict(account.who_can_assume("R", allowed_only=False))
+    assert sorted(found) == ["arn:aws:iam::444455556666:root", "arn:aws:iam::444455556666:user/bob"]
+    assert all(d.allowed for d in found.values())
+    trust["Statement"][0]["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    account = Account.from_authorization_details({"RoleDetailList": [{
+        "RoleName": "R", "RoleId": "AROAEXAMPLE", "Arn": "arn:aws:iam::111122223333:role/R", "Path": "/",
+        "AssumeRolePolicyDocument": trust}]})
+    assert account.who_can_assume("R") == []
 
 
 def test_assumed_role_session_evaluates_with_role_and_session_policies(account: Account) -> None:

@@ -26,14 +26,18 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from ..engine.decision import Decision
 from ..engine.evaluator import evaluate
 from ..engine.policy import Origin, Policy, PolicyKind, build_policy
-from ..engine.principals import SERVICE_PRINCIPAL
+from ..engine.principals import SERVICE_PRINCIPAL, CallerKind, parse_caller
 from ..engine.scenario import TRUST_ACTIONS, Request, Scenario, load_request
 from ..errors import AccountError, Problem, format_path, suggest
 from .entities import Group, Identity, InstanceProfile, ManagedPolicy, Principal, Role, User
 from .export import read_export_file, read_pages
 
-__all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session", "User",
-           "load_account"]
+__all__ = ["OUTSIDE_USER", "Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session",
+           "User", "load_account"]
+
+OUTSIDE_USER = "any-iam-principal"
+"""The name of the stand-in user that asks, for the IAM users and roles of another account a
+trust policy names, whether the trust policy lets them in (:meth:`Account.who_can_assume`)."""
 
 
 class Account:
@@ -377,7 +381,10 @@ class Account:
         Users and roles of this account are evaluated fully: the trust policy, their own
         permission for ``sts:AssumeRole``, their permissions boundary. Services and other
         accounts' principals named in the trust policy are evaluated on the trust policy
-        alone — their own side lives in their account.
+        alone — their own side lives in their account, so a stand-in policy allows it. For a
+        trust policy that names another account (its id or root ARN), the candidate is that
+        account's IAM users and roles, asked for as the stand-in user :data:`OUTSIDE_USER`
+        of the account: its root user cannot assume roles.
 
         Args:
             role: the role.
@@ -396,10 +403,29 @@ class Account:
             if p is not r:
                 out.append((p.arn, self.evaluate(p, "sts:AssumeRole", r.arn, context=context)))
         for outsider in sorted(self._named_outsiders(trust)):
-            request = Request(outsider, "sts:AssumeRole", r.arn, self.account_id, dict(context or {}))
-            out.append((outsider, evaluate(Scenario(request=request, resource_policy=trust,
-                                                    id=f"{outsider} assumes {r.ref}"))))
+            out.append((outsider, evaluate(self._outsider_attempt(outsider, r, trust, context))))
         return [(who, d) for who, d in out if d.allowed or not allowed_only]
+
+    def _outsider_attempt(self, outsider: str, role: Role, trust: Policy | None,
+                          context: Mapping[str, Any] | None) -> Scenario:
+        """The attempt to assume ``role`` of a service or another account's principal that its
+        trust policy names. Their own side is not in this export: a service needs none, and
+        another account's principal gets a stand-in identity policy, named for what it is,
+        that allows the call, so that the trust policy decides. A trust policy naming the
+        account lets in the account's IAM users and roles, never its root user, who cannot
+        assume roles: a stand-in user of that account asks for them."""
+        caller = parse_caller(outsider)
+        principal = outsider
+        identity: tuple[Policy, ...] = ()
+        if caller is not None and caller.kind is not CallerKind.SERVICE:
+            if caller.kind is CallerKind.ROOT:
+                principal = f"arn:{caller.partition}:iam::{caller.account}:user/{OUTSIDE_USER}"
+            identity = (_parse_given({"Version": "2012-10-17", "Statement": [
+                {"Sid": "StandIn", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role.arn}]},
+                PolicyKind.IDENTITY, f"stand-in for account {caller.account}'s own policies (not in this export)"),)
+        request = Request(principal, "sts:AssumeRole", role.arn, self.account_id, dict(context or {}))
+        return Scenario(request=request, identity_policies=identity, resource_policy=trust,
+                        id=f"{outsider} assumes {role.ref}")
 
     def _named_outsiders(self, trust: Policy | None) -> set[str]:
         """Services and principals of other accounts that a trust policy names."""

@@ -92,6 +92,8 @@ def credential_limit(kind: CallerKind, action: str, signed: Credentials | None =
                 "the API or CLI, nor STS operations other than GetCallerIdentity")
     if kind is CallerKind.ASSUMED_ROLE and action in ("sts:getfederationtoken", "sts:getsessiontoken"):
         return "a role session cannot call GetFederationToken or GetSessionToken"
+    if kind is CallerKind.ROOT and action == "sts:assumerole":
+        return "the root user cannot assume a role: only an IAM user or a role session can call AssumeRole"
     if signed is Credentials.SESSION_TOKEN and action.startswith("iam:"):
         return "GetSessionToken credentials cannot call IAM operations unless MFA information was included"
     if signed is not None and signed is not Credentials.LONG_TERM and action.startswith("sts:") \
