@@ -154,7 +154,7 @@ def test_expand_a_pattern_aws_would_reject_is_a_message(pattern, message, capsys
 
 @pytest.mark.parametrize("command", [["can", "{}", "alice", "s3:GetObject"], ["permissions", "{}", "alice"],
                                      ["who-can-assume", "{}", "Deploy"], ["audit", "{}"]])
-@pytest.mark.parametrize("content", ["{}", "[1]", '{"Users": []}'])
+@pytest.mark.parametrize("content", ["{}", "[1]", '{"Users": []}', "[]"])
 def test_not_an_export_names_the_file(command, content, tmp_path, capsys) -> None:
     path = tmp_path / "notes.json"
     path.write_text(content)

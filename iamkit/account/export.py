@@ -167,7 +167,8 @@ def read_pages(details: Any, account_id: str | None, positions: Positions | None
     pages = [details] if isinstance(details, Mapping) else list(details)
     merged: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
     shape: list[tuple[tuple[str | int, ...], str]] = []
-    for number, page in enumerate(pages):
+    # An empty list of pages holds no account at all, not an empty account.
+    for number, page in enumerate(pages or [None]):
         if not isinstance(page, Mapping) or not any(k in page for k in merged):
             raise AccountError("not a get-account-authorization-details export: expected `UserDetailList`, "
                                "`GroupDetailList`, `RoleDetailList` or `Policies` — hint: write one with "
