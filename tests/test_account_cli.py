@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 
@@ -173,3 +174,24 @@ def test_permissions_for_an_unknown_service_is_bad_input(service, message, capsy
     assert main(["permissions", EXPORT, "alice", "--service", service]) == EXIT_BAD_INPUT
     captured = capsys.readouterr()
     assert message in captured.err and captured.out == ""
+
+
+@pytest.mark.parametrize("holder", ["managed", "inline"])
+def test_a_policy_document_that_is_not_json_is_located_in_the_export(holder, tmp_path, capsys) -> None:
+    # The API returns documents as URL-encoded JSON text
+    # (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html);
+    # one that does not parse is named by where it sits in the export, not as `$`.
+    export = json.loads(pathlib.Path(EXPORT).read_text())
+    broken = '{"Version": "2012-10-17", "Statement": [{'
+    if holder == "managed":
+        export["Policies"][0]["PolicyVersionList"][1]["Document"] = broken
+        path = "Policies.ReadReports.PolicyVersionList.v2.Document"
+    else:
+        alice = next(u for u in export["UserDetailList"] if u["UserName"] == "alice")
+        alice["UserPolicyList"] = [{"PolicyName": "scratch", "PolicyDocument": broken}]
+        path = "UserDetailList.alice.UserPolicyList.scratch.PolicyDocument"
+    bad = tmp_path / "export.json"
+    bad.write_text(json.dumps(export))
+    assert main(["can", str(bad), "alice", "s3:GetObject"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert f"error: {path}: not valid JSON" in err and "of the document's text" in err and "mangles" not in err

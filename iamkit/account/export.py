@@ -12,7 +12,7 @@ from __future__ import annotations
 import pathlib
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Mapping, NamedTuple, Sequence
 
@@ -37,11 +37,22 @@ class ExportParts(NamedTuple):
     instance_profiles: dict[str, InstanceProfile]
 
 
-def _document(raw: Any) -> Any:
-    """A policy document as the API (URL-encoded JSON), the CLI or boto3 (a dict) give it."""
+def _document(raw: Any, where: tuple[str | int, ...]) -> Any:
+    """A policy document as the API (URL-encoded JSON), the CLI or boto3 (a dict) give it.
+
+    Raises:
+        AccountError: when a document given as text is not JSON, located at ``where`` in the
+            export and, within the document's text, by line and column.
+    """
     if isinstance(raw, str):
         text = raw if raw.lstrip().startswith("{") else urllib.parse.unquote(raw)
-        return load_json(text)[0]
+        try:
+            return load_json(text, prefix=where)[0]
+        except InputError as exc:
+            problems = [replace(p, line=None, column=None, message=p.message + (
+                f" (line {p.line}, column {p.column} of the document's text)" if p.line is not None else ""))
+                for p in exc.problems]
+            raise AccountError(_joined("the export", problems), problems) from None
     return raw
 
 
@@ -122,8 +133,9 @@ def _tags(raw: Any) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in raw or ()}
 
 
-def _inline(raw: Any) -> dict[str, Any]:
-    return {p["PolicyName"]: _document(p["PolicyDocument"]) for p in raw or ()}
+def _inline(raw: Any, where: tuple[str | int, ...]) -> dict[str, Any]:
+    return {p["PolicyName"]: _document(p["PolicyDocument"], (*where, p["PolicyName"], "PolicyDocument"))
+            for p in raw or ()}
 
 
 def _attached(raw: Any) -> tuple[str, ...]:
@@ -185,6 +197,8 @@ def read_pages(details: Any, account_id: str | None, positions: Positions | None
             merged[key].extend(page.get(key) or ())
     try:
         return _build(merged, account_id)
+    except AccountError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise AccountError(f"the export is missing or mangles a field AWS always includes: {exc}") from None
 
@@ -194,20 +208,23 @@ def _build(data: Mapping[str, list[Any]], account_id: str | None) -> ExportParts
     for p in data["Policies"]:
         versions = p.get("PolicyVersionList") or ()
         default = next((v for v in versions if v.get("IsDefaultVersion")), versions[0] if versions else None)
-        document = _document(default["Document"]) if default else {}
+        document = _document(default["Document"], ("Policies", p.get("PolicyName") or p["Arn"], "PolicyVersionList",
+                                                    default.get("VersionId", 0), "Document")) if default else {}
         # moto leaves PolicyName out for AWS managed policies; the ARN ends with it.
         name = p.get("PolicyName") or p["Arn"].rsplit("/", 1)[-1]
         policies[p["Arn"]] = ManagedPolicy(name, p["Arn"], document, p.get("DefaultVersionId", "v1"),
                                            p.get("AttachmentCount", 0))
     groups = {
         g["GroupName"]: Group(g["GroupName"], g["Arn"], g.get("GroupId", ""), g.get("Path", "/"),
-                              _inline(g.get("GroupPolicyList")), _attached(g.get("AttachedManagedPolicies")),
+                              _inline(g.get("GroupPolicyList"), ("GroupDetailList", g["GroupName"], "GroupPolicyList")),
+                              _attached(g.get("AttachedManagedPolicies")),
                               _date(g.get("CreateDate")))
         for g in data["GroupDetailList"]
     }
     users = {
         u["UserName"]: User(u["UserName"], u["Arn"], u.get("UserId", ""), u.get("Path", "/"),
-                            _inline(u.get("UserPolicyList")), _attached(u.get("AttachedManagedPolicies")),
+                            _inline(u.get("UserPolicyList"), ("UserDetailList", u["UserName"], "UserPolicyList")),
+                            _attached(u.get("AttachedManagedPolicies")),
                             _date(u.get("CreateDate")), tuple(u.get("GroupList") or ()),
                             (u.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"), _tags(u.get("Tags")))
         for u in data["UserDetailList"]
@@ -220,10 +237,12 @@ def _build(data: Mapping[str, list[Any]], account_id: str | None) -> ExportParts
             names.append(ip["InstanceProfileName"])
             profiles[ip["InstanceProfileName"]] = InstanceProfile(
                 ip["InstanceProfileName"], ip["Arn"], tuple(x["RoleName"] for x in ip.get("Roles") or ()))
+        where = ("RoleDetailList", r["RoleName"])
         roles[r["RoleName"]] = Role(
-            r["RoleName"], r["Arn"], r.get("RoleId", ""), r.get("Path", "/"), _inline(r.get("RolePolicyList")),
+            r["RoleName"], r["Arn"], r.get("RoleId", ""), r.get("Path", "/"),
+            _inline(r.get("RolePolicyList"), (*where, "RolePolicyList")),
             _attached(r.get("AttachedManagedPolicies")), _date(r.get("CreateDate")),
-            _document(r.get("AssumeRolePolicyDocument") or {}),
+            _document(r.get("AssumeRolePolicyDocument") or {}, (*where, "AssumeRolePolicyDocument")),
             (r.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"), _tags(r.get("Tags")), tuple(names),
             _date((r.get("RoleLastUsed") or {}).get("LastUsedDate")))
     if account_id is None:
