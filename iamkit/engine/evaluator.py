@@ -109,6 +109,7 @@ def always_allowed(action: str, signed: Credentials | None) -> bool:
     (id_credentials_temp_control-access_getsessiontoken.html)."""
     return action in ALWAYS_ALLOWED or (action == "sts:getsessiontoken" and signed is Credentials.LONG_TERM)
 
+
 RCP_BASELINE = frozenset({
     "s3", "sts", "kms", "sqs", "secretsmanager", "cognito-identity", "cognito-idp", "logs", "dynamodb",
     "ecr", "aoss",
