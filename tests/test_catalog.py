@@ -275,6 +275,21 @@ def test_effective_permissions_of_plain_identity_policies() -> None:
         effective_permissions([read])
 
 
+def test_an_unknown_service_is_an_error_not_an_empty_table() -> None:
+    """An empty table for a misspelt prefix would read as "nothing is allowed"; the command
+    line already refuses the prefix, and the function says the same."""
+    read = parse_policy(policy({"Effect": "Allow", "Action": "kms:*", "Resource": "*"}))
+    with pytest.raises(ScenarioError) as caught:
+        effective_permissions([read], ALICE, service="kmss")
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.message, problem.hint) == (
+        "service", "no service `kmss` in the action catalog", "did you mean `kms`?")
+    with pytest.raises(ScenarioError) as caught:
+        effective_permissions([read], ALICE, service="nosuch")
+    assert caught.value.problems[0].hint == "give a service prefix, such as `s3`, `iam` or `ec2`"
+    assert len(effective_permissions([read], ALICE, service="KMS")) == len(catalog().actions("kms"))
+
+
 def test_to_frame_has_the_documented_columns() -> None:
     read = parse_policy(policy({"Sid": "Read", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}))
     frame = effective_permissions(read, ALICE, service="s3").to_frame()

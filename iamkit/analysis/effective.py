@@ -26,7 +26,7 @@ from ..engine.evaluator import evaluate
 from ..engine.policy import Policy, PolicyKind
 from ..engine.principals import parse_caller
 from ..engine.scenario import RESOURCE_ARN, Request, Scenario, load_scenario
-from ..errors import Problem, ScenarioError
+from ..errors import Problem, ScenarioError, suggest
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -233,8 +233,8 @@ def effective_permissions(scenario_or_policies: Scenario | Policy | Sequence[Pol
         :class:`EffectivePermissions` with one row per action.
 
     Raises:
-        ScenarioError: when the principal or the resource is malformed, or a scenario
-            dict/text is invalid.
+        ScenarioError: when the principal or the resource is malformed, the service is not
+            in the catalog, or a scenario dict/text is invalid.
         CatalogError: when the catalog's data package is missing.
     """
     scenario = _as_scenario(scenario_or_policies, principal)
@@ -246,11 +246,14 @@ def effective_permissions(scenario_or_policies: Scenario | Policy | Sequence[Pol
     if resource != "*" and not RESOURCE_ARN.match(resource):
         problems.append(Problem("resource", f"`{resource}` is not an ARN or `*`",
                                 "an ARN has six parts: `arn:partition:service:region:account-id:resource`"))
+    cat = using or catalog()
+    if service is not None and cat.service(service) is None:  # else an empty table would read as "nothing allowed"
+        problems.append(Problem("service", f"no service `{service}` in the action catalog",
+                                suggest(service, cat.services()) or "give a service prefix, such as `s3`, `iam` or `ec2`"))
     if problems:
         raise ScenarioError(problems)
     if context is None:
         context = scenario.request.context if isinstance(scenario_or_policies, (Scenario, Mapping, str)) else {}
-    cat = using or catalog()
     request = Request(principal, "sts:GetCallerIdentity", resource, resource_account, dict(context))
 
     base, add, clear = _action_masks(scenario, cat)
