@@ -347,6 +347,18 @@ def test_one_result_per_action_aggregating_resources() -> None:
         (OBJECT, "allowed"), (secret, "explicitDeny")]
 
 
+def test_an_empty_resource_list_is_invalid_input() -> None:
+    """Without ``ResourceArns`` "the value defaults to * (all resources)"
+    (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html); the
+    reference does not say what an empty list means, so it is refused rather than guessed
+    (it used to end in a traceback)."""
+    with pytest.raises(SimulationError) as caught:
+        simulate(PolicyInputList=[policy(allow())], ActionNames=["s3:GetObject"], ResourceArns=[])
+    (problem,) = caught.value.problems
+    assert (caught.value.code, problem.path, problem.message) == (
+        "InvalidInput", "ResourceArns", "`ResourceArns` is an empty list")
+
+
 # ── pagination ──────────────────────────────────────────────────────────────────
 
 ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "ec2:RunInstances", "iam:CreateUser"]

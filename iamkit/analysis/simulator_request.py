@@ -83,6 +83,9 @@ def read_request(action_names: Any, resource_arns: Any, max_items: Any, marker: 
             out.add(("ActionNames", i), f"`{action}` is not a concrete action",
                     "the simulator takes no wildcards: name each action, such as `s3:GetObject`")
     resources = _strings(resource_arns, "ResourceArns", out) if resource_arns is not None else ["*"]
+    if isinstance(resource_arns, (list, tuple)) and not resource_arns:  # AWS is silent: refuse, not guess
+        out.add(("ResourceArns",), "`ResourceArns` is an empty list",
+                "leave `ResourceArns` out to simulate all resources (`*`), or name at least one ARN")
     for i, arn in enumerate(resources):
         if arn != "*" and not RESOURCE_ARN.match(arn):
             out.add(("ResourceArns", i), f"`{arn}` is not an ARN or `*`",
