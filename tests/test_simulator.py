@@ -430,6 +430,35 @@ def test_wildcard_actions_are_invalid_input() -> None:
     assert caught.value.code == "InvalidInput"
 
 
+def test_policy_parameters_keep_to_the_documented_characters_and_length() -> None:
+    """Each policy parameter's "maximum length ..., including whitespace" is botocore's
+    ``policyDocumentType`` max (131,072), and its pattern allows "Any printable ASCII character
+    ranging from the space character (\\u0020) through the end of the ASCII character range",
+    "The printable characters in the Basic Latin and Latin-1 Supplement character set (through
+    \\u00FF)" and tab, line feed and carriage return
+    (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html)."""
+    arrow = json.dumps(json.loads(policy(allow(Condition={"StringEquals": {"aws:PrincipalTag/team": "a→b"}}))),
+                       ensure_ascii=False, indent=2)
+    with pytest.raises(SimulationError) as caught:
+        simulate_custom_policy(PolicyInputList=[policy(allow()), arrow], ActionNames=["s3:GetObject"])
+    (problem,) = caught.value.problems
+    assert caught.value.code == "InvalidInput"
+    assert (problem.path, problem.message) == ("PolicyInputList[1]", "character `\\u2192` is not allowed in a policy parameter")
+    assert arrow.split("\n")[problem.line - 1][problem.column - 1] == "→"
+    escaped = policy(allow("s3:GetObject", Condition={"StringEquals": {"aws:PrincipalTag/team": "a→b"}}))
+    assert only_result(simulate(PolicyInputList=[escaped], ActionNames=["s3:GetObject"]))["MissingContextValues"] == [
+        "aws:PrincipalTag/team"]  # json.dumps escapes it: the same policy is accepted
+    latin1 = json.dumps(json.loads(escaped.replace("\\u2192", "é")), ensure_ascii=False)
+    assert only_result(simulate(PolicyInputList=[latin1], ActionNames=["s3:GetObject"]))["EvalDecision"] == "implicitDeny"
+
+    many = policy(*(allow("s3:GetObject", Sid=f"Read{i}") for i in range(2500)), indent=4)
+    assert len(many) > 131072
+    with pytest.raises(SimulationError, match=r"PermissionsBoundaryPolicyInputList\[0\]: the policy is [\d,]+ characters "
+                       r"long; the simulator takes at most 131,072") as caught:
+        simulate_custom_policy(PolicyInputList=[], PermissionsBoundaryPolicyInputList=[many], ActionNames=["s3:GetObject"])
+    assert caught.value.code == "InvalidInput"
+
+
 def test_policies_must_be_json_text() -> None:
     with pytest.raises(SimulationError, match=r"PolicyInputList\[0\]: must be a policy document as JSON text"):
         simulate_custom_policy(PolicyInputList=[{"Version": "2012-10-17"}], ActionNames=["s3:GetObject"])  # type: ignore[list-item]

@@ -17,9 +17,9 @@ from ..engine.conditions import OPERATORS
 from ..engine.policy import Policy, PolicyKind, build_policy
 from ..engine.principals import ACCOUNT_ID, CallerKind, parse_caller
 from ..engine.scenario import CONCRETE_ACTION, RESOURCE_ARN
-from ..errors import Problem, ProblemCollector, SimulationError, suggest
+from ..errors import Problem, ProblemCollector, SimulationError, format_path, suggest
 
-__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_CALLER", "DEFAULT_MAX_ITEMS", "MAX_ORGANIZATION_LEVELS", "NamedPolicy",
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_CALLER", "DEFAULT_MAX_ITEMS", "MAX_ORGANIZATION_LEVELS", "MAX_POLICY_LENGTH", "NamedPolicy",
            "Problems", "default_caller", "read_boundary_input", "read_caller", "read_context", "read_identity_inputs",
            "read_organization", "read_owner", "read_request", "read_resource_input", "read_sequence"]
 
@@ -35,6 +35,10 @@ DEFAULT_MAX_ITEMS = 100
 
 MAX_ORGANIZATION_LEVELS = 7
 """Levels ``OrderedOrganizationPolicyInputList`` may hold (botocore's model: ``max`` 7)."""
+MAX_POLICY_LENGTH = 131072
+"""Characters a policy parameter may hold, whitespace included (botocore's ``policyDocumentType``)."""
+_POLICY_CHARACTER = re.compile("[^\t\n\r\u0020-\u00ff]")
+"""A character ``policyDocumentType``'s pattern does not allow: beyond Latin-1, or a control."""
 _OWNER = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
 _CONTEXT_FIELDS = ("ContextKeyName", "ContextKeyValues", "ContextKeyType")
 _CONTEXT_PARSERS: dict[str, Callable[[str], Any] | None] = {
@@ -139,6 +143,19 @@ def _parse(text: Any, kind: PolicyKind, path: tuple[str | int, ...], source_id: 
     """One policy given as JSON text, named as the response will name it."""
     if not isinstance(text, str):
         out.add(path, f"must be a policy document as JSON text, not {type(text).__name__}", "pass `json.dumps(policy)`")
+        return None
+    if len(text) > MAX_POLICY_LENGTH:
+        out.add(path, f"the policy is {len(text):,} characters long; the simulator takes at most {MAX_POLICY_LENGTH:,}",
+                "whitespace counts too: `json.dumps(policy, separators=(\",\", \":\"))` writes none")
+        return None
+    bad = _POLICY_CHARACTER.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - text.rfind("\n", 0, bad.start())
+        out.items.append(Problem(format_path(path), f"character `{ascii(bad.group())[1:-1]}` is not allowed in a policy "
+                                 "parameter", "the simulator takes printable characters up to U+00FF, tab, line feed "
+                                 "and carriage return: write others as JSON escapes (`json.dumps` does by default)",
+                                 line, column))
         return None
     policy, problems = build_policy(text, kind, source_id, path)
     out.malformed.extend(problems)
