@@ -459,6 +459,21 @@ def test_policy_parameters_keep_to_the_documented_characters_and_length() -> Non
     assert caught.value.code == "InvalidInput"
 
 
+def test_resource_handling_option_names_a_documented_scenario() -> None:
+    """ResourceHandlingOption takes one of "the supported scenario values": EC2-VPC-InstanceStore,
+    EC2-VPC-InstanceStore-Subnet, EC2-VPC-EBS, EC2-VPC-EBS-Subnet
+    (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulateCustomPolicy.html). A
+    misspelt one names no scenario, so it is refused rather than silently ignored."""
+    params = {"PolicyInputList": [policy(allow("ec2:*"))], "ActionNames": ["ec2:RunInstances"]}
+    assert only_result(simulate(**params, ResourceHandlingOption="EC2-VPC-EBS"))["EvalDecision"] == "allowed"
+    with pytest.raises(SimulationError) as caught:
+        simulate(**params, ResourceHandlingOption="EC2-VPC-EBS-Subnets")
+    (problem,) = caught.value.problems
+    assert (caught.value.code, problem.path, problem.message, problem.hint) == (
+        "InvalidInput", "ResourceHandlingOption", "`EC2-VPC-EBS-Subnets` is not a resource handling option",
+        "did you mean `EC2-VPC-EBS-Subnet`?")
+
+
 def test_policies_must_be_json_text() -> None:
     with pytest.raises(SimulationError, match=r"PolicyInputList\[0\]: must be a policy document as JSON text"):
         simulate_custom_policy(PolicyInputList=[{"Version": "2012-10-17"}], ActionNames=["s3:GetObject"])  # type: ignore[list-item]

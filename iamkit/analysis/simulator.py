@@ -95,6 +95,7 @@ from .simulator_request import (
     read_boundary_input,
     read_caller,
     read_context,
+    read_handling_option,
     read_identity_inputs,
     read_organization,
     read_owner,
@@ -138,7 +139,8 @@ def simulate_custom_policy(
             resources whose ARN names no account, such as S3 buckets.
         CallerArn: the calling IAM user or role; required with ``ResourcePolicy``.
         ContextEntries: ``{"ContextKeyName", "ContextKeyValues", "ContextKeyType"}`` items.
-        ResourceHandlingOption: accepted and ignored (EC2 scenarios are not modelled).
+        ResourceHandlingOption: one of AWS's EC2 scenarios, checked and then ignored (iamkit
+            does not model them).
         MaxItems: results per page, 1–1000, default 100.
         Marker: the ``Marker`` of the previous page.
 
@@ -152,7 +154,7 @@ def simulate_custom_policy(
     """
     out = Problems()
     actions, resources, start, limit = read_request(ActionNames, ResourceArns, MaxItems, Marker, out)
-    del ResourceHandlingOption  # accepted for compatibility; EC2 scenarios are not modelled
+    read_handling_option(ResourceHandlingOption, out)  # checked, then unused: EC2 scenarios are not modelled
     if PolicyInputList is None:
         out.add(("PolicyInputList",), "`PolicyInputList` is required", "pass a list of identity policies as JSON text")
     identity = read_identity_inputs(PolicyInputList, out)
@@ -214,7 +216,8 @@ def simulate_principal_policy(
             ``ResourcePolicy`` unless ``PolicySourceArn`` is a user.
         ContextEntries: ``{"ContextKeyName", "ContextKeyValues", "ContextKeyType"}`` items;
             they override the keys iamkit derives from the caller.
-        ResourceHandlingOption: accepted and ignored (EC2 scenarios are not modelled).
+        ResourceHandlingOption: one of AWS's EC2 scenarios, checked and then ignored (iamkit
+            does not model them).
         MaxItems: results per page, 1–1000, default 100.
         Marker: the ``Marker`` of the previous page.
         account: not a boto3 parameter — the :class:`~iamkit.account.Account` holding the
@@ -233,7 +236,7 @@ def simulate_principal_policy(
     """
     out = Problems()
     actions, resources, start, limit = read_request(ActionNames, ResourceArns, MaxItems, Marker, out)
-    del ResourceHandlingOption  # accepted for compatibility; EC2 scenarios are not modelled
+    read_handling_option(ResourceHandlingOption, out)  # checked, then unused: EC2 scenarios are not modelled
     if account is None:
         account = sandbox_account(out)
     entity = find_entity(account, PolicySourceArn, out) if account is not None else None

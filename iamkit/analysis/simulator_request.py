@@ -19,9 +19,10 @@ from ..engine.principals import ACCOUNT_ID, CallerKind, parse_caller
 from ..engine.scenario import CONCRETE_ACTION, RESOURCE_ARN
 from ..errors import Problem, ProblemCollector, SimulationError, format_path, suggest
 
-__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_CALLER", "DEFAULT_MAX_ITEMS", "MAX_ORGANIZATION_LEVELS", "MAX_POLICY_LENGTH", "NamedPolicy",
-           "Problems", "default_caller", "read_boundary_input", "read_caller", "read_context", "read_identity_inputs",
-           "read_organization", "read_owner", "read_request", "read_resource_input", "read_sequence"]
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_CALLER", "DEFAULT_MAX_ITEMS", "MAX_ORGANIZATION_LEVELS", "MAX_POLICY_LENGTH",
+           "NamedPolicy", "Problems", "RESOURCE_HANDLING_OPTIONS", "default_caller", "read_boundary_input",
+           "read_caller", "read_context", "read_handling_option", "read_identity_inputs", "read_organization",
+           "read_owner", "read_request", "read_resource_input", "read_sequence"]
 
 DEFAULT_ACCOUNT = "123456789012"
 """The account of the default caller when nothing names one (AWS's example account)."""
@@ -35,6 +36,9 @@ DEFAULT_MAX_ITEMS = 100
 
 MAX_ORGANIZATION_LEVELS = 7
 """Levels ``OrderedOrganizationPolicyInputList`` may hold (botocore's model: ``max`` 7)."""
+RESOURCE_HANDLING_OPTIONS = ("EC2-VPC-InstanceStore", "EC2-VPC-InstanceStore-Subnet", "EC2-VPC-EBS", "EC2-VPC-EBS-Subnet")
+"""The scenarios ``ResourceHandlingOption`` names, as the API reference lists them."""
+
 MAX_POLICY_LENGTH = 131072
 """Characters a policy parameter may hold, whitespace included (botocore's ``policyDocumentType``)."""
 _POLICY_CHARACTER = re.compile("[^\t\n\r\u0020-\u00ff]")
@@ -96,6 +100,17 @@ def read_request(action_names: Any, resource_arns: Any, max_items: Any, marker: 
                     "an ARN has six parts: `arn:partition:service:region:account-id:resource`")
     start, limit = _page(marker, max_items, len(actions), out)
     return actions, resources, start, limit
+
+
+def read_handling_option(option: Any, out: Problems) -> None:
+    """``ResourceHandlingOption``: one of the documented EC2 scenarios, or absent.
+
+    iamkit does not model the scenarios (which resources each one requires), so a valid
+    option changes nothing; a misspelt one is refused, as it names no scenario."""
+    if option is not None and option not in RESOURCE_HANDLING_OPTIONS:
+        out.add(("ResourceHandlingOption",), f"`{option}` is not a resource handling option",
+                suggest(str(option), RESOURCE_HANDLING_OPTIONS)
+                or "use one of " + ", ".join(f"`{o}`" for o in RESOURCE_HANDLING_OPTIONS) + ", or leave it out")
 
 
 def _strings(value: Any, name: str, out: Problems) -> list[str]:
