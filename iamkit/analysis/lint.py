@@ -35,10 +35,14 @@ __all__ = [
 ESCALATION_ACTIONS = (
     "iam:AddUserToGroup", "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy",
     "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreatePolicyVersion", "iam:DeleteRolePermissionsBoundary",
-    "iam:DeleteUserPermissionsBoundary", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy",
-    "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy", "iam:UpdateLoginProfile",
+    "iam:DeleteUserPermissionsBoundary", "iam:PutGroupPolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary", "iam:PutUserPolicy", "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateLoginProfile",
 )
-"""Actions that let a principal give itself (or another) more permissions."""
+"""Actions that let a principal give itself (or another) more permissions. Replacing a
+permissions boundary (``Put…PermissionsBoundary``) lifts the cap as surely as deleting it:
+AWS's own delegation example allows it only with an ``iam:PermissionsBoundary`` condition
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html)."""
 
 RULES: Mapping[str, tuple[str, str]] = {
     "action-wildcard": ("high", "`\"Action\": \"*\"` allows every action of every service"),
