@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple, Sequence
 
@@ -88,11 +89,16 @@ EPOCH_SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 @lru_cache(maxsize=4096)  # as for dates below: a request's number is read by each of its conditions
-def _number(text: str) -> float:
+def _number(text: str) -> Decimal:
+    """The exact value of an integer or decimal: as floats, 9007199254740993 would equal
+    9007199254740992, 0.1 would equal 0.10000000000000001, and 1e400 would equal 1e500."""
     text = text.strip()
     if not _NUMBER.fullmatch(text):
         raise ValueError(text)
-    return float(text)
+    try:
+        return Decimal(text)
+    except ArithmeticError as exc:  # an exponent beyond any decimal's range, such as 1e99999999999999999999
+        raise ValueError(text) from exc
 
 
 @lru_cache(maxsize=4096)  # a request's date is read again for every Date condition and its note
@@ -150,8 +156,8 @@ def _ip_in(context: str, network: Any) -> bool:
     return address.version == network.version and address in network
 
 
-def _numeric_compare(test: Callable[[float, float], bool]) -> Callable[[str, Any], bool]:
-    def compare(context: str, policy: float) -> bool:
+def _numeric_compare(test: Callable[[Decimal, Decimal], bool]) -> Callable[[str, Any], bool]:
+    def compare(context: str, policy: Decimal) -> bool:
         try:
             return test(_number(context), policy)
         except ValueError:
