@@ -86,6 +86,8 @@ def policy_value_text(value: object) -> str:
 _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", re.ASCII)
 EPOCH_SECONDS = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 """A Date condition value written as epoch seconds (the policy validator checks their range)."""
+# W3C's "year and month" (1997-07), one of the ISO 8601 formats AWS accepts; fromisoformat refuses it.
+_YEAR_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 
 
 @lru_cache(maxsize=4096)  # as for dates below: a request's number is read by each of its conditions
@@ -108,6 +110,9 @@ def _date(text: str) -> float:
         return float(text)
     if not text.isascii():
         raise ValueError(text)
+    month = _YEAR_MONTH.fullmatch(text)
+    if month:  # its first instant, as a date alone reads as its midnight
+        return datetime(int(month[1]), int(month[2]), 1, tzinfo=timezone.utc).timestamp()
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     moment = datetime.fromisoformat(iso)
     if moment.tzinfo is None:
