@@ -49,7 +49,8 @@ CONDITIONS = (
      {"NumericLessThan": {"s3:max-keys": 10}}, {"Null": {"aws:TokenIssueTime": "true"}},
      {"BinaryEquals": {"s3:x": "QUJD"}}, {"ArnLike": {"aws:SourceArn": "arn:*"}},
      {"ForAnyValue:StringLike": {"aws:TagKeys": ["env*", "team"]}},
-     {"StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}, "Bool": {"aws:SecureTransport": "false"}}],
+     {"StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}, "Bool": {"aws:SecureTransport": "false"}},
+     {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}],
     [{"Bool": {"aws:MultiFactorAuthPresent": "yes"}}, {"StringEqualz": {"aws:username": "a"}},
      {"IpAddress": {"aws:SourceIp": "300.1.1.1"}}, {"DateGreaterThan": {"aws:CurrentTime": "20250101"}},
      {"DateEquals": {"aws:EpochTime": "99999999999999999999"}}, {"NumericLessThan": {"s3:max-keys": "ten"}},
@@ -57,7 +58,8 @@ CONDITIONS = (
      {"StringLike": {"aws:username": []}}, {"StringLike": {"aws:username": [None]}}, {"StringLike": {"aws:username": None}},
      {"StringLike": {"aws:username": {"a": 1}}}, {"StringLike": {}}, {"StringLike": "x"}, [], "x",
      {"NullIfExists": {"aws:TokenIssueTime": "true"}}, {"ForAnyValue:Null": {"aws:TokenIssueTime": "true"}},
-     {"ForAllValues:NumericGreaterThan": {"s3:x": ["1", "x"]}}])
+     {"ForAllValues:NumericGreaterThan": {"s3:x": ["1", "x"]}},
+     {"StringEquals": {"aws:username": "a", "AWS:UserName": "b"}}])
 VERSIONS = (["2012-10-17"], ["2008-10-17", "2012-10-18", 1, None])
 
 

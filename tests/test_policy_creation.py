@@ -136,3 +136,48 @@ def test_iamkit_validate_applies_the_rules_of_creation(tmp_path, capsys) -> None
     path.write_text(as_text({"Statement": [ALLOW_ALL]}))
     assert main(["validate", "--kind", "identity", str(path)]) == EXIT_BAD_INPUT
     assert f"{path}:1:1: error: $: the policy has no `Version`" in capsys.readouterr().err
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html, "Error – Invalid
+# condition key format": "The condition key format is not valid. Use the format service:keyname." IAM does not
+# create a policy with such a key; a document that is only evaluated keeps it, with a warning.
+def test_a_condition_key_without_a_prefix_is_refused_on_creation() -> None:
+    statement = {**ALLOW_ALL, "Condition": {"StringEquals": {"username": "alice"}}}
+    text = as_text({"Version": "2012-10-17", "Statement": [statement]})
+    (problem,) = errors(text, creating=True)
+    assert problem.path == "Statement[0].Condition.StringEquals.username"
+    assert "no service prefix" in problem.message and "`service:key`" in problem.message
+    assert problem.hint == "did you mean `aws:username`?"
+    assert text.splitlines()[problem.line - 1][problem.column - 1:].startswith("\"username\"")  # at the key
+    assert [p.severity for p in validate_policy(text)] == ["warning"]
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif:
+# web identity federation keys are prefixed with the provider's URL, such as `accounts.google.com:aud`; EKS
+# documents `oidc.eks.REGION.amazonaws.com/id/ID:sub`, GitHub `token.actions.githubusercontent.com:sub`.
+@pytest.mark.parametrize("key", [
+    "token.actions.githubusercontent.com:sub",
+    "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:aud",
+    "accounts.google.com:aud",
+    "cognito-identity.amazonaws.com:amr",
+    "kms:EncryptionContext:aws:lambda:FunctionArn",
+    "aws:RequestTag/cost center",
+])
+def test_condition_keys_of_identity_providers_have_a_prefix(key: str) -> None:
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                 "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/example.com"},
+                 "Condition": {"StringLike": {key: "x"}}}
+    assert validate_policy(as_text({"Version": "2012-10-17", "Statement": [statement]}), "trust", creating=True) == []
+
+
+# Same page, "Error – Duplicate keys with different case": "The condition key appears more than once with
+# different capitalization in the same condition block." reference_policies_elements_condition.html:
+# "Context key names are not case-sensitive."
+def test_a_condition_key_named_twice_in_different_case_is_an_error() -> None:
+    statement = {**ALLOW_ALL, "Condition": {"StringEquals": {"aws:PrincipalTag/team": "a", "AWS:principaltag/Team": "b"},
+                                            "StringLike": {"aws:username": "a*"}}}
+    (problem,) = errors(as_text({"Version": "2012-10-17", "Statement": [statement]}))
+    assert problem.path == "Statement[0].Condition.StringEquals.AWS:principaltag/Team"
+    assert "repeats `aws:PrincipalTag/team`" in problem.message and "case" in problem.message
+    assert problem.hint == "keep one `aws:PrincipalTag/team` entry and list every value in it"
+    assert problem.line is not None

@@ -7,8 +7,9 @@ to import it from.
 Validation collects every problem before raising, each with its JSON path, line and
 column (when the policy came as text), a message and, where possible, a hint. It knows the
 ``MalformedPolicyDocument`` rules of IAM and which elements each kind of policy may hold;
-with ``creating=True`` also what IAM requires of a new managed policy (``Version`` 2012-10-17),
-which evaluation does not, since AWS still evaluates older documents.
+with ``creating=True`` also what IAM refuses to store (a managed policy without ``Version``
+2012-10-17, a condition key without a service prefix, …), which evaluation reports as warnings,
+since AWS still evaluates older documents.
 
 Most documents hold nothing to report, not even a warning: those take a shorter way through
 the same rules (the clean path, ``_clean_policy``), which gives up at the first thing unusual
@@ -55,7 +56,9 @@ _ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?_-]*\Z")
 _ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+", re.S)
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:.+\Z")
 _CANONICAL = re.compile(r"^[0-9a-f]{64}\Z")
-_CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:.+\Z")
+# A key is `prefix:name`: the prefix is a service (`aws`, `s3`) or, for web identity federation, the
+# provider's URL (`token.actions.githubusercontent.com:sub`, `oidc.eks.REGION.amazonaws.com/id/ID:aud`).
+_CONDITION_KEY = re.compile(r"^[^:\s]+:.+\Z", re.S)
 _SID = re.compile(r"^[A-Za-z0-9]*\Z")
 _EPOCH_LIMIT = 2**63  # epoch seconds must fit a signed 64-bit integer
 
@@ -169,7 +172,7 @@ def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
     return block
 
 
-def _conditions(value: Any, path: tuple[str | int, ...], out: ProblemCollector) -> tuple[Condition, ...]:
+def _conditions(value: Any, path: tuple[str | int, ...], out: ProblemCollector, creating: bool) -> tuple[Condition, ...]:
     if not isinstance(value, dict):
         out.add(path, f"`Condition` must be an object, not {json_type(value)}",
                 'write `{"Operator": {"key": "value"}}`, for example `{"Bool": {"aws:MultiFactorAuthPresent": "true"}}`')
@@ -185,12 +188,21 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: ProblemCollector) 
             out.add(opath, f"`{op_name}` must map condition keys to values, not {json_type(block)}",
                     f'write `{{"{op_name}": {{"aws:username": "alice"}}}}`')
             continue
+        seen: dict[str, str] = {}
         for key, raw in block.items():
             kpath = opath + (key,)
             if not _CONDITION_KEY.match(key):
-                out.add(kpath, f"condition key `{key}` has no service prefix, so no AWS request will carry it",
+                # IAM refuses to store such a key; a document that is only evaluated gets a warning
+                message = (f"condition key `{key}` has no service prefix, and IAM accepts only keys written "
+                           "`service:key`" if creating else
+                           f"condition key `{key}` has no service prefix, so no AWS request will carry it")
+                out.add(kpath, message,
                         suggest("aws:" + key, _COMMON_KEYS) or "keys look like `aws:SourceIp` or `s3:prefix`",
-                        severity="warning", at_key=True)
+                        severity="error" if creating else "warning", at_key=True)
+            first = seen.setdefault(key.lower(), key)
+            if first != key:
+                out.add(kpath, f"condition key `{key}` repeats `{first}` in `{op_name}`: AWS reads key names "
+                        "without regard to case", f"keep one `{first}` entry and list every value in it", at_key=True)
             values = raw if isinstance(raw, list) else [raw]
             if not values:
                 out.add(kpath, f"condition key `{key}` has no values", "give at least one value")
@@ -282,7 +294,7 @@ def _operator_hint(name: str) -> str:
 
 
 def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKind,
-               out: ProblemCollector) -> Statement | None:
+               out: ProblemCollector, creating: bool) -> Statement | None:
     if not isinstance(raw, dict):
         out.add(path, f"a statement must be an object, not {json_type(raw)}")
         return None
@@ -381,7 +393,7 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
         out.add(path, f"statement has no `Principal` — a {kind.label} must say whom it applies to",
                 'add `"Principal": {"AWS": "arn:aws:iam::111122223333:root"}` or the principals you mean')
 
-    conditions = _conditions(raw["Condition"], path + ("Condition",), out) if "Condition" in raw else ()
+    conditions = _conditions(raw["Condition"], path + ("Condition",), out, creating) if "Condition" in raw else ()
 
     position = out.positions.of(path) if out.positions is not None else None
     line, column = position if position else (None, None)
@@ -461,6 +473,8 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
     for op_name, block in value.items():
         spec = parse_operator(op_name)
         if spec is None or type(block) is not dict or not block:
+            return None
+        if len(block) > 1 and len({key.lower() for key in block}) < len(block):  # a key named twice
             return None
         typed = spec.base.family not in ("String", "Arn")
         for key, raw in block.items():
@@ -676,11 +690,11 @@ def _collect(source: str | Mapping[str, Any], document: Any, positions: Position
     if raw is None:
         out.add((), "the policy has no `Statement`", 'add `"Statement": [{"Effect": "Allow", ...}]`')
     elif isinstance(raw, dict):
-        st = _statement(raw, 0, ("Statement",), kind, out)
+        st = _statement(raw, 0, ("Statement",), kind, out, creating)
         statements = [st] if st else []
     elif isinstance(raw, list) and raw:
         for i, item in enumerate(raw):
-            st = _statement(item, i, ("Statement", i), kind, out)
+            st = _statement(item, i, ("Statement", i), kind, out, creating)
             if st:
                 statements.append(st)
     else:
@@ -719,10 +733,10 @@ def validate_policy(source: str | Mapping[str, Any], kind: PolicyKind | str = Po
         source: JSON text or an already-decoded dict.
         kind: where the policy is attached (``"identity"``, ``"resource"``, ``"trust"``,
             ``"boundary"``, ``"session"``, ``"scp"``, ``"rcp"``).
-        creating: True to check the document as IAM does when it is created as a managed
-            policy: an identity policy or permissions boundary must then have ``Version``
-            2012-10-17. False (the default) accepts what AWS evaluates, such as a policy
-            with no ``Version`` or ``Version`` 2008-10-17, with a warning.
+        creating: True to check the document as IAM does when it is created: an identity
+            policy or permissions boundary must then have ``Version`` 2012-10-17, and every
+            condition key a service prefix. False (the default) accepts what AWS evaluates,
+            such as a policy with no ``Version`` or ``Version`` 2008-10-17, with a warning.
 
     Returns:
         The problems in document order; empty when the policy is clean.
