@@ -32,9 +32,11 @@ EFFECTS = (["Allow", "Deny"], ["allow", None, ["Allow"], 1])
 ACTIONS = (["*", "s3:GetObject", "s3:Get*", "iam:?reate*", ["iam:*", "ec2:Describe?"], ["*"]],
            ["s3GetObject", "s3:Get Object", "", 3, [], None, ["s3:GetObject", 3], {"s3": "GetObject"}])
 RESOURCES = (["*", "arn:aws:s3:::b/*", "arn:aws:iam:*:111122223333:user/a", ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
-              "arn:aws:s3:us-east-1:111122223333:accesspoint/ap"],
+              "arn:aws:s3:us-east-1:111122223333:accesspoint/ap", "arn:aws:iam::aws:policy/ReadOnlyAccess",
+              "arn:aws:s3::111122223333:accesspoint/m.mrap"],
              ["arn:aws:iam:us-east-1:111122223333:user/a", "arn::s3:::b", "arn:aws::::x", "arn:aws:s3", "bucket/*", [],
-              ["*", 1], "arn:aws:s3:us-east-1::b", 7, None])
+              ["*", 1], "arn:aws:s3:us-east-1::b", 7, None, "arn:aws:s3::111122223333:b", "arn:aws:S3:::b",
+              "arn:aws:ec2:us-east-1:1234:instance/x", "arn:aws:s3:::"])
 PRINCIPALS = (["*", {"AWS": "*"}, {"AWS": "111122223333"}, {"AWS": ["111122223333", "arn:aws:iam::444455556666:root"]},
                {"Service": "ec2.amazonaws.com"}, {"CanonicalUser": "ab" * 32},
                {"Federated": "cognito-identity.amazonaws.com"}],
@@ -50,7 +52,8 @@ CONDITIONS = (
      {"BinaryEquals": {"s3:x": "QUJD"}}, {"ArnLike": {"aws:SourceArn": "arn:*"}},
      {"ForAnyValue:StringLike": {"aws:TagKeys": ["env*", "team"]}},
      {"StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}, "Bool": {"aws:SecureTransport": "false"}},
-     {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}],
+     {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                       "kms:EncryptionContext:aws:lambda:FunctionArn": "x", "aws:RequestTag/cost center": "y"}}],
     [{"Bool": {"aws:MultiFactorAuthPresent": "yes"}}, {"StringEqualz": {"aws:username": "a"}},
      {"IpAddress": {"aws:SourceIp": "300.1.1.1"}}, {"DateGreaterThan": {"aws:CurrentTime": "20250101"}},
      {"DateEquals": {"aws:EpochTime": "99999999999999999999"}}, {"NumericLessThan": {"s3:max-keys": "ten"}},

@@ -100,6 +100,14 @@ def test_resource_arns_hold_the_fields_iam_accepts(element: str, resource: str, 
     "arn:aws:s3:us-west-2:123456789012:accesspoint/reports",  # access points are regional
     "arn:aws:ec2:us-east-1:123456789012:instance/*",
     "arn:*:*:*:*:*",
+    # fields AWS fills itself, and wildcards: AWS managed policies, public AMIs (a blank account), a Multi-Region
+    # Access Point (https://docs.aws.amazon.com/AmazonS3/latest/userguide/MultiRegionAccessPointRequests.html:
+    # `arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap`, an account and no region)
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "arn:aws:ec2:us-east-1::image/ami-*",
+    "arn:aws:s3::111122223333:accesspoint/mfzwi23gnjvgw.mrap",
+    "arn:aws:ec2:*:1111222233?4:instance/*",
+    "arn:aws:s3::*:reports",
 ])
 def test_arns_iam_accepts_stay_valid(resource: str) -> None:
     assert errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": resource}]})) == []
@@ -160,8 +168,6 @@ def test_a_condition_key_without_a_prefix_is_refused_on_creation() -> None:
     "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:aud",
     "accounts.google.com:aud",
     "cognito-identity.amazonaws.com:amr",
-    "kms:EncryptionContext:aws:lambda:FunctionArn",
-    "aws:RequestTag/cost center",
 ])
 def test_condition_keys_of_identity_providers_have_a_prefix(key: str) -> None:
     statement = {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
@@ -181,3 +187,28 @@ def test_a_condition_key_named_twice_in_different_case_is_an_error() -> None:
     assert "repeats `aws:PrincipalTag/team`" in problem.message and "case" in problem.message
     assert problem.hint == "keep one `aws:PrincipalTag/team` entry and list every value in it"
     assert problem.line is not None
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html reports as errors:
+# "ARN account not allowed" ("Amazon S3 does not support an account ID as a namespace in bucket ARNs"),
+# "Invalid ARN account" ("Account IDs are 12-digit integers"), "Invalid ARN service case" ("Update the service
+# name in the resource ARN to use all lowercase letters"), "Invalid ARN prefix" ("AWS resource ARNs must include
+# the required `arn:` prefix") and "Missing ARN field" (arn:partition:service:region:account:resource).
+@pytest.mark.parametrize(("resource", "fragment", "fix"), [
+    ("arn:aws:s3::111122223333:reports/*", "S3 bucket and object ARNs have no account", "`arn:aws:s3:::reports/*`"),
+    ("arn:aws:ec2:us-east-1:1234:instance/*", "names account `1234`, which is not an account id", "12 digits"),
+    ("arn:aws:dynamodb:us-east-1:my-account:table/t", "which is not an account id", "`111122223333`"),
+    ("arn:aws:S3:::reports", "writes service `S3` in capitals", "`arn:aws:s3:::reports`"),
+    ("ARN:aws:s3:::reports", "is not an ARN", "`arn:` in lowercase: `arn:aws:s3:::reports`"),
+    ("arn:aws:s3:::", "names no resource after the fifth colon", "`arn:aws:s3:::my-bucket/*`"),
+])
+def test_resource_arn_mistakes_are_errors_that_show_the_fix(resource: str, fragment: str, fix: str) -> None:
+    (problem,) = errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": ["*", resource]}]}))
+    assert problem.path == "Statement[0].Resource[1]"
+    assert f"`{resource}`" in problem.message and fragment in problem.message
+    assert problem.hint is not None and fix in problem.hint
+    assert problem.line is not None
+    fixed = problem.hint.rsplit("`", 2)[-2]  # the ARN the hint writes out is one IAM accepts
+    if fixed.startswith("arn:aws:") and "my-bucket" not in fixed:
+        assert errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": fixed}]})) == []
+

@@ -96,16 +96,25 @@ def _check_action(action: str, path: tuple[str | int, ...], out: ProblemCollecto
 
 def _check_resource(resource: str, path: tuple[str | int, ...], out: ProblemCollector) -> None:
     hint = "an ARN has six parts: `arn:partition:service:region:account-id:resource`"
-    if resource.startswith("arn:"):
-        colons = resource.count(":")
-        hint += f"; this one has {colons + 1}"
+    if resource[:4].lower() == "arn:" and not resource.startswith("arn:"):
+        hint = f"an ARN starts with `arn:` in lowercase: `arn:{resource[4:]}`"
+    elif resource.startswith("arn:") and resource.count(":") >= 5:  # all six parts, the last one empty
+        out.add(path, f"resource `{resource}` names no resource after the fifth colon",
+                "name the resource after the last colon, such as `arn:aws:s3:::my-bucket/*`")
+        return
+    elif resource.startswith("arn:"):
+        hint += f"; this one has {resource.count(':') + 1}"
     out.add(path, f"resource `{resource}` is not an ARN or `*`", hint)
+
+
+_ACCOUNT_FIELD = re.compile(r"^(|[0-9]{12}|aws)\Z")  # blank (S3, Route 53), an account id, or AWS's own
 
 
 @lru_cache(maxsize=16384)
 def _arn_field_problems(resource: str) -> tuple[tuple[str, str], ...]:
-    """The rules IAM applies to the fields of a six-part resource ARN: a partition and a service,
-    and no region in an IAM ARN or in an S3 bucket or object ARN (a wildcard region is accepted).
+    """The rules IAM applies to the fields of a six-part resource ARN: a partition and a lowercase
+    service; an account that is blank, 12 digits or `aws`; no region in an IAM ARN; and neither
+    region nor account in an S3 bucket or object ARN (wildcards are accepted in every field).
     Returns each problem's message and hint; the same ARNs recur, so the answer is cached."""
     _, partition, service, region, account, rest = resource.split(":", 5)
     problems = []
@@ -115,15 +124,25 @@ def _arn_field_problems(resource: str) -> tuple[tuple[str, str], ...]:
     if not service:
         problems.append((f"resource `{resource}` has no service",
                          "the third part of an ARN is the service, for example `arn:aws:s3:::bucket`"))
-    if not region or "*" in region or "?" in region:
-        return tuple(problems)
-    fixed = f"arn:{partition}:{service}::{account}:{rest}"
-    if service == "iam":
-        problems.append((f"resource `{resource}` names region `{region}`, but IAM ARNs have no region",
-                         f"IAM is global: write `{fixed}`"))
-    elif service == "s3" and not account:
-        problems.append((f"resource `{resource}` names region `{region}`, but S3 bucket and object ARNs have no "
-                         f"region", f"write `{fixed}`; only access point ARNs carry a region and an account"))
+    elif service != service.lower():
+        problems.append((f"resource `{resource}` writes service `{service}` in capitals",
+                         f"service prefixes are lowercase: write `arn:{partition}:{service.lower()}:{region}:{account}:"
+                         f"{rest}`"))
+    if not _ACCOUNT_FIELD.match(account) and not any(c in account for c in "*?$"):
+        problems.append((f"resource `{resource}` names account `{account}`, which is not an account id",
+                         "an account id is 12 digits, such as `111122223333`; write `*` for any account"))
+    if region and "*" not in region and "?" not in region:
+        fixed = f"arn:{partition}:{service}::{account}:{rest}"
+        if service == "iam":
+            problems.append((f"resource `{resource}` names region `{region}`, but IAM ARNs have no region",
+                             f"IAM is global: write `{fixed}`"))
+        elif service == "s3" and not account:
+            problems.append((f"resource `{resource}` names region `{region}`, but S3 bucket and object ARNs have no "
+                             f"region", f"write `{fixed}`; only access point ARNs carry a region and an account"))
+    elif (service == "s3" and not region and account and not any(c in account for c in "*?$")
+          and not rest.startswith(("accesspoint/", "*"))):  # a Multi-Region Access Point has an account, no region
+        problems.append((f"resource `{resource}` names account `{account}`, but S3 bucket and object ARNs have no "
+                         "account", f"bucket names are global: write `arn:{partition}:s3:::{rest}`"))
     return tuple(problems)
 
 
