@@ -33,16 +33,17 @@ ACTIONS = (["*", "s3:GetObject", "s3:Get*", "iam:?reate*", ["iam:*", "ec2:Descri
            ["s3GetObject", "s3:Get Object", "", 3, [], None, ["s3:GetObject", 3], {"s3": "GetObject"}])
 RESOURCES = (["*", "arn:aws:s3:::b/*", "arn:aws:iam:*:111122223333:user/a", ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
               "arn:aws:s3:us-east-1:111122223333:accesspoint/ap", "arn:aws:iam::aws:policy/ReadOnlyAccess",
-              "arn:aws:s3::111122223333:accesspoint/m.mrap"],
+              "arn:aws:s3::111122223333:accesspoint/m.mrap",
+              "arn:aws:s3:::home/${aws:username}/${aws:PrincipalTag/team, 'none'}/${$}{x}"],
              ["arn:aws:iam:us-east-1:111122223333:user/a", "arn::s3:::b", "arn:aws::::x", "arn:aws:s3", "bucket/*", [],
               ["*", 1], "arn:aws:s3:us-east-1::b", 7, None, "arn:aws:s3::111122223333:b", "arn:aws:S3:::b",
-              "arn:aws:ec2:us-east-1:1234:instance/x", "arn:aws:s3:::"])
+              "arn:aws:ec2:us-east-1:1234:instance/x", "arn:aws:s3:::", "arn:aws:s3:::h/${aws:username"])
 PRINCIPALS = (["*", {"AWS": "*"}, {"AWS": "111122223333"}, {"AWS": ["111122223333", "arn:aws:iam::444455556666:root"]},
                {"Service": "ec2.amazonaws.com"}, {"CanonicalUser": "ab" * 32},
                {"Federated": "cognito-identity.amazonaws.com"}],
               [{"AWS": "arn:aws:iam::111122223333:group/g"}, {"AWS": "arn:aws:iam::111122223333:user/*"},
                {"AWS": "alice"}, {"Service": "*.amazonaws.com"}, {"CanonicalUser": "xyz"}, {"Aws": "111122223333"}, {},
-               "me", ["*"], {"AWS": []}, {"AWS": [1]}])
+               "me", ["*"], {"AWS": []}, {"AWS": [1]}, {"AWS": "arn:aws:iam::111122223333:user/${aws:username}"}])
 CONDITIONS = (
     [{"Bool": {"aws:MultiFactorAuthPresent": "true"}}, {"Bool": {"aws:MultiFactorAuthPresent": True}},
      {"StringEquals": {"aws:username": ["a", 1, 2.5, False]}},
@@ -53,7 +54,8 @@ CONDITIONS = (
      {"ForAnyValue:StringLike": {"aws:TagKeys": ["env*", "team"]}},
      {"StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}, "Bool": {"aws:SecureTransport": "false"}},
      {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                       "kms:EncryptionContext:aws:lambda:FunctionArn": "x", "aws:RequestTag/cost center": "y"}}],
+                       "kms:EncryptionContext:aws:lambda:FunctionArn": "x", "aws:RequestTag/cost center": "y"}},
+     {"StringLike": {"s3:prefix": ["${aws:userid}/${*}", 3]}}],
     [{"Bool": {"aws:MultiFactorAuthPresent": "yes"}}, {"StringEqualz": {"aws:username": "a"}},
      {"IpAddress": {"aws:SourceIp": "300.1.1.1"}}, {"DateGreaterThan": {"aws:CurrentTime": "20250101"}},
      {"DateEquals": {"aws:EpochTime": "99999999999999999999"}}, {"NumericLessThan": {"s3:max-keys": "ten"}},
@@ -62,7 +64,7 @@ CONDITIONS = (
      {"StringLike": {"aws:username": {"a": 1}}}, {"StringLike": {}}, {"StringLike": "x"}, [], "x",
      {"NullIfExists": {"aws:TokenIssueTime": "true"}}, {"ForAnyValue:Null": {"aws:TokenIssueTime": "true"}},
      {"ForAllValues:NumericGreaterThan": {"s3:x": ["1", "x"]}},
-     {"StringEquals": {"aws:username": "a", "AWS:UserName": "b"}}])
+     {"StringEquals": {"aws:username": "a", "AWS:UserName": "b"}}, {"StringLike": {"s3:prefix": ["a", "${}"]}}])
 VERSIONS = (["2012-10-17"], ["2008-10-17", "2012-10-18", 1, None])
 
 

@@ -211,3 +211,26 @@ def test_repr_is_one_line() -> None:
     policy = parse_policy(doc(ALLOW_ALL), name="AdminAccess")
     assert repr(policy) == "<Policy AdminAccess (identity policy, 1 statement)>"
     assert repr(policy.statements[0]) == "<Statement Statement[0]: Allow>"
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html reports as errors
+# "Missing brace in variable" ("The policy variable is missing a closing curly brace"), "Empty variable",
+# "Unsupported space in variable" and "Variable unsupported in element" ("Policy variables are supported in the
+# Resource and Condition elements"). iamkit would read each as plain text that matches nothing.
+@pytest.mark.parametrize(("statement", "path", "fragment"), [
+    ({**ALLOW_ALL, "Resource": "arn:aws:s3:::home/${aws:username/*"}, "Statement[0].Resource",
+     "holds a `${` that starts no policy variable"),
+    ({**ALLOW_ALL, "Resource": ["*", "arn:aws:s3:::home/${}/*"]}, "Statement[0].Resource[1]", "starts no policy variable"),
+    ({**ALLOW_ALL, "Condition": {"StringLike": {"s3:prefix": ["home/${aws: username}/*"]}}},
+     "Statement[0].Condition.StringLike.s3:prefix[0]", "starts no policy variable"),
+    ({**ALLOW_ALL, "Principal": {"AWS": "arn:aws:iam::111122223333:user/${aws:username}"}},
+     "Statement[0].Principal.AWS", "`Principal` substitutes none"),
+    ({**ALLOW_ALL, "Action": "s3:${aws:PrincipalTag/action}"}, "Statement[0].Action", "`Action` substitutes none"),
+])
+def test_a_broken_or_misplaced_policy_variable_is_an_error(statement: dict, path: str, fragment: str) -> None:
+    kind = "resource" if "Principal" in statement else "identity"
+    problem = only_error(json.dumps(doc(statement), indent=2), kind)
+    assert (problem.path, problem.line is not None) == (path, True)
+    assert fragment in problem.message
+    assert problem.hint is not None and ("`Resource`" in problem.hint or "`${aws:username}`" in problem.hint)
+

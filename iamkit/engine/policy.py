@@ -35,7 +35,7 @@ from .jsonpos import Positions
 from .model import OLD_VERSION, VERSION, Condition, Origin, Policy, PolicyKind, Statement
 from .principals import ACCOUNT_ID
 from .reading import decode, load_json
-from .variables import resource_template
+from .variables import parse_template, resource_template
 
 __all__ = [
     "Condition",
@@ -86,7 +86,10 @@ def _strings(value: Any, path: tuple[str | int, ...], element: str, out: Problem
 
 
 def _check_action(action: str, path: tuple[str | int, ...], out: ProblemCollector) -> None:
-    if ":" not in action:
+    if "${" in action:
+        out.add(path, f"action `{action}` holds a policy variable, and `Action` substitutes none",
+                "policy variables work only in `Resource` and in conditions: list the actions themselves")
+    elif ":" not in action:
         out.add(path, f"action `{action}` has no service prefix",
                 "write actions as `service:Action`, for example `s3:GetObject`")
     else:
@@ -143,7 +146,20 @@ def _arn_field_problems(resource: str) -> tuple[tuple[str, str], ...]:
           and not rest.startswith(("accesspoint/", "*"))):  # a Multi-Region Access Point has an account, no region
         problems.append((f"resource `{resource}` names account `{account}`, but S3 bucket and object ARNs have no "
                          "account", f"bucket names are global: write `arn:{partition}:s3:::{rest}`"))
+    if _malformed_variable(rest):
+        problems.append((f"resource `{resource}` holds a `${{` that starts no policy variable", _VARIABLE_HINT))
     return tuple(problems)
+
+
+_VARIABLE_HINT = ("write a variable as `${aws:username}`, closed by `}` and with no space in the key; for the "
+                  "characters `${` themselves write `${$}{`")
+
+
+def _malformed_variable(text: str) -> bool:
+    """Whether ``text`` holds a ``${`` that starts no policy variable (``${aws:username`` with no
+    closing brace, ``${}``, a space in the key): AWS reads it as plain text."""
+    template = parse_template(text) if "${" in text else None
+    return template is not None and any(part[0] == "text" and "${" in part[1] for part in template)
 
 
 def _variable_outside_resource_part(resource: str) -> bool:
@@ -169,6 +185,11 @@ def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
         values = _strings(entries, ppath, f"{element}.{ptype}", out)
         for i, entry in enumerate(values):
             epath = ppath + (i,) if isinstance(entries, list) else ppath
+            if "${" in entry:
+                out.add(epath, f"principal `{entry}` holds a policy variable, and `{element}` substitutes none",
+                        "policy variables work only in `Resource` and in conditions: name the principal itself, or "
+                        "compare `aws:PrincipalArn` in a condition")
+                continue
             if ptype == "AWS":
                 if ":group/" in entry and _PRINCIPAL_ARN.match(entry):
                     out.add(epath, f"`{entry}` is a group, and a group cannot be a principal",
@@ -233,8 +254,9 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: ProblemCollector, 
                     ipath = kpath + (i,) if isinstance(raw, list) else kpath
                     out.add(ipath, f"condition values must be strings, numbers or booleans, not {json_type(item)}")
                     continue
-                for message, hint, severity in (_condition_value_problems(spec.text, policy_value_text(item))
-                                                if typed else ()):
+                text = policy_value_text(item)
+                for message, hint, severity in (_condition_value_problems(spec.text, text)
+                                                if typed or "${" in text else ()):
                     ipath = kpath + (i,) if isinstance(raw, list) else kpath
                     out.add(ipath, message, hint, severity=severity)
                 good.append(item)
@@ -262,7 +284,10 @@ def _condition_value_problems(operator: str, text: str) -> tuple[tuple[str, str,
     spec = parse_operator(operator)
     assert spec is not None
     op = spec.base
-    if op.family in ("String", "Arn") or (op.variables and "${" in text):
+    if op.variables and "${" in text:
+        return (((f"`{text}` holds a `${{` that starts no policy variable", _VARIABLE_HINT, "error"),)
+                if _malformed_variable(text) else ())
+    if op.family in ("String", "Arn"):
         return ()
     try:
         op.prepare(text)
@@ -500,7 +525,7 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
             if key not in _clean_keys and not (_CONDITION_KEY.match(key) and _known(key, _clean_keys)):
                 return None
             if type(raw) is str:  # the common case: one string, its own policy_value_text()
-                if typed and _condition_value_problems(spec.text, raw):
+                if (typed or "${" in raw) and _condition_value_problems(spec.text, raw):
                     return None
                 result.append(_new_tuple(Condition, (spec, key, (raw,))))
                 continue
@@ -510,7 +535,8 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
             for item in values:
                 if isinstance(item, (dict, list)) or item is None:
                     return None
-                if typed and _condition_value_problems(spec.text, policy_value_text(item)):
+                text = policy_value_text(item)
+                if (typed or "${" in text) and _condition_value_problems(spec.text, text):
                     return None
             result.append(_new_tuple(Condition, (spec, key, tuple(values))))
     return tuple(result)
