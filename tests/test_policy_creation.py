@@ -212,3 +212,32 @@ def test_resource_arn_mistakes_are_errors_that_show_the_fix(resource: str, fragm
     if fixed.startswith("arn:aws:") and "my-bucket" not in fixed:
         assert errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": fixed}]})) == []
 
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_sid.html: "The Sid element supports
+# ASCII uppercase letters (A-Z), lowercase letters (a-z), and numbers (0-9)"; the policy grammar
+# (reference_policies_grammar.html): "For IAM policies, basic alphanumeric characters (A-Z,a-z,0-9) are the only
+# allowed characters in the Sid value"; Access Analyzer reports "Unsupported Sid" as an error. IAM refuses to create
+# such a policy; evaluation keeps a warning. Resource policies of other services allow more ("some services allow
+# additional characters such as spaces").
+@pytest.mark.parametrize("kind", ["identity", "boundary", "session"])
+def test_a_sid_with_other_characters_is_refused_on_creation(kind: str) -> None:
+    text = as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Sid": "Read-only reports"}]})
+    (problem,) = errors(text, kind, creating=True)
+    assert (problem.path, problem.line is not None) == ("Statement[0].Sid", True)
+    assert "`Read-only reports`" in problem.message and "A–Z, a–z and digits 0–9" in (problem.hint or "")
+    assert [p.severity for p in validate_policy(text, kind)] == ["warning"]
+    bucket = {**ALLOW_ALL, "Sid": "Read-only reports", "Principal": "*"}
+    assert errors(as_text({"Version": "2012-10-17", "Statement": [bucket]}), "resource", creating=True) == []
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html: "You cannot use
+# the NotPrincipal element in an IAM identity-based policy nor in an IAM role trust policy." IAM refuses the
+# document; evaluation keeps a warning.
+def test_notprincipal_in_a_trust_policy_is_refused_on_creation() -> None:
+    statement = {"Effect": "Deny", "Action": "sts:AssumeRole", "NotPrincipal": {"AWS": "111122223333"}}
+    text = as_text({"Version": "2012-10-17", "Statement": [statement]})
+    (problem,) = errors(text, "trust", creating=True)
+    assert problem.path == "Statement[0].NotPrincipal" and "does not accept `NotPrincipal`" in problem.message
+    assert problem.hint is not None and "`Principal`" in problem.hint and problem.line is not None
+    assert [p.severity for p in validate_policy(text, "trust")] == ["warning"]

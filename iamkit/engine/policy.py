@@ -353,7 +353,8 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
         sid = None
     elif sid and kind in (PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION) and not _SID.match(sid):
         out.add(path + ("Sid",), f"`Sid` `{sid}` holds characters IAM does not accept",
-                "IAM accepts only letters A–Z, a–z and digits 0–9 in a `Sid`", severity="warning")
+                "IAM accepts only letters A–Z, a–z and digits 0–9 in a `Sid`",
+                severity="error" if creating else "warning")
 
     effect = raw.get("Effect")
     if effect is None:
@@ -422,9 +423,10 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
                     else f"`{principal_element}` is not allowed in a {label}",
                     "a policy attached to an identity applies to that identity; remove the element", at_key=True)
         elif kind is PolicyKind.TRUST and has_np:
-            out.add(ppath, "IAM does not accept `NotPrincipal` in a role trust policy; iamkit evaluates it anyway",
-                    "name who may assume the role in `Principal`; narrow it with conditions", severity="warning",
-                    at_key=True)
+            out.add(ppath, "IAM does not accept `NotPrincipal` in a role trust policy" if creating else
+                    "IAM does not accept `NotPrincipal` in a role trust policy; iamkit evaluates it anyway",
+                    "name who may assume the role in `Principal`; narrow it with conditions",
+                    severity="error" if creating else "warning", at_key=True)
         elif kind is PolicyKind.RCP and (has_np or raw["Principal"] != "*"):
             out.add(ppath, "a resource control policy must use `\"Principal\": \"*\"`",
                     "narrow who is affected with conditions such as `aws:PrincipalAccount`")
