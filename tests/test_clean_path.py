@@ -43,7 +43,8 @@ PRINCIPALS = (["*", {"AWS": "*"}, {"AWS": "111122223333"}, {"AWS": ["11112222333
                {"Federated": "cognito-identity.amazonaws.com"}],
               [{"AWS": "arn:aws:iam::111122223333:group/g"}, {"AWS": "arn:aws:iam::111122223333:user/*"},
                {"AWS": "alice"}, {"Service": "*.amazonaws.com"}, {"CanonicalUser": "xyz"}, {"Aws": "111122223333"}, {},
-               "me", ["*"], {"AWS": []}, {"AWS": [1]}, {"AWS": "arn:aws:iam::111122223333:user/${aws:username}"}])
+               "me", ["*"], {"AWS": []}, {"AWS": [1]}, {"AWS": "arn:aws:iam::111122223333:user/${aws:username}"},
+               {"AWS": "arn:aws:iam::111122223333:user/a?"}, {"Service": "ec2.amazonaws.co?"}])
 CONDITIONS = (
     [{"Bool": {"aws:MultiFactorAuthPresent": "true"}}, {"Bool": {"aws:MultiFactorAuthPresent": True}},
      {"StringEquals": {"aws:username": ["a", 1, 2.5, False]}},

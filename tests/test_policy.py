@@ -234,3 +234,33 @@ def test_a_broken_or_misplaced_policy_variable_is_an_error(statement: dict, path
     assert fragment in problem.message
     assert problem.hint is not None and ("`Resource`" in problem.hint or "`${aws:username}`" in problem.hint)
 
+
+
+# Errors that teach: each of these said too little or the wrong thing. The policy grammar
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html): `<effect_block> = "Effect" :
+# ("Allow" | "Deny")`, `<statement_block> = "Statement" : [ <statement>, <statement>, ... ]`, `<id_block> = "Id" :
+# <policy_id_string>`. reference_policies_elements_principal.html: "You cannot use a wildcard to match part of a
+# principal name or ARN"; access-analyzer-reference-policy-checks.html, "Unsupported wildcard in principal":
+# "Wildcards (*, ?) are not supported with the principal key".
+@pytest.mark.parametrize(("source", "kind", "path", "message", "hint"), [
+    (doc({**ALLOW_ALL, "Effect": ["Allow"]}), "identity", "Statement[0].Effect",
+     "`Effect` must be the string `Allow` or `Deny`, not a list", 'write `"Effect": "Allow"`'),
+    ({"Version": "2012-10-17", "Statement": []}, "identity", "Statement", "`Statement` is an empty list",
+     "add a statement"),
+    ({"Version": "2012-10-17", "Statement": "Allow"}, "identity", "Statement",
+     "`Statement` must be a statement object or a list of them, not a string", '`"Statement": [{"Effect"'),
+    (doc(ALLOW_ALL, Id=7), "identity", "Id", "`Id` must be a string, not a number", "remove `Id`"),
+    (doc({**ALLOW_ALL, "Condition": {"StringEquals": {}}}), "identity", "Statement[0].Condition.StringEquals",
+     "`StringEquals` names no condition key", "or remove `StringEquals`"),
+    (doc({**ALLOW_ALL, "Principal": {"AWS": "arn:aws:iam::*:root"}}), "resource", "Statement[0].Principal.AWS",
+     "principal `arn:aws:iam::*:root` uses a wildcard inside an ARN", "`aws:PrincipalArn`"),
+    (doc({**ALLOW_ALL, "Principal": {"AWS": "arn:aws:iam::111122223333:user/dev?"}}), "resource",
+     "Statement[0].Principal.AWS", "uses a wildcard inside an ARN", "`ArnLike`"),
+    (doc({**ALLOW_ALL, "Principal": {"Service": "ec2.amazonaws.co?"}}), "resource", "Statement[0].Principal.Service",
+     "service principal `ec2.amazonaws.co?` uses a wildcard", "`ec2.amazonaws.com`"),
+])
+def test_messages_say_what_is_wrong_and_how_to_fix_it(source, kind: str, path: str, message: str, hint: str) -> None:
+    problem = only_error(json.dumps(source, indent=2), kind)
+    assert problem.path == path and message in problem.message
+    assert problem.hint is not None and hint in problem.hint
+    assert problem.line is not None

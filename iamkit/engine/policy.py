@@ -195,15 +195,16 @@ def _principal_block(value: Any, path: tuple[str | int, ...], element: str,
                     out.add(epath, f"`{entry}` is a group, and a group cannot be a principal",
                             "name the users, or attach an identity policy to the group instead")
                     continue
+                if entry != "*" and ("*" in entry or "?" in entry):
+                    out.add(epath, f"principal `{entry}` uses a wildcard inside an ARN",
+                            "AWS only accepts `*` alone; to match many principals use `\"Principal\": \"*\"` "
+                            "with an `ArnLike` condition on `aws:PrincipalArn`")
+                    continue
                 if entry == "*" or ACCOUNT_ID.match(entry) or _PRINCIPAL_ARN.match(entry):
-                    if "*" in entry and entry != "*":
-                        out.add(epath, f"principal `{entry}` uses a wildcard inside an ARN",
-                                "AWS only accepts `*` alone; to match many principals use `\"Principal\": \"*\"` "
-                                "with an `ArnLike` condition on `aws:PrincipalArn`")
                     continue
                 out.add(epath, f"malformed principal `{entry}`",
                         "use a 12-digit account id, `arn:aws:iam::ACCOUNT:root`, or the ARN of a user, role or session")
-            elif ptype == "Service" and "*" in entry and entry != "*":
+            elif ptype == "Service" and ("*" in entry or "?" in entry) and entry != "*":
                 out.add(epath, f"service principal `{entry}` uses a wildcard",
                         "name the service, for example `ec2.amazonaws.com`")
             elif ptype == "CanonicalUser" and not _CANONICAL.match(entry):
@@ -225,8 +226,10 @@ def _conditions(value: Any, path: tuple[str | int, ...], out: ProblemCollector, 
             out.add(opath, f"unknown condition operator `{op_name}`", _operator_hint(op_name), at_key=True)
             continue
         if not isinstance(block, dict) or not block:
-            out.add(opath, f"`{op_name}` must map condition keys to values, not {json_type(block)}",
-                    f'write `{{"{op_name}": {{"aws:username": "alice"}}}}`')
+            out.add(opath, f"`{op_name}` names no condition key" if block == {} else
+                    f"`{op_name}` must map condition keys to values, not {json_type(block)}",
+                    f'write `{{"{op_name}": {{"aws:username": "alice"}}}}`' + (f", or remove `{op_name}`"
+                                                                             if block == {} else ""))
             continue
         seen: dict[str, str] = {}
         for key, raw in block.items():
@@ -359,10 +362,12 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
     effect = raw.get("Effect")
     if effect is None:
         out.add(path, "statement has no `Effect`", 'add `"Effect": "Allow"` or `"Effect": "Deny"`')
+    elif not isinstance(effect, str):
+        out.add(path + ("Effect",), f"`Effect` must be the string `Allow` or `Deny`, not {json_type(effect)}",
+                'a statement has one effect: write `"Effect": "Allow"` or `"Effect": "Deny"`')
     elif effect not in ("Allow", "Deny"):
-        hint = suggest(effect, ("Allow", "Deny")) if isinstance(effect, str) else None
         out.add(path + ("Effect",), f"`Effect` must be `Allow` or `Deny`, not `{effect}`",
-                hint or "`Effect` is case-sensitive: `Allow` or `Deny`")
+                suggest(effect, ("Allow", "Deny")) or "`Effect` is case-sensitive: `Allow` or `Deny`")
 
     # Action / NotAction
     actions: tuple[str, ...] = ()
@@ -729,7 +734,8 @@ def _collect(source: str | Mapping[str, Any], document: Any, positions: Position
         version = None
     policy_id = document.get("Id")
     if policy_id is not None and not isinstance(policy_id, str):
-        out.add(("Id",), f"`Id` must be a string, not {json_type(policy_id)}")
+        out.add(("Id",), f"`Id` must be a string, not {json_type(policy_id)}",
+                'write `"Id": "ReportsPolicy"`, or remove `Id`: it is optional')
         policy_id = None
 
     statements: list[Statement] = []
@@ -744,8 +750,11 @@ def _collect(source: str | Mapping[str, Any], document: Any, positions: Position
             st = _statement(item, i, ("Statement", i), kind, out, creating)
             if st:
                 statements.append(st)
+    elif raw == []:
+        out.add(("Statement",), "`Statement` is an empty list", 'add a statement: `[{"Effect": "Allow", ...}]`')
     else:
-        out.add(("Statement",), "`Statement` must be a statement object or a non-empty list of them")
+        out.add(("Statement",), f"`Statement` must be a statement object or a list of them, not {json_type(raw)}",
+                'write `"Statement": [{"Effect": "Allow", "Action": "...", "Resource": "..."}]`')
 
     seen: dict[str, int] = {}
     for st in statements:
