@@ -72,11 +72,28 @@ def test_a_gzip_bomb_is_refused_before_it_expands(tmp_path, capsys) -> None:
     assert status == EXIT_BAD_INPUT and "expands to more than" in err
 
 
-def test_a_policy_larger_than_iam_accepts_is_a_warning(tmp_path, capsys) -> None:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html: managed policies have a quota of
+# 6,144 characters, and "IAM does not count white space when calculating the size of a policy against this quota";
+# it is among the quotas "You cannot request an increase for". "Role trust policy length": default quota 2048
+# characters, maximum quota 4096 characters. `iamkit validate` checks what IAM would create, so a managed policy
+# or a trust policy over the maximum is an error; a trust policy over the default alone, a warning.
+def test_a_policy_larger_than_iam_accepts_is_an_error(tmp_path, capsys) -> None:
     many = [dict(ALLOW, Sid=f"Read{i}", Resource=f"arn:aws:s3:::bucket-{i}/*") for i in range(120)]
-    status, out, err = run(capsys, "validate", write(tmp_path, "p.json", json.dumps(policy(*many))))
-    assert status == EXIT_OK and "(1 warning)" in out
-    assert "warning: $: the policy is" in err and "managed policy: 6,144" in err
+    status, out, err = run(capsys, "validate", write(tmp_path, "p.json", json.dumps(policy(*many), indent=4)))
+    assert status == EXIT_BAD_INPUT and out == ""
+    assert "error: $: the policy is" in err and "managed policy: 6,144" in err
+    assert "split it into several policies" in err
+
+
+@pytest.mark.parametrize(("accounts", "status", "fragment"), [
+    (150, EXIT_OK, "warning: $: the policy is"),    # about 2,600 characters: over the default quota
+    (300, EXIT_BAD_INPUT, "error: $: the policy is"),  # about 5,000: over the most it can be raised to
+])
+def test_a_trust_policy_quota_can_be_raised_to_4096(tmp_path, capsys, accounts: int, status: int, fragment: str) -> None:
+    trust = {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": [f"{i:012d}" for i in range(accounts)]}}
+    got, _, err = run(capsys, "validate", "--kind", "trust", write(tmp_path, "t.json", json.dumps(policy(trust))))
+    assert got == status and fragment in err
+    assert "a role has one trust policy" in err and "4,096" in err
 
 
 # ── depth, duplicates, numbers, surrogates ──────────────────────────────────────────

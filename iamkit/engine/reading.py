@@ -56,11 +56,13 @@ AWS_POLICY_SIZE_LIMITS = {
     "group inline policies": 5_120,
     "role inline policies": 10_240,
     "role trust policy": 2_048,
+    "role trust policy at its raised maximum": 4_096,
     "service control policy": 5_120,
     "resource control policy": 5_120,
 }
 """IAM's and Organizations' quotas in characters, whitespace not counted (inline policies:
-the sum over one identity; a trust policy's quota can be raised to 4,096).
+the sum over one identity; a trust policy's quota, 2,048 by default, can be raised to 4,096;
+the others cannot be raised).
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"""
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -278,17 +280,21 @@ def json_hint(exc: json.JSONDecodeError) -> str | None:
     return None
 
 
-def aws_size_problem(document: Any, quota: str, path: Path = ()) -> Problem | None:
-    """A warning when ``document`` is larger than IAM accepts for ``quota``, else None.
+def aws_size_problem(document: Any, quota: str, path: Path = (), *, severity: str = "warning") -> Problem | None:
+    """A problem when ``document`` is larger than IAM accepts for ``quota``, else None.
 
     Args:
         document: the policy as decoded JSON.
         quota: a key of :data:`AWS_POLICY_SIZE_LIMITS`, such as ``"managed policy"``.
         path: where the policy is in its document.
+        severity: ``"warning"``, or ``"error"`` where IAM would refuse the document.
     """
     limit = AWS_POLICY_SIZE_LIMITS[quota]
     size = len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
     if size <= limit:
         return None
+    hint = ("a role has one trust policy: shorten it, or have the account's trust policy quota raised (at most "
+            f"{AWS_POLICY_SIZE_LIMITS['role trust policy at its raised maximum']:,})"
+            if quota.startswith("role trust policy") else "split it into several policies")
     return Problem(format_path(path), f"the policy is {size:,} characters without whitespace, more than IAM "
-                   f"accepts ({quota}: {limit:,})", "split it into several policies", severity="warning")
+                   f"accepts ({quota}: {limit:,})", hint, severity=severity)
