@@ -241,3 +241,16 @@ def test_notprincipal_in_a_trust_policy_is_refused_on_creation() -> None:
     assert problem.path == "Statement[0].NotPrincipal" and "does not accept `NotPrincipal`" in problem.message
     assert problem.hint is not None and "`Principal`" in problem.hint and problem.line is not None
     assert [p.severity for p in validate_policy(text, "trust")] == ["warning"]
+
+
+def test_notprincipal_with_allow_is_refused_on_creation() -> None:
+    # "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not supported."
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html);
+    # an existing document is still evaluated, with a warning.
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::amzn-s3-demo-bucket/*",
+                 "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:user/alice"}}
+    text = as_text({"Version": "2012-10-17", "Statement": [statement]})
+    (problem,) = errors(text, "resource", creating=True)
+    assert problem.path == "Statement[0].NotPrincipal" and "does not support `NotPrincipal` with `Allow`" in problem.message
+    assert problem.hint is not None and "`Deny`" in problem.hint and problem.line is not None
+    assert [p.severity for p in validate_policy(text, "resource")] == ["warning"]

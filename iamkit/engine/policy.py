@@ -437,9 +437,10 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
                     "narrow who is affected with conditions such as `aws:PrincipalAccount`")
         principals = _principal_block(raw[principal_element], ppath, principal_element, out)
         if has_np and effect == "Allow":
-            out.add(ppath, "`NotPrincipal` with `Allow` grants access to everyone else, anonymous users included",
-                    "use `Deny` with `NotPrincipal`, or name the principals in `Principal`", severity="warning",
-                    at_key=True)
+            # AWS: "NotPrincipal must be used with "Effect":"Deny". Using it with "Effect":"Allow" is not supported."
+            out.add(ppath, "AWS does not support `NotPrincipal` with `Allow`, which would grant everyone else, "
+                    "anonymous users included", "use `Deny` with `NotPrincipal`, or name the principals in `Principal`",
+                    severity="error" if creating else "warning", at_key=True)
     elif kind.has_principal:
         out.add(path, f"statement has no `Principal` — a {kind.label} must say whom it applies to",
                 'add `"Principal": {"AWS": "arn:aws:iam::111122223333:root"}` or the principals you mean')
