@@ -636,3 +636,18 @@ def test_untrusted_text_is_escaped_in_exercises() -> None:
     fix.check()
     fix.reveal()
     assert_escaped(fix)
+
+
+def test_an_export_that_lacks_a_principals_boundary_is_said_so_not_called_a_bug() -> None:
+    # iamkit refuses to answer for carol without her boundary's document (a boundary that cannot be
+    # read is not the absence of one: API_DeleteUserPermissionsBoundary.html warns that removing
+    # one "might increase its permissions"); the explorer says what the export lacks, keeps its last
+    # good state, and does not blame itself.
+    data = json.loads((CASES / "accounts" / "examplecorp.json").read_text())
+    data["Policies"] = [p for p in data["Policies"] if p["PolicyName"] != "DeveloperBoundary"]
+    explorer = ui.AccountExplorer(Account.from_authorization_details(data), "alice", "s3", draw=False)
+    shown = explorer.policies.value
+    explorer.principal.value = "user/carol"
+    assert isinstance(explorer.last_error, iamkit.AccountError)
+    assert "DeveloperBoundary" in explorer.status.value and "is not in the export" in explorer.status.value
+    assert "iamkit bug" not in explorer.status.value and explorer.policies.value == shown

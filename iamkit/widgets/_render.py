@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 import ipywidgets as widgets
 
-from ..errors import Problem
+from ..errors import AccountError, Problem
 from ..views.diagrams import Diagram, DiagramError
 from ..views.graphview import GraphView
 
@@ -66,7 +66,12 @@ def status_html(headline: str, lines: Iterable[str] = (), *, ok: bool) -> str:
 
 
 def error_html(error: BaseException, doing: str) -> str:
-    """An unexpected exception, shown in the widget (JupyterLab would swallow it)."""
+    """An exception, shown in the widget (JupyterLab would swallow it): an account that cannot
+    answer (an export that lacks a policy the principal needs) is the input's gap and says so;
+    anything else is unexpected."""
+    if isinstance(error, AccountError):
+        return status_html(f"the account cannot answer while {doing}; the last good state is still shown",
+                           [str(error)], ok=False)
     frames = "".join(traceback.format_exception(type(error), error, error.__traceback__)[-6:])
     return ('<div class="iamkit-error" style="border-left:4px solid #b35900;padding:2px 8px">'
             f"<p>✖ something went wrong while {html.escape(doing)}: "
