@@ -651,3 +651,6 @@ def test_an_export_that_lacks_a_principals_boundary_is_said_so_not_called_a_bug(
     assert isinstance(explorer.last_error, iamkit.AccountError)
     assert "DeveloperBoundary" in explorer.status.value and "is not in the export" in explorer.status.value
     assert "iamkit bug" not in explorer.status.value and explorer.policies.value == shown
+    # Opened on carol, it opens, and says the same.
+    opened = ui.AccountExplorer(Account.from_authorization_details(data), "carol", draw=False)
+    assert "DeveloperBoundary" in opened.status.value and "iamkit bug" not in opened.status.value

@@ -11,7 +11,7 @@ import ipywidgets as widgets
 
 from ..account.catalog import installed_catalog
 from ..engine.decision import Decision
-from ..errors import ScenarioError
+from ..errors import AccountError, ScenarioError
 from ..views.diagrams import account_graph, trust_diagram
 from ..views.tables import matrix, policy_table
 from ._render import diagram_html, guarded, problems_html, status_html, table_html, text_html
@@ -180,7 +180,11 @@ class AccountExplorer(widgets.VBox):
         """The first service prefix the principal's policies name (for the default service)."""
         if ref is None:
             return None
-        for policy in self.account.identity_policies(ref):
+        try:
+            policies = self.account.identity_policies(ref)
+        except AccountError:  # the export lacks one of them: the status says so when the principal shows
+            return None
+        for policy in policies:
             for st in policy.statements:
                 for action in st.actions:
                     prefix, sep, _ = action.partition(":")
