@@ -246,7 +246,8 @@ def unused_permissions(account: Account, principal: str | User | Role, events: A
         actions they grant; without it, ``Action`` entries are reported as written.
 
     Raises:
-        AccountError: when the account has no such principal.
+        AccountError: when the account has no such principal, or its export lacks one of the
+            principal's groups, managed policies or its boundary.
         ActivityError: when the log cannot be read.
     """
     from ..engine.decision import Layer
