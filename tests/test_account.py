@@ -145,15 +145,31 @@ def test_assumed_role_session_evaluates_with_role_and_session_policies(account: 
     assert lam.request.principal == session.arn
 
 
-def test_bad_policies_are_reported_and_skipped_not_fatal() -> None:
+def test_a_policy_iamkit_cannot_read_stops_only_the_principals_that_hold_it() -> None:
+    # A policy left out could hold a Deny ("an explicit deny in any of these policies overrides the
+    # allow", reference_policies_evaluation-logic.html): iamkit refuses to answer for its holders
+    # rather than answer without it, and goes on for everyone else.
     broken = json.loads(EXPORT.read_text())
     broken["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyDocument"] = {"Statement": [{"Effect": "Maybe"}]}
     account = Account.from_authorization_details(broken)
-    decision = account.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv")
-    assert decision.allowed  # the other policies still count
+    with pytest.raises(AccountError, match="cannot evaluate user `alice`: iamkit cannot read a policy AWS would "
+                                           "consult: `group/developers/TeamPrefix.Statement") as caught:
+        account.evaluate("alice", "s3:GetObject", f"{BUCKET}/reports/q3.csv")
+    assert caught.value.problems and caught.value.problems[0].path.startswith("group/developers/TeamPrefix")
+    assert account.evaluate("bob", "s3:GetObject", f"{BUCKET}/reports/q3.csv").allowed
     assert any("`Effect` must be `Allow` or `Deny`" in p.message for p in account.problems)
     assert all(p.path.startswith("group/developers/TeamPrefix.Statement[0]") and p.severity == "warning"
-               and p.hint.endswith("iamkit leaves this policy out of its answers") for p in account.problems)
+               and p.hint.endswith("iamkit cannot evaluate the principals that hold this policy")
+               for p in account.problems)
+
+
+def test_a_trust_policy_iamkit_cannot_read_leaves_who_may_assume_unknown() -> None:
+    broken = json.loads(EXPORT.read_text())
+    role = next(r for r in broken["RoleDetailList"] if r["RoleName"] == "Deploy")
+    role["AssumeRolePolicyDocument"] = {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe"}]}
+    account = Account.from_authorization_details(broken)
+    with pytest.raises(AccountError, match="cannot evaluate who may assume role `Deploy`"):
+        account.who_can_assume("Deploy")
 
 
 def _without(*, policies: tuple[str, ...] = (), groups: tuple[str, ...] = ()) -> Account:

@@ -130,13 +130,16 @@ def test_the_export_s_problems_are_printed_as_warnings(tmp_path, capsys) -> None
         data["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyDocument"] = {"Statement": [{"Effect": "Maybe"}]}
 
     path = _export(tmp_path, break_team_prefix)
+    warning = f"{path}: warning: group/developers/TeamPrefix.Statement[0].Effect: `Effect` must be `Allow` or `Deny`"
+    # alice is in `developers`: iamkit cannot answer for her without the policy, and says why.
     for command in (["can", path, "alice", "s3:GetObject", REPORT], ["permissions", path, "alice", "--service", "s3"],
                     ["who-can-assume", path, "Deploy"]):
-        assert main(command) == EXIT_OK
-        err = capsys.readouterr().err
-        assert f"{path}: warning: group/developers/TeamPrefix.Statement[0].Effect: `Effect` must be `Allow` or " \
-               "`Deny`" in err, command
-        assert "iamkit leaves this policy out of its answers" in err
+        assert main(command) == EXIT_BAD_INPUT, command
+        captured = capsys.readouterr()
+        assert warning in captured.err and captured.out == "", command
+        assert "cannot evaluate user `alice`: iamkit cannot read a policy AWS would consult" in captured.err
+    # bob is not: his answer stands (the policy is not his, so it is not read for him).
+    assert main(["can", path, "bob", "s3:GetObject", REPORT]) == EXIT_OK
 
 
 @pytest.mark.parametrize(("pattern", "message"), [

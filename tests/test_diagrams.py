@@ -660,3 +660,15 @@ def test_a_service_rule_deny_is_headlined_as_one_in_the_flowchart() -> None:
     })
     first = flowchart(decision).text.splitlines()[0]
     assert first.endswith(f"{decision.headline}.") and "nothing allowed it" not in first
+
+
+def test_account_graph_shows_a_trust_policy_iamkit_cannot_read() -> None:
+    # Who may assume the role is then unknown (the account refuses to answer): the graph says so
+    # instead of drawing a role that no one is trusted to assume.
+    data = json.loads(EXPORT.read_text())
+    deploy = next(r for r in data["RoleDetailList"] if r["RoleName"] == "Deploy")
+    deploy["AssumeRolePolicyDocument"] = {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe"}]}
+    graph = account_graph(Account.from_authorization_details(data))
+    (line,) = [line for line in graph.text.splitlines() if line.startswith("role `Deploy`")]
+    assert "its trust policy iamkit cannot read" in line and "names no principal" not in line
+    assert ("role_Deploy", "trust_Deploy") in edges(graph.source)

@@ -44,12 +44,12 @@ class Account:
     """One AWS account's IAM configuration.
 
     Build it with :meth:`from_authorization_details`, :meth:`from_file` or
-    :meth:`from_client`. Policies are parsed once, on first use, and cached; a policy
-    iamkit cannot parse is left out and reported in :attr:`problems` (as a warning), so one
-    odd policy in a large export never stops the analysis of the others. A group, managed
-    policy or permissions boundary that the export names but does not hold is another
-    matter: the principals that need it cannot be evaluated (:class:`AccountError`), since
-    a missing Deny or boundary would silently widen what they may do.
+    :meth:`from_client`. Policies are parsed once, on first use, and cached. A policy iamkit
+    cannot read, and a group, managed policy or permissions boundary that the export names
+    but does not hold, stop only the principals that need them (:class:`AccountError`, and a
+    warning in :attr:`problems`): a lost Deny or boundary would silently widen what they may
+    do, so one odd policy in a large export never stops the analysis of the others, nor is
+    guessed at.
 
     Attributes:
         account_id: the 12-digit account id.
@@ -70,6 +70,7 @@ class Account:
         self.instance_profiles = dict(instance_profiles)
         self.problems: list[Problem] = []
         self._parsed: dict[tuple[str, str, str], Policy | None] = {}
+        self._unreadable: dict[tuple[str, str, str], tuple[Problem, ...]] = {}
 
     # ── loading ────────────────────────────────────────────────────────────────
 
@@ -187,24 +188,40 @@ class Account:
         yield from self.users.values()
         yield from self.roles.values()
 
-    def _policy(self, document: Mapping[str, Any], kind: PolicyKind, origin: Origin, where: str) -> Policy | None:
+    def _policy(self, document: Mapping[str, Any], kind: PolicyKind, origin: Origin, where: str,
+                failed: list[Problem]) -> Policy | None:
+        """The parsed policy, or None when iamkit cannot read it: then its problems are added to
+        ``failed`` (and, once, to :attr:`problems` as warnings)."""
         key = (origin.kind, origin.arn or origin.attached_to + "/" + origin.policy, kind.value)
         if key not in self._parsed:
             policy, problems = build_policy(document, kind, origin.policy, (where,))
-            # Only errors come back, and then no policy: the answers go on without it, and the warning says so.
+            # Only errors come back, and then no policy: whoever holds it cannot be evaluated.
             self.problems.extend(replace(x, severity="warning", hint=(x.hint + "; " if x.hint else "")
-                                         + "iamkit leaves this policy out of its answers") for x in problems)
+                                         + "iamkit cannot evaluate the principals that hold this policy")
+                                 for x in problems)
             self._parsed[key] = policy if policy is None else _with_origin(policy, origin)
+            self._unreadable[key] = tuple(problems)
         cached = self._parsed[key]
-        if cached is not None and cached.origin != origin:
+        if cached is None:
+            failed.extend(self._unreadable[key])
+        elif cached.origin != origin:
             return _with_origin(cached, origin)
         return cached
 
-    def _managed(self, arn: str, holder: str, kind: str = "managed") -> Policy | None:
+    def _managed(self, arn: str, holder: str, failed: list[Problem], kind: str = "managed") -> Policy | None:
         managed = self.policies[arn]  # present: _require_documents has checked
         policy_kind = PolicyKind.BOUNDARY if kind == "boundary" else PolicyKind.IDENTITY
         origin = Origin(kind, managed.name, holder, arn)
-        return self._policy(managed.document, policy_kind, origin, format_path(("Policies", managed.name)))
+        return self._policy(managed.document, policy_kind, origin, format_path(("Policies", managed.name)), failed)
+
+    @staticmethod
+    def _refuse_unreadable(what: str, failed: list[Problem]) -> None:
+        """Refuse to answer without a policy AWS would consult: a Deny in it, or a limit, would be lost."""
+        if failed:
+            raise AccountError(f"cannot evaluate {what}: iamkit cannot read a policy AWS would consult: "
+                               + "; ".join(f"`{x.path}`: {x.message}" for x in failed)
+                               + " — hint: fix the policy (`iamkit validate` shows every problem in it); iamkit "
+                               "does not guess what a policy it cannot read allows or denies", failed)
 
     def _missing(self, p: Principal, *, identity: bool = True, boundary: bool = True) -> list[Problem]:
         """What AWS would consult for the principal but the export does not hold: a group it is
@@ -251,16 +268,18 @@ class Account:
         holders: list[Identity] = [p]
         if isinstance(p, User):
             holders += [self.groups[g] for g in p.groups]
+        failed: list[Problem] = []
         for holder in holders:
             for name, document in holder.inline.items():
                 policy = self._policy(document, PolicyKind.IDENTITY, Origin("inline", name, holder.ref),
-                                      f"{holder.ref}/{name}")
+                                      f"{holder.ref}/{name}", failed)
                 if policy is not None:
                     out.append(policy)
             for arn in holder.attached:
-                policy = self._managed(arn, holder.ref)
+                policy = self._managed(arn, holder.ref, failed)
                 if policy is not None:
                     out.append(policy)
+        self._refuse_unreadable(f"{p.kind} `{p.name}`", failed)
         return out
 
     def permissions_boundary(self, principal: str | Principal) -> Policy | None:
@@ -272,12 +291,23 @@ class Account:
         """
         p = self.principal(principal)
         self._require_documents(p, identity=False)
-        return self._managed(p.boundary, p.ref, "boundary") if p.boundary else None
+        failed: list[Problem] = []
+        boundary = self._managed(p.boundary, p.ref, failed, "boundary") if p.boundary else None
+        self._refuse_unreadable(f"{p.kind} `{p.name}`", failed)
+        return boundary
 
     def trust_policy(self, role: str | Role) -> Policy | None:
-        """A role's trust policy (who may assume it)."""
+        """A role's trust policy (who may assume it).
+
+        Raises:
+            AccountError: when iamkit cannot read it: who may assume the role is then unknown.
+        """
         r = self._role(role)
-        return self._policy(r.trust_policy, PolicyKind.TRUST, Origin("trust", r.name, r.ref), f"{r.ref}/trust")
+        failed: list[Problem] = []
+        trust = self._policy(r.trust_policy, PolicyKind.TRUST, Origin("trust", r.name, r.ref), f"{r.ref}/trust",
+                             failed)
+        self._refuse_unreadable(f"who may assume role `{r.name}`", failed)
+        return trust
 
     def context(self, principal: str | Principal) -> dict[str, str]:
         """The request-context keys AWS derives from the principal: its name, id and tags."""

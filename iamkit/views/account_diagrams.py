@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 from ..engine.decision import Decision, Layer, Outcome
 from ..engine.policy import Policy, Statement
 from ..engine.principals import CallerKind
+from ..errors import AccountError
 from .dot import (
     ALLOW,
     DENY,
@@ -196,7 +197,15 @@ def account_graph(account: "Account", focus: str | None = None, *,
                 edges.append(_Edge(principal_node(who), role_node, "may assume", f"may assume role `{name}`",
                                    colour=ALLOW))
             continue
-        trust = account.trust_policy(account.roles[name])
+        try:
+            trust = account.trust_policy(account.roles[name])
+        except AccountError:  # iamkit cannot read it: the graph says so rather than show no one trusted
+            target = add(dot_id("trust", name), f"trust policy of role `{name}`, which iamkit cannot read",
+                         shape="note", style="filled,dashed", color=IMPLICIT, fillcolor="#FFFFFF",
+                         label=dot_label("trust policy", "(iamkit cannot read it)"))
+            edges.append(_Edge(role_node, target, "trusts", "its trust policy iamkit cannot read", style="dashed",
+                               colour=IMPLICIT))
+            continue
         for st in trust.statements if trust is not None else ():
             if st.effect != "Allow" or st.principal_element != "Principal":
                 continue
@@ -264,7 +273,7 @@ def _account_text(account: "Account", names: Mapping[str, str], edges: list[_Edg
             carried = [names[e.tail] for e in edges if e.head == node and e.label == "carries"]
             if into:
                 out.insert(0, f"{verb} {', '.join(into)}")
-            else:
+            elif not any(e.label == "trusts" for e in edges if e.tail == node):  # an unreadable one says so itself
                 out.insert(0, "no principal given may assume it" if evaluated else "its trust policy names no principal")
             out += [f"carried by {c}" for c in carried]
         lines.append(f"{names[node]}: " + ("; ".join(out) if out else "no policies or memberships") + ".")
