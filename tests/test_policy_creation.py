@@ -74,13 +74,23 @@ def test_the_version_rule_is_for_managed_policies_only(kind: str, statement: dic
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-arn-format.html: "An Amazon S3 ARN
 # excludes the AWS Region and namespace" (arn:aws:s3:::bucket_name/key_name).
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html:
-# "ARN Region not allowed", "Missing ARN field", "Invalid partition" and "Invalid service" are errors.
+# "ARN Region not allowed", "Missing ARN field", "Invalid partition" and "Invalid service" are errors;
+# so are "ARN account not allowed" ("Amazon S3 does not support an account ID as a namespace in bucket ARNs"),
+# "Invalid ARN account" ("Account IDs are 12-digit integers"), "Invalid ARN service case" ("Update the service
+# name in the resource ARN to use all lowercase letters"), "Invalid ARN prefix" ("AWS resource ARNs must include
+# the required `arn:` prefix"); the six fields are arn:partition:service:region:account:resource.
 @pytest.mark.parametrize(("resource", "fragment", "fix"), [
     ("arn:aws:iam:us-east-1:123456789012:user/x", "IAM ARNs have no region", "arn:aws:iam::123456789012:user/x"),
     ("arn:aws:s3:us-east-1::bucket", "S3 bucket and object ARNs have no region", "arn:aws:s3:::bucket"),
     ("arn:aws:s3:eu-west-1::bucket/key/*", "S3 bucket and object ARNs have no region", "arn:aws:s3:::bucket/key/*"),
     ("arn:aws::::x", "has no service", "the service"),
     ("arn::s3:::bucket", "has no partition", "`aws`"),
+    ("arn:aws:s3::111122223333:reports/*", "S3 bucket and object ARNs have no account", "`arn:aws:s3:::reports/*`"),
+    ("arn:aws:ec2:us-east-1:1234:instance/*", "names account `1234`, which is not an account id", "12 digits"),
+    ("arn:aws:dynamodb:us-east-1:my-account:table/t", "which is not an account id", "`111122223333`"),
+    ("arn:aws:S3:::reports", "writes service `S3` in capitals", "`arn:aws:s3:::reports`"),
+    ("ARN:aws:s3:::reports", "is not an ARN", "`arn:` in lowercase: `arn:aws:s3:::reports`"),
+    ("arn:aws:s3:::", "names no resource after the fifth colon", "`arn:aws:s3:::my-bucket/*`"),
 ])
 @pytest.mark.parametrize("element", ["Resource", "NotResource"])
 def test_resource_arns_hold_the_fields_iam_accepts(element: str, resource: str, fragment: str, fix: str) -> None:
@@ -90,6 +100,9 @@ def test_resource_arns_hold_the_fields_iam_accepts(element: str, resource: str, 
     assert fragment in problem.message and f"`{resource}`" in problem.message
     assert problem.hint is not None and fix in problem.hint
     assert problem.line is not None
+    fixed = problem.hint.rsplit("`", 2)[-2]  # the ARN the hint writes out is one IAM accepts
+    if fixed.startswith("arn:aws:") and "my-bucket" not in fixed:
+        assert errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": fixed}]})) == []
 
 
 @pytest.mark.parametrize("resource", [
@@ -190,30 +203,6 @@ def test_a_condition_key_named_twice_in_different_case_is_an_error() -> None:
 
 
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html reports as errors:
-# "ARN account not allowed" ("Amazon S3 does not support an account ID as a namespace in bucket ARNs"),
-# "Invalid ARN account" ("Account IDs are 12-digit integers"), "Invalid ARN service case" ("Update the service
-# name in the resource ARN to use all lowercase letters"), "Invalid ARN prefix" ("AWS resource ARNs must include
-# the required `arn:` prefix") and "Missing ARN field" (arn:partition:service:region:account:resource).
-@pytest.mark.parametrize(("resource", "fragment", "fix"), [
-    ("arn:aws:s3::111122223333:reports/*", "S3 bucket and object ARNs have no account", "`arn:aws:s3:::reports/*`"),
-    ("arn:aws:ec2:us-east-1:1234:instance/*", "names account `1234`, which is not an account id", "12 digits"),
-    ("arn:aws:dynamodb:us-east-1:my-account:table/t", "which is not an account id", "`111122223333`"),
-    ("arn:aws:S3:::reports", "writes service `S3` in capitals", "`arn:aws:s3:::reports`"),
-    ("ARN:aws:s3:::reports", "is not an ARN", "`arn:` in lowercase: `arn:aws:s3:::reports`"),
-    ("arn:aws:s3:::", "names no resource after the fifth colon", "`arn:aws:s3:::my-bucket/*`"),
-])
-def test_resource_arn_mistakes_are_errors_that_show_the_fix(resource: str, fragment: str, fix: str) -> None:
-    (problem,) = errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": ["*", resource]}]}))
-    assert problem.path == "Statement[0].Resource[1]"
-    assert f"`{resource}`" in problem.message and fragment in problem.message
-    assert problem.hint is not None and fix in problem.hint
-    assert problem.line is not None
-    fixed = problem.hint.rsplit("`", 2)[-2]  # the ARN the hint writes out is one IAM accepts
-    if fixed.startswith("arn:aws:") and "my-bucket" not in fixed:
-        assert errors(as_text({"Version": "2012-10-17", "Statement": [{**ALLOW_ALL, "Resource": fixed}]})) == []
-
-
-
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_sid.html: "The Sid element supports
 # ASCII uppercase letters (A-Z), lowercase letters (a-z), and numbers (0-9)"; the policy grammar
 # (reference_policies_grammar.html): "For IAM policies, basic alphanumeric characters (A-Z,a-z,0-9) are the only
