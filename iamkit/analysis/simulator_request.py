@@ -14,6 +14,7 @@ import re
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from ..engine.conditions import OPERATORS
+from ..engine.jsonpos import line_column
 from ..engine.policy import Policy, PolicyKind, build_policy
 from ..engine.principals import ACCOUNT_ID, CallerKind, parse_caller
 from ..engine.scenario import CONCRETE_ACTION, RESOURCE_ARN
@@ -165,12 +166,10 @@ def _parse(text: Any, kind: PolicyKind, path: tuple[str | int, ...], source_id: 
         return None
     bad = _POLICY_CHARACTER.search(text)
     if bad is not None:
-        line = text.count("\n", 0, bad.start()) + 1
-        column = bad.start() - text.rfind("\n", 0, bad.start())
         out.items.append(Problem(format_path(path), f"character `{ascii(bad.group())[1:-1]}` is not allowed in a policy "
                                  "parameter", "the simulator takes printable characters up to U+00FF, tab, line feed "
                                  "and carriage return: write others as JSON escapes (`json.dumps` does by default)",
-                                 line, column))
+                                 *line_column(text, bad.start())))
         return None
     policy, problems = build_policy(text, kind, source_id, path)
     out.malformed.extend(problems)

@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..errors import Problem, format_path
 
-__all__ = ["MAX_NUMBER_CHARS", "Positions", "locate", "may_hold_surrogates", "string_end"]
+__all__ = ["MAX_NUMBER_CHARS", "Positions", "line_column", "locate", "may_hold_surrogates", "string_end"]
 
 MAX_NUMBER_CHARS = 100
 """The longest number iamkit reads, in characters; no IAM value comes near it."""
@@ -100,6 +100,11 @@ def locate(text: str, prefix: Path = ()) -> Positions:
     positions = Positions(text, prefix)
     positions._walk()
     return positions
+
+
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of one character of ``text`` (for many, :func:`locate`)."""
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
 
 
 def may_hold_surrogates(text: str) -> bool:

@@ -24,7 +24,7 @@ import sys
 from typing import Any
 
 from ..errors import InputError, Problem, format_path
-from .jsonpos import MAX_NUMBER_CHARS, Path, Positions, locate, may_hold_surrogates, string_end
+from .jsonpos import MAX_NUMBER_CHARS, Path, Positions, line_column, locate, may_hold_surrogates, string_end
 
 __all__ = [
     "AWS_POLICY_SIZE_LIMITS",
@@ -176,10 +176,8 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
     where = format_path(prefix)
     deep = _too_deep(text)
     if deep is not None:
-        line = text.count("\n", 0, deep) + 1
-        column = deep - (text.rfind("\n", 0, deep) + 1) + 1
         raise InputError([Problem(where, f"the JSON nests more than {MAX_DEPTH} levels deep",
-                                  "no IAM document nests this deep: check the brackets", line, column)])
+                                  "no IAM document nests this deep: check the brackets", *line_column(text, deep))])
     try:
         # Over-long numbers and NaN/Infinity get a stand-in here; locate() reports them.
         document = json.loads(text, parse_int=_integer, parse_constant=float)
