@@ -106,6 +106,21 @@ def test_deep_nesting_is_a_located_error_not_a_recursion_error(tmp_path, capsys)
     assert err.startswith(f"{tmp_path / 'deep.json'}:1:{14 + MAX_DEPTH}: error: $: the JSON nests more than")  # `{` is level 1
 
 
+@pytest.mark.parametrize("depth", [MAX_DEPTH, MAX_DEPTH + 1])
+def test_the_depth_limit_counts_objects_and_arrays_alike_among_shallow_siblings(depth: int) -> None:
+    # Objects and arrays in turn, under a root beside more shallow brackets than the limit: exactly
+    # MAX_DEPTH levels are read, one more is refused.
+    chain: Any = 1
+    for level in range(depth - 1):
+        chain = {"k": chain} if level % 2 else [chain]
+    text = json.dumps({"wide": [[] for _ in range(MAX_DEPTH)], "deep": chain})
+    if depth <= MAX_DEPTH:
+        assert load_json(text)[0]["wide"] == [[]] * MAX_DEPTH
+    else:
+        with pytest.raises(InputError, match=f"nests more than {MAX_DEPTH} levels deep"):
+            load_json(text)
+
+
 def test_a_duplicate_key_is_an_error_naming_both_places(tmp_path, capsys) -> None:
     text = '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*",\n "Resource": "*", "Effect": "Allow"}]}'
     status, _, err = run(capsys, "validate", write(tmp_path, "dup.json", text))

@@ -230,13 +230,19 @@ def _deeper_than(document: Any, text: str, limit: int) -> bool:
     """Whether containers in ``document`` (parsed from ``text``) nest more than ``limit`` levels."""
     if text.count("[") + text.count("{") <= limit:  # too few brackets to nest that deep: no walk
         return False
-    stack = [(document, 1)] if isinstance(document, (dict, list)) else []
-    while stack:
-        value, depth = stack.pop()
+    # Level by level: no (container, depth) pair made for each of a scenario's hundreds of containers.
+    level = [document] if isinstance(document, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        below = []
+        for value in level:
+            for child in value.values() if isinstance(value, dict) else value:
+                if isinstance(child, (dict, list)):
+                    below.append(child)
+        level = below
     return False
 
 
