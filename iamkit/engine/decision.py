@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
-from typing import Any, Callable, NamedTuple
+from typing import Any, Collection, NamedTuple
 
-from ..display import RichDisplay
+from ..display import mime_bundle
 from .conditions import ConditionResult
 from .explain import decision_html, decision_text
 from .policy import Origin, Statement
@@ -236,7 +236,7 @@ class LayerVerdict(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Decision(RichDisplay):
+class Decision:
     """The outcome of evaluating one request, with everything that led to it.
 
     Attributes:
@@ -359,8 +359,10 @@ class Decision(RichDisplay):
     def _repr_html_(self) -> str:
         return decision_html(self)
 
-    def _representations(self) -> dict[str, Callable[[], str]]:
-        return {"text/plain": self.explain, "text/html": self._repr_html_}
+    def _repr_mimebundle_(self, include: Collection[str] | None = None, exclude: Collection[str] | None = None,
+                          **kwargs: Any) -> dict[str, Any]:
+        # iamkit.display's protocol, without its mixin: a compiled class cannot inherit an interpreted one.
+        return mime_bundle({"text/plain": self.explain, "text/html": self._repr_html_}, include, exclude)
 
     def __repr__(self) -> str:
         return f"<Decision {self.summary()}>"

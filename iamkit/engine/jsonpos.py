@@ -29,7 +29,7 @@ _Report = Callable[[Path, int, str, str], None]
 
 _WS = re.compile(r"[ \t\r\n]*")
 _SCALAR = re.compile(r"-?[0-9][0-9eE+\-.]*|true|false|null|NaN|-?Infinity")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
 
 

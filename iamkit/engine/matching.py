@@ -43,27 +43,26 @@ class _Part:
 
     __slots__ = ("fixed", "size", "text")
 
-    def __init__(self, tokens: list[_Token]):
-        self.size = len(tokens)
-        self.text = "".join(c for c, _ in tokens)
-        holes = any(wild for _, wild in tokens)
-        self.fixed = _runs(tokens) if holes else None
+    def __init__(self, size: int, text: str, fixed: tuple[tuple[int, str], ...] | None):
+        self.size, self.text, self.fixed = size, text, fixed
 
-    @classmethod
-    def of(cls, text: str) -> _Part:
+    @staticmethod
+    def of_tokens(tokens: list[_Token]) -> _Part:
+        """The part for ``(character, is_wildcard)`` tokens without a ``*`` wildcard."""
+        holes = any(wild for _, wild in tokens)
+        return _Part(len(tokens), "".join(c for c, _ in tokens), _runs(tokens) if holes else None)
+
+    @staticmethod
+    def of(text: str) -> _Part:
         """The part for policy text without ``*``, where every ``?`` is a wildcard."""
-        part = cls.__new__(cls)
-        part.size, part.text = len(text), text
         if "?" in text:
             runs, pos = [], 0
             for run in text.split("?"):
                 if run:
                     runs.append((pos, run))
                 pos += len(run) + 1
-            part.fixed = tuple(runs)
-        else:
-            part.fixed = None
-        return part
+            return _Part(len(text), text, tuple(runs))
+        return _Part(len(text), text, None)
 
     def fits(self, s: str, pos: int) -> bool:
         """Whether the part matches ``s`` at ``pos`` (which leaves room for it)."""
@@ -118,7 +117,7 @@ def _glob(tokens: list[_Token]) -> Matcher:
             parts.append([])
         else:
             parts[-1].append(token)
-    return _glob_parts([_Part(p) for p in parts])
+    return _glob_parts([_Part.of_tokens(p) for p in parts])
 
 
 def _glob_text(text: str) -> Matcher:

@@ -10,7 +10,7 @@ Decision can name it. Everything here is immutable. Import these names from
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterator, Mapping, NamedTuple
 
@@ -137,10 +137,7 @@ class Origin:
         return {"kind": self.kind, "policy": self.policy, "attachedTo": self.attached_to, "arn": self.arn}
 
 
-_NO_DOCUMENT: Any = object()  # Policy's document when none is given: a new empty dict
-
-
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """An immutable, validated policy document.
 
@@ -166,24 +163,6 @@ class Policy:
     source: str | None = field(default=None, repr=False, compare=False)
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def __init__(self, kind: PolicyKind, statements: tuple[Statement, ...], version: str | None, id: str | None,
-                 name: str | None = None, warnings: tuple[Problem, ...] = (), origin: Origin | None = None,
-                 source: str | None = None, document: Mapping[str, Any] = _NO_DOCUMENT) -> None:
-        # The __init__ dataclass would write, but with each field set through its slot's descriptor
-        # rather than object.__setattr__ (which a frozen class otherwise needs): half the time, and
-        # a batch builds a policy for every document of every line.
-        set_kind, set_statements, set_version, set_id, set_name, set_warnings, set_origin, set_source, \
-            set_document = _POLICY_SETTERS
-        set_kind(self, kind)
-        set_statements(self, statements)
-        set_version(self, version)
-        set_id(self, id)
-        set_name(self, name)
-        set_warnings(self, warnings)
-        set_origin(self, origin)
-        set_source(self, source)
-        set_document(self, {} if document is _NO_DOCUMENT else document)
-
     @property
     def substitutes_variables(self) -> bool:
         """Policy variables are only substituted under ``Version`` 2012-10-17."""
@@ -203,6 +182,3 @@ class Policy:
     def to_json(self, indent: int | None = 2) -> str:
         """The policy document as JSON text."""
         return json.dumps(self.document, indent=indent)
-
-
-_POLICY_SETTERS = tuple(Policy.__dict__[f.name].__set__ for f in fields(Policy))

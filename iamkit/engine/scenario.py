@@ -42,10 +42,7 @@ RESOURCE_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+", re.S)
 ContextValue = str | list[str]
 
 
-_NO_CONTEXT: Any = object()  # Request's context when none is given: a new empty dict
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Request:
     """One request: who calls which action on which resource, in which context.
 
@@ -62,13 +59,6 @@ class Request:
     resource: str = "*"
     resource_account: str | None = None
     context: Mapping[str, ContextValue] = field(default_factory=dict)
-
-    def __init__(self, principal: str, action: str, resource: str = "*", resource_account: str | None = None,
-                 context: Mapping[str, ContextValue] = _NO_CONTEXT) -> None:
-        # The __init__ dataclass would write, filling the instance's __dict__ at once rather than
-        # field by field through object.__setattr__ (which a frozen class otherwise needs).
-        self.__dict__.update(principal=principal, action=action, resource=resource, resource_account=resource_account,
-                             context={} if context is _NO_CONTEXT else context)
 
     @property
     def caller(self) -> Caller:
@@ -103,7 +93,7 @@ class Request:
         return out
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Scenario:
     """A request with every policy that applies to it, parsed and validated.
 
@@ -126,15 +116,6 @@ class Scenario:
     scps: tuple[tuple[Policy, ...], ...] = ()
     rcps: tuple[tuple[Policy, ...], ...] = ()
     id: str | None = None
-
-    def __init__(self, request: Request, identity_policies: tuple[Policy, ...] = (), resource_policy: Policy | None = None,
-                 permissions_boundary: Policy | None = None, session_policy: Policy | None = None,
-                 scps: tuple[tuple[Policy, ...], ...] = (), rcps: tuple[tuple[Policy, ...], ...] = (),
-                 id: str | None = None) -> None:
-        # As Request's: the dataclass's __init__, with the fields set at once.
-        self.__dict__.update(request=request, identity_policies=identity_policies, resource_policy=resource_policy,
-                             permissions_boundary=permissions_boundary, session_policy=session_policy, scps=scps,
-                             rcps=rcps, id=id)
 
     def __repr__(self) -> str:
         r = self.request
