@@ -14,11 +14,14 @@ Usage: python benchmarks/engine.py [--corpus FILE] [--repeat N] [--no-bytecode-c
 3. The reference, when ``node`` and ``npm`` are here: the same corpus through
    ``@cloud-copilot/iam-simulate`` (``benchmarks/reference/``: its exact version in the npm lock,
    installed there with ``npm ci`` on first use, run as its own process, never imported or
-   ported), timed the same way, and iamkit's speed as a multiple of it. The three batch commands
+   ported), timed the same way, and iamkit's speed as a multiple of it. The batch commands
    take turns, round after round, so a change of load falls on them alike; the multiple is
    given best against best and round by round.
 4. Start-up: ``import iamkit``, a batch run's cold start (``simulate --jsonl -`` with no input)
    and the whole command line's (``--help``, every command's module), each less a bare interpreter's.
+
+Where the compiled engine is built (iamkit.native, ``scripts/native``) everything above runs it, and
+the batch runs once more in plain Python (``IAMKIT_PURE=1``) beside it.
 
 The commands run the way an installed iamkit runs: with its bytecode cached (in a temporary
 ``PYTHONPYCACHEPREFIX``, so the worktree gets no ``__pycache__``), even where the environment sets
@@ -45,7 +48,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iamkit import PolicySet, Request, evaluate, load_scenario  # noqa: E402
+from iamkit import PolicySet, Request, evaluate, load_scenario, native  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "reference-dev.jsonl"
 
@@ -89,10 +92,11 @@ def cache_bytecode() -> None:
                    env=ENVIRONMENT)
 
 
-def timed_run(command: list[str], payload: str, lines: int, cwd: pathlib.Path = ROOT) -> float:
+def timed_run(command: list[str], payload: str, lines: int, cwd: pathlib.Path = ROOT,
+              env: dict[str, str] | None = None) -> float:
     """Seconds from process start to exit; the run must answer every line."""
     start = time.perf_counter()
-    done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd, env=ENVIRONMENT)
+    done = subprocess.run(command, input=payload, capture_output=True, text=True, cwd=cwd, env=env or ENVIRONMENT)
     seconds = time.perf_counter() - start
     assert done.stdout.count("\n") == lines, done.stderr[-500:]
     return seconds
@@ -113,19 +117,23 @@ def batch(corpus: pathlib.Path, repeat: int) -> None:
     after another, so a change of load on the machine falls on all of them alike."""
     lines = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
     payload = "".join(json.dumps({k: v for k, v in c.items() if k != "expected"}) + "\n" for c in lines)
+    simulate = [sys.executable, "-m", "iamkit", "simulate", "--jsonl"]
     commands = {
-        "batch, default workers": ([sys.executable, "-m", "iamkit", "simulate", "--jsonl", "-"], ROOT),
-        "batch,        --jobs 1": ([sys.executable, "-m", "iamkit", "simulate", "--jsonl", "--jobs", "1", "-"], ROOT),
+        "batch, default workers": ([*simulate, "-"], ROOT, ENVIRONMENT),
+        "batch,        --jobs 1": ([*simulate, "--jobs", "1", "-"], ROOT, ENVIRONMENT),
     }
+    if native.compiled():
+        commands["batch, default workers, plain Python (IAMKIT_PURE=1)"] = ([*simulate, "-"], ROOT,
+                                                                            {**ENVIRONMENT, "IAMKIT_PURE": "1"})
     ref = reference_command()
     if ref is None:
         print("reference: skipped, no node and npm here")
     else:
-        commands[REFERENCE_LABEL] = (ref, REFERENCE)
+        commands[REFERENCE_LABEL] = (ref, REFERENCE, ENVIRONMENT)
     times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(repeat):
-        for label, (command, cwd) in commands.items():
-            times[label].append(timed_run(command, payload, len(lines), cwd))
+        for label, (command, cwd, env) in commands.items():
+            times[label].append(timed_run(command, payload, len(lines), cwd, env))
     n = len(lines)
     for label, seconds in times.items():
         best, median = min(seconds), statistics.median(seconds)
@@ -197,6 +205,8 @@ def main() -> int:
         cache_bytecode()
     print("commands run with " + ("the environment as it is" if args.no_bytecode_cache else
                                   "iamkit's bytecode cached, as an installed package has it"))
+    print(f"the engine compiled with mypyc ({native.directory()})" if native.compiled() else
+          "the engine in plain Python (IAMKIT_PURE=1, or no build for these sources: scripts/native builds one)")
     if args.corpus.exists():
         batch(args.corpus, args.repeat)
     else:

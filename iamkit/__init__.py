@@ -16,8 +16,8 @@ The packages, each importing only those above it (``tests/test_imports.py`` chec
 ``iamkit.cli``         the ``iamkit`` command
 =====================  ===============================================================
 
-Under them all: ``iamkit.errors`` (every exception) and ``iamkit.display`` (how an object
-shows itself in Jupyter).
+Under them all: ``iamkit.errors`` (every exception), ``iamkit.display`` (how an object
+shows itself in Jupyter) and ``iamkit.native`` (the engine compiled with mypyc, where it is built).
 
 The names below are the public API. The engine's are imported eagerly; the others load on
 first use, so ``import iamkit`` (and the batch command line) stays fast and needs only the
@@ -26,6 +26,10 @@ standard library. Views and widgets are imported on their own.
 
 from importlib import import_module as _import_module
 from typing import Any as _Any
+
+from . import native
+
+native.extend(__name__, __path__)  # the compiled engine, where it is built for these sources
 
 from .engine import (
     Condition,

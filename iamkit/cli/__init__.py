@@ -22,7 +22,10 @@ import argparse
 import sys
 from typing import Sequence
 
-from .. import __version__
+from .. import __version__, native
+
+native.extend(__name__, __path__)  # its compiled modules, where they are built (iamkit.native)
+
 from ..errors import EXIT_BAD_INPUT, EXIT_OK, BadInput, PolicyError, UsageError
 from ._common import say
 

@@ -19,9 +19,14 @@ One module a step, in the order a request goes through them:
 ``prepared``      :class:`PolicySet`: policies parsed once, many requests answered fast
 ================  ================================================================
 
-It is plain Python: it imports no IPython, graphviz, pandas or ipywidgets, and nothing
-from :mod:`iamkit.views`, :mod:`iamkit.widgets` or :mod:`iamkit.analysis`.
+It is plain Python, which :mod:`iamkit.native` may run compiled. It imports no IPython, graphviz,
+pandas or ipywidgets, and nothing from :mod:`iamkit.views`, :mod:`iamkit.widgets` or
+:mod:`iamkit.analysis`.
 """
+
+from .. import native
+
+native.extend(__name__, __path__)  # its compiled modules, where they are built (iamkit.native)
 
 from .conditions import ConditionResult
 from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict
