@@ -251,3 +251,16 @@ def test_an_eight_digit_date_warns_that_it_is_epoch_seconds() -> None:
     assert warning.hint == "write `2024-01-01` for that date"
     assert parse_policy({"Version": "2012-10-17", "Statement": [
         allow({"DateLessThan": {"aws:CurrentTime": "2024-01-01"}})]}).warnings == ()
+
+
+def test_a_year_alone_warns_that_it_is_epoch_seconds() -> None:
+    # OPERATORS_DOC, "Date condition operators": W3C's date formats (a year alone among them) or epoch
+    # time; iamkit reads digits alone as epoch time, so "before 2030" would mean 33 minutes after 1970.
+    policy = parse_policy({"Version": "2012-10-17", "Statement": [
+        allow({"DateLessThan": {"aws:CurrentTime": "2030"}})]})
+    (warning,) = policy.warnings
+    assert warning.message == "`2030` is read as epoch seconds (1970-01-01T00:33:50Z), not as the year 2030"
+    assert warning.hint == "write `2030-01-01T00:00:00Z` for the year's first moment"
+    for quiet in ("1700000000", "2030-01-01", "86400"):
+        assert parse_policy({"Version": "2012-10-17", "Statement": [
+            allow({"DateLessThan": {"aws:CurrentTime": quiet}})]}).warnings == (), quiet

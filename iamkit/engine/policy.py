@@ -276,6 +276,7 @@ _EXPECTED = {
     "IpAddress": "an IP address or CIDR range such as `203.0.113.0/24`",
 }
 _YYYYMMDD = re.compile(r"^(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])\Z")
+_YYYY = re.compile(r"^(19|20)[0-9]{2}\Z")  # a year alone, as W3C's date formats allow
 
 
 @lru_cache(maxsize=16384)
@@ -309,6 +310,10 @@ def _condition_value_problems(operator: str, text: str) -> tuple[tuple[str, str,
         read = datetime.fromtimestamp(int(digits), timezone.utc).strftime("%Y-%m-%d")
         return ((f"`{text}` is read as epoch seconds ({read}), not as the date {meant}",
                  f"write `{meant}` for that date", "warning"),)
+    if op.family == "Date" and _YYYY.match(digits):
+        read = datetime.fromtimestamp(int(digits), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return ((f"`{text}` is read as epoch seconds ({read}), not as the year {digits}",
+                 f"write `{digits}-01-01T00:00:00Z` for the year's first moment", "warning"),)
     return ()
 
 
