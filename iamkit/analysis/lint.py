@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from ..account.catalog import installed_catalog
 from ..engine.jsonpos import locate
-from ..engine.matching import action_matches
+from ..engine.matching import action_matches, glob_matcher
 from ..engine.policy import Policy, PolicyKind, Statement, parse_policy
 from ..errors import format_path
 
@@ -97,6 +97,18 @@ class LintFinding:
 _RULE_ORDER = {rule: i for i, rule in enumerate(RULES)}
 
 
+def _every_role(resource: str) -> bool:
+    """Whether a ``Resource`` ARN pattern covers every role of an account, as ``"*"`` does:
+    ``arn:aws:iam::*:role/*``, ``arn:aws:iam::111122223333:role/*``, ``arn:aws:iam::*:*``; not a
+    path's roles (``role/app/*``)."""
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[5].endswith("*"):
+        return False
+    service, region, head = parts[2], parts[3], parts[5][:-1]
+    return bool(glob_matcher(service, True)("iam") and glob_matcher(region)("")
+                and any(glob_matcher(head)("role/"[:end]) for end in range(6)))
+
+
 def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[LintFinding]:
     """Over-broad grants in a policy, each with why it is risky and how to narrow it.
 
@@ -141,6 +153,7 @@ def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | 
             continue
         resources = st.resources or ()
         everywhere = (not st.not_resource and "*" in resources) or st.not_resource
+        every_role = everywhere or any(_every_role(r) for r in resources)
         element = "NotAction" if st.not_action else "Action"
         if st.not_action:
             add(st, "NotAction", None, "allow-not-action",
@@ -179,12 +192,12 @@ def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | 
                     f"{' on every resource' if everywhere else ''} (privilege escalation)",
                     "grant permissions management only to administrators, limit `Resource` to the identities and "
                     "policies it is for, and use a permissions boundary", None if everywhere else "medium")
-            if everywhere and action_matches(entry, "iam:PassRole"):
+            if every_role and action_matches(entry, "iam:PassRole"):
                 add(st, element, i, "passrole-wildcard",
                     f"`{entry}` on every role lets the principal pass any role to a service, and so act with that "
                     "role's permissions", "name the roles it may pass in `Resource`, and add an `iam:PassedToService` "
                     "condition")
-            if everywhere and action_matches(entry, "sts:AssumeRole"):
+            if every_role and action_matches(entry, "sts:AssumeRole"):
                 add(st, element, i, "assume-any-role",
                     f"`{entry}` on every role lets the principal take on any role that trusts its account",
                     "name the roles it may assume in `Resource`")
