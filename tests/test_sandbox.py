@@ -231,6 +231,14 @@ def _findings(report: str, details: dict[str, Any]) -> set[tuple[str, str]]:
             if any(p.endswith(":root") and f":{ACCOUNT_ID}:" not in p for p in principals) \
                     and not statement.get("Condition"):
                 found.add(("trust-account-no-condition", role["RoleName"]))
+            keys = {key for condition in statement.get("Condition", {}).values() for key in condition}
+            if str(statement["Principal"].get("Federated", "")).endswith("/token.actions.githubusercontent.com") \
+                    and "token.actions.githubusercontent.com:sub" not in keys:
+                found.add(("trust-github-no-sub", role["RoleName"]))
+        for inline in role["RolePolicyList"]:
+            if any(s["Effect"] == "Allow" and "iam:PassRole" in s["Action"] and s["Resource"] == "*"
+                   for s in inline["PolicyDocument"]["Statement"]):
+                found.add(("broad-grant", role["RoleName"]))
         if not role.get("RoleLastUsed", {}).get("LastUsedDate") and role["CreateDate"] < old:
             found.add(("role-unused", role["RoleName"]))
     return found
@@ -240,7 +248,8 @@ def test_the_planted_mistakes_are_the_findings_and_seeding_is_deterministic(sand
     assert {rule for rule, _ in demo.PLANTED_MISTAKES} == {
         "user-no-mfa", "access-key-old", "access-key-unused", "access-keys-two-active", "password-never-used",
         "policy-attached-to-user", "inline-policy", "admin-wildcard", "trust-wildcard-principal",
-        "trust-account-no-condition", "role-unused", "root-access-keys", "root-no-mfa"}
+        "trust-account-no-condition", "role-unused", "root-access-keys", "root-no-mfa", "trust-github-no-sub",
+        "broad-grant"}
     assert len(demo.PLANTED_MISTAKES) == len(set(demo.PLANTED_MISTAKES))
     iam = sandbox.client("iam")
     sandbox.seed("demo")

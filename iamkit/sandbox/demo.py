@@ -16,8 +16,10 @@ policies       ``BucketReader`` and ``DeveloperBoundary`` (customer managed)
 roles          ``app-server`` (EC2, with an instance profile), ``report-generator``
                (Lambda), ``developer-functions`` (Lambda, with the ``DeveloperBoundary``
                permissions boundary), ``partner-audit`` (account 444455556666, with an
-               ExternalId), ``legacy-deploy``, ``vendor-access``
-demo only      the ``ContractorFullAccess`` policy and the ``old-migration`` role
+               ExternalId), ``legacy-deploy`` (the build system; its inline policy
+               ``launch-app-servers`` passes a role to EC2), ``vendor-access``
+demo only      the ``ContractorFullAccess`` policy and the ``old-migration`` role (trusts
+               GitHub Actions)
 =============  ===================================================================
 
 Ages are set in moto's in-process backend relative to :data:`DEMO_NOW`, so that "older than
@@ -76,6 +78,8 @@ PLANTED_MISTAKES: list[tuple[str, str]] = [
     ("policy-attached-to-user", "mallory"),            # ContractorFullAccess attached to the user
     ("admin-wildcard", "ContractorFullAccess"),        # customer managed: Action "*" on Resource "*"
     ("trust-wildcard-principal", "legacy-deploy"),     # trusts "AWS": "*"
+    ("broad-grant", "legacy-deploy"),                  # inline `launch-app-servers`: iam:PassRole on "*"
+    ("trust-github-no-sub", "old-migration"),          # trusts GitHub's OIDC provider, no `sub` condition
     ("trust-account-no-condition", "vendor-access"),   # trusts 777788889999's root, no condition
     ("role-unused", "old-migration"),                  # created 400 days ago, never used
     ("root-access-keys", "<root_account>"),            # the root user has an active access key
@@ -106,6 +110,7 @@ def _trust(principal: dict[str, Any] | str, condition: dict[str, Any] | None = N
 
 
 AWS_POLICY = "arn:aws:iam::aws:policy/"
+_GITHUB_ISSUER = "token.actions.githubusercontent.com"
 BUCKET = "amzn-s3-demo-bucket"
 
 _POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -162,6 +167,7 @@ class _Role:
     last_used: int | None
     instance_profile: bool = False
     boundary: str | None = None                         # customer managed policy name
+    inline: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 def _users(demo: bool) -> list[_User]:
@@ -185,8 +191,17 @@ def _users(demo: bool) -> list[_User]:
     ]
 
 
-def _roles(demo: bool) -> list[_Role]:
+def _roles(demo: bool, account: str) -> list[_Role]:
     external_id = {"StringEquals": {"sts:ExternalId": "examplecorp-7f3a9c"}}
+    # The build system launches the application servers: it passes their role to EC2. In "demo" it may
+    # pass any role, so whoever assumes it can launch an instance with any role's permissions.
+    launch = _policy({"Sid": "LaunchAppServers", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"},
+                     {"Sid": "PassAppServerRole", "Effect": "Allow", "Action": "iam:PassRole",
+                      "Resource": f"arn:aws:iam::{account}:role/app-server",
+                      "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}})
+    if demo:
+        launch = _policy({"Effect": "Allow", "Action": ["ec2:RunInstances", "iam:PassRole"], "Resource": "*"})
+    github = f"arn:aws:iam::{account}:oidc-provider/{_GITHUB_ISSUER}"
     roles = [
         _Role("app-server", "The application servers (EC2)", _trust({"Service": "ec2.amazonaws.com"}),
               ("BucketReader",), 300, 1, instance_profile=True),
@@ -201,13 +216,17 @@ def _roles(demo: bool) -> list[_Role]:
               (AWS_POLICY + "SecurityAudit",), 200, 5),
         _Role("legacy-deploy", "Deployments from the build system",
               _trust({"AWS": "*"}) if demo else _trust({"Service": "codebuild.amazonaws.com"}),
-              (AWS_POLICY + "PowerUserAccess",), 500, 2),
+              (AWS_POLICY + "PowerUserAccess",), 500, 2, inline=(("launch-app-servers", launch),)),
         _Role("vendor-access", "The monitoring vendor's read-only access",
               _trust({"AWS": f"arn:aws:iam::{VENDOR_ACCOUNT}:root"}, None if demo else external_id),
               (AWS_POLICY + "ReadOnlyAccess",), 150, 3),
     ]
     if demo:
-        roles.append(_Role("old-migration", "The 2025 data-centre migration", _trust({"Service": "ec2.amazonaws.com"}),
+        # Run from GitHub Actions; its trust checks the token's audience but not which repository it is for.
+        roles.append(_Role("old-migration", "The 2025 data-centre migration, run from GitHub Actions",
+                           _policy({"Effect": "Allow", "Principal": {"Federated": github},
+                                    "Action": "sts:AssumeRoleWithWebIdentity",
+                                    "Condition": {"StringEquals": {f"{_GITHUB_ISSUER}:aud": "sts.amazonaws.com"}}}),
                            (AWS_POLICY + "AdministratorAccess",), 400, None))
     return roles
 
@@ -280,7 +299,7 @@ def seed_demo(client_factory: ClientFactory, name: str = "demo") -> None:
         for policy_name, document in user.inline:
             iam.put_user_policy(UserName=user.name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
 
-    roles = _roles(demo)
+    roles = _roles(demo, account)
     for role in roles:
         extra = {"PermissionsBoundary": arns[role.boundary]} if role.boundary else {}
         iam.create_role(RoleName=role.name, Description=role.description,
@@ -288,6 +307,8 @@ def seed_demo(client_factory: ClientFactory, name: str = "demo") -> None:
                         **extra)
         for policy in role.policies:
             iam.attach_role_policy(RoleName=role.name, PolicyArn=arns.get(policy, policy))
+        for policy_name, document in role.inline:
+            iam.put_role_policy(RoleName=role.name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
         if role.instance_profile:
             iam.create_instance_profile(InstanceProfileName=role.name)
             iam.add_role_to_instance_profile(InstanceProfileName=role.name, RoleName=role.name)
