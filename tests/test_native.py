@@ -81,9 +81,17 @@ def _run(args: list[str], pure: bool, stdin: str | None = None) -> str:
 @needs_build
 @pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not here")
 def test_compiled_and_plain_batches_agree_line_for_line() -> None:
-    command = ["-m", "iamkit", "simulate", "--jsonl", str(CORPUS)]
-    plain, compiled = _run(command, pure=True), _run(command, pure=False)
-    assert plain.count("\n") == sum(1 for line in CORPUS.open() if line.strip())
+    # The corpus, then lines each refused in its own way: the messages must agree too.
+    broken = ['{"request": ', '{"id": "dup", "id": "again"}', '[]', '{"request": {"principal": 7}}',
+              '{"request": {"principal": "arn:aws:iam::111122223333:user/a", "action": "s3:GetObject"}, '
+              '"identityPolicies": [{"Statement": {"Effect": "allow", "Action": "s3:*", "Resource": 5}}]}',
+              '{"request": {"principal": "arn:aws:iam::111122223333:user/a", "action": "s3:GetObject", '
+              '"context": {"aws:SourceIp": "not-an-ip", "aws:EpochTime": ["1", {}]}}, "extra": 1}']
+    lines = CORPUS.read_text() + "\n".join(broken) + "\n"
+    command = ["-m", "iamkit", "simulate", "--jsonl", "-"]
+    plain, compiled = _run(command, pure=True, stdin=lines), _run(command, pure=False, stdin=lines)
+    assert plain.count("\n") == sum(1 for line in lines.splitlines() if line.strip())
+    assert plain.count('"decision": null') >= len(broken)
     assert compiled == plain
 
 
