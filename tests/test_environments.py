@@ -8,7 +8,10 @@ pyproject.toml, and check that binder/ follows repo2docker's rules.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -85,6 +88,20 @@ def test_the_lock_satisfies_pyproject_ranges() -> None:
         assert versions, f"{requirement.name} is in pyproject.toml but not in uv.lock"
         assert any(SpecifierSet(str(requirement.specifier)).contains(v, prereleases=True) for v in versions), \
             f"uv.lock's {requirement.name} {versions} is outside pyproject.toml's {requirement.specifier}"
+
+
+def test_the_console_script_runs_in_a_process_and_leaves_it_as_it_was(tmp_path: pathlib.Path) -> None:
+    # The JupyterLite edition (lite/iamkit_lite.py) runs `!iamkit …` by calling this entry point in the
+    # kernel: it must take argv and return the status, not exit, nor freeze the kernel's objects as
+    # `python -m iamkit` does on its way out.
+    module, _, name = PROJECT["project"]["scripts"]["iamkit"].partition(":")
+    entry = getattr(importlib.import_module(module), name)
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", '
+                      '"Resource": "*"}]}')
+    frozen = gc.get_freeze_count()
+    assert entry(["validate", str(policy)]) == 0
+    assert gc.get_freeze_count() == frozen
 
 
 def test_pyproject_keeps_ranges_for_pip_users() -> None:

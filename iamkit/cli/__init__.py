@@ -19,7 +19,6 @@ Exit status: 0 allowed / valid / every batch line evaluated; 1 the request was d
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from typing import Sequence
 
@@ -30,7 +29,7 @@ native.extend(__name__, __path__)  # its compiled modules, where they are built 
 from ..errors import EXIT_BAD_INPUT, EXIT_OK, BadInput, PolicyError, UsageError
 from ._common import say
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "main"]
 
 
 _CORE_COMMANDS = ("simulate", "validate", "--version")  # these need only the core parser
@@ -82,12 +81,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-
-
-def run() -> None:
-    """The ``iamkit`` program (and ``python -m iamkit``): :func:`main`, then exit with its status."""
-    status = main()
-    # The interpreter's last collection would walk every object a batch left cached (a tenth of a
-    # 2,000-line run) and find no garbage worth it: frozen, they are only freed. Finalizers still run.
-    gc.freeze()
-    sys.exit(status)
