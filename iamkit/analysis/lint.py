@@ -105,7 +105,7 @@ def _every_role(resource: str) -> bool:
     if len(parts) != 6 or parts[0] != "arn" or not parts[5].endswith("*"):
         return False
     service, region, head = parts[2], parts[3], parts[5][:-1]
-    return bool(glob_matcher(service, True)("iam") and glob_matcher(region)("")
+    return bool(glob_matcher(service)("iam") and glob_matcher(region)("")
                 and any(glob_matcher(head)("role/"[:end]) for end in range(6)))
 
 
