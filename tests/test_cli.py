@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -114,3 +115,30 @@ def test_invalid_scenario_file(tmp_path, capsys) -> None:
 
 def test_console_script_and_module_agree() -> None:
     assert run("--version").stdout.startswith("iamkit ")
+
+
+@pytest.mark.parametrize("registered", ["atexit.register(print, 'at exit')",
+                                        "weakref.finalize(holder, print, 'at exit')"])
+def test_module_exit_still_runs_what_was_registered(registered: str) -> None:
+    # `python -m iamkit` skips the interpreter's teardown only when nothing waits for it.
+    program = ("import atexit, runpy, sys, weakref\n"
+               "class Holder: pass\n"
+               "holder = Holder()\n"
+               f"keep = {registered}\n"
+               "sys.argv = ['iamkit', 'validate', '-']\n"
+               "runpy.run_module('iamkit', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", program], input="{}", capture_output=True, text=True, timeout=60)
+    assert done.returncode == EXIT_BAD_INPUT
+    assert "the policy has no `Statement`" in done.stdout + done.stderr
+    assert done.stdout.endswith("at exit\n")
+
+
+def test_module_exit_flushes_everything_written(tmp_path) -> None:
+    # Without the teardown, only the explicit flush writes what the command left buffered.
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(user_scenario(ALLOW)))
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run([sys.executable, "-m", "iamkit", "simulate", str(scenario)], capture_output=True,
+                            text=True, timeout=60, env=buffered)
+    assert result.returncode == EXIT_OK
+    assert result.stdout.startswith("ALLOWED: ") and "ReadReports" in result.stdout

@@ -27,9 +27,10 @@ MAX_NUMBER_CHARS = 100
 Path = tuple["str | int", ...]
 _Report = Callable[[Path, int, str, str], None]
 
-_WS = re.compile(r"[ \t\r\n]*")
-_SCALAR = re.compile(r"-?[0-9][0-9eE+\-.]*|true|false|null|NaN|-?Infinity")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Patterns only a refused text is walked with, kept as text: re compiles (and caches) them when first used.
+_WS = r"[ \t\r\n]*"
+_SCALAR = r"-?[0-9][0-9eE+\-.]*|true|false|null|NaN|-?Infinity"
+_SURROGATE = r"[\ud800-\udfff]"
 _MAYBE_SURROGATE = re.compile(r"[\ud800-\udfff]|\\u[dD][89a-fA-F]")
 
 
@@ -129,8 +130,10 @@ def _walk(text: str, prefix: Path) -> tuple[dict[Path, tuple[int, int]], dict[Pa
     def problem(path: Path, offset: int, message: str, hint: str) -> None:
         problems.append(Problem(format_path(prefix + path), message, hint, *line_col(offset)))
 
+    space, scalar = re.compile(_WS), re.compile(_SCALAR)
+
     def skip(i: int) -> int:
-        return _WS.match(text, i).end()  # type: ignore[union-attr]
+        return space.match(text, i).end()  # type: ignore[union-attr]
 
     stack: list[_Container] = []
     path: Path = ()
@@ -147,7 +150,7 @@ def _walk(text: str, prefix: Path) -> tuple[dict[Path, tuple[int, int]], dict[Pa
             _check_string(text, i, end, path, problem)
             i = end
         else:
-            m = _SCALAR.match(text, i)
+            m = scalar.match(text, i)
             assert m is not None
             _check_number(m.group(), path, i, problem)
             i = m.end()
@@ -204,7 +207,7 @@ def string_end(text: str, start: int) -> int:
 
 
 def _check_string(text: str, start: int, end: int, path: Path, problem: _Report) -> None:
-    if _MAYBE_SURROGATE.search(text, start, end) and _SURROGATE.search(json.loads(text[start:end])):
+    if _MAYBE_SURROGATE.search(text, start, end) and re.search(_SURROGATE, json.loads(text[start:end])):
         problem(path, start, "the string holds a lone surrogate (`\\ud800`–`\\udfff`), which is no character",
                 "write the character itself, or both halves of its UTF-16 pair")
 

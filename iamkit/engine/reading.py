@@ -246,7 +246,7 @@ def _deeper_than(document: Any, text: str, limit: int) -> bool:
     return False
 
 
-_BRACKET_OR_QUOTE = re.compile(r'[\[\]{}"]')
+_BRACKET_OR_QUOTE = r'[\[\]{}"]'  # compiled when first used: only a text with many brackets is walked
 
 
 def _too_deep(text: str) -> int | None:
@@ -255,7 +255,8 @@ def _too_deep(text: str) -> int | None:
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
     depth = 0
-    m = _BRACKET_OR_QUOTE.search(text)
+    bracket_or_quote = re.compile(_BRACKET_OR_QUOTE)
+    m = bracket_or_quote.search(text)
     while m is not None:
         c, at = m.group(), m.start()
         if c == '"':
@@ -269,7 +270,7 @@ def _too_deep(text: str) -> int | None:
                 return at
         else:
             depth -= 1
-        m = _BRACKET_OR_QUOTE.search(text, at + 1)
+        m = bracket_or_quote.search(text, at + 1)
     return None
 
 
