@@ -4,8 +4,10 @@
 broader than a task needs, as a :class:`LintFinding` located in the policy text: every
 action (``"Action": "*"``), every action of a service (``s3:*``), ``Allow`` with
 ``NotAction`` or ``NotResource``, ``iam:PassRole`` or ``sts:AssumeRole`` on every role,
-privilege-escalation actions (:data:`ESCALATION_ACTIONS`), ``"Resource": "*"`` for actions
-that can be limited to resources, and a public ``Principal``. :data:`RULES` lists the rules.
+privilege-escalation actions (:data:`ESCALATION_ACTIONS`; medium rather than high for those an
+``iam:PermissionsBoundary`` condition keeps within a named boundary, :data:`BOUNDED_ACTIONS`, as
+AWS's delegation example does), ``"Resource": "*"`` for actions that can be limited to
+resources, and a public ``Principal``. :data:`RULES` lists the rules.
 With the action catalog (:mod:`iamkit.account.catalog`) it also counts what service wildcards allow
 and finds actions that could be limited to resources.
 
@@ -26,6 +28,7 @@ from ..engine.policy import Policy, PolicyKind, Statement, parse_policy
 from ..errors import format_path
 
 __all__ = [
+    "BOUNDED_ACTIONS",
     "ESCALATION_ACTIONS",
     "LintFinding",
     "RULES",
@@ -43,6 +46,17 @@ ESCALATION_ACTIONS = (
 permissions boundary (``Put…PermissionsBoundary``) lifts the cap as surely as deleting it:
 AWS's own delegation example allows it only with an ``iam:PermissionsBoundary`` condition
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html)."""
+
+BOUNDED_ACTIONS = frozenset(a.lower() for a in (
+    "iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+    "iam:PutUserPermissionsBoundary", "iam:PutUserPolicy"))
+"""The escalation actions that an ``iam:PermissionsBoundary`` condition confines to users and
+roles whose boundary is the one it names, so that what they are given stays within it: the
+condition key is the boundary of the identity the action changes, or the one it sets, as in
+AWS's delegation example. Removing a boundary (``Delete…PermissionsBoundary``) is not among
+them: the condition then only picks whose cap is lifted.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html"""
 
 RULES: Mapping[str, tuple[str, str]] = {
     "action-wildcard": ("high", "`\"Action\": \"*\"` allows every action of every service"),
@@ -109,6 +123,21 @@ def _every_role(resource: str) -> bool:
                 and any(glob_matcher(head)("role/"[:end]) for end in range(6)))
 
 
+def _required_boundaries(st: Statement) -> tuple[str, ...]:
+    """The boundaries a statement's condition requires of the identity an IAM action changes:
+    the values of a plain ``StringEquals``, ``ArnEquals`` or ``ArnLike`` test of
+    ``iam:PermissionsBoundary`` that name whole ARNs; none when there is no such test (an
+    ``IfExists`` one passes when the identity has no boundary, a negated one for any other)."""
+    for condition in st.conditions:
+        spec = condition.operator
+        if (condition.key.lower() == "iam:permissionsboundary" and not spec.if_exists and not spec.qualifier
+                and spec.base.name in ("StringEquals", "ArnEquals", "ArnLike")
+                and all(isinstance(v, str) and v.startswith("arn:") and (spec.base.name == "StringEquals"
+                        or not any(c in v for c in "*?")) for v in condition.values)):
+            return tuple(condition.values)
+    return ()
+
+
 def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | str = PolicyKind.IDENTITY) -> list[LintFinding]:
     """Over-broad grants in a policy, each with why it is risky and how to narrow it.
 
@@ -154,6 +183,7 @@ def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | 
         resources = st.resources or ()
         everywhere = (not st.not_resource and "*" in resources) or st.not_resource
         every_role = everywhere or any(_every_role(r) for r in resources)
+        boundaries = _required_boundaries(st)
         element = "NotAction" if st.not_action else "Action"
         if st.not_action:
             add(st, "NotAction", None, "allow-not-action",
@@ -187,11 +217,21 @@ def lint_policy(policy: Policy | Mapping[str, Any] | str, *, kind: PolicyKind | 
             if escalating:
                 what = f"`{entry}`" if [entry.lower()] == [a.lower() for a in escalating] else \
                     f"`{entry}` allows {_names(escalating, 3)}, which"
-                add(st, element, i, "privilege-escalation",
-                    f"{what} can let a principal give itself or others more permissions"
-                    f"{' on every resource' if everywhere else ''} (privilege escalation)",
-                    "grant permissions management only to administrators, limit `Resource` to the identities and "
-                    "policies it is for, and use a permissions boundary", None if everywhere else "medium")
+                if boundaries and all(a.lower() in BOUNDED_ACTIONS for a in escalating):
+                    add(st, element, i, "privilege-escalation",
+                        f"{what} can give more permissions, but only to users and roles whose permissions boundary "
+                        f"is {'one of ' if len(boundaries) > 1 else ''}{_names(boundaries)}: what they are given "
+                        "stays within it",
+                        "this is how AWS delegates permissions management: also deny changing the boundary policy "
+                        "(`iam:CreatePolicyVersion`, `iam:SetDefaultPolicyVersion`, `iam:DeletePolicyVersion` on "
+                        "it) and removing boundaries (`iam:DeleteUserPermissionsBoundary`, "
+                        "`iam:DeleteRolePermissionsBoundary`)", "medium")
+                else:
+                    add(st, element, i, "privilege-escalation",
+                        f"{what} can let a principal give itself or others more permissions"
+                        f"{' on every resource' if everywhere else ''} (privilege escalation)",
+                        "grant permissions management only to administrators, limit `Resource` to the identities "
+                        "and policies it is for, and use a permissions boundary", None if everywhere else "medium")
             if every_role and action_matches(entry, "iam:PassRole"):
                 add(st, element, i, "passrole-wildcard",
                     f"`{entry}` on every role lets the principal pass any role to a service, and so act with that "
