@@ -218,6 +218,22 @@ def test_a_missing_group_or_managed_policy_stops_the_evaluation() -> None:
         _without(policies=("AdministratorAccess",)).who_can_assume("Deploy")  # bob might be able to
 
 
+def test_who_may_assume_answers_for_everyone_it_can_and_lists_the_others() -> None:
+    # carol's boundary is missing: her answer is unknown, not "no boundary", and the others are still answered.
+    found = _without(policies=("DeveloperBoundary",)).assume_candidates(
+        "Deploy", context={"aws:MultiFactorAuthPresent": "true"})
+    (who, error), = found.unknown
+    assert who == "arn:aws:iam::111122223333:user/contractors/carol"
+    assert "cannot evaluate user `carol`: its permissions boundary" in str(error)
+    assert [p.path for p in error.problems] == [f"Policies[{BOUNDARY_ARN}]"]
+    assert [w for w, d in found.decisions if d.allowed] == ["arn:aws:iam::111122223333:user/bob"]
+    assert who not in dict(found.decisions) and len(found.decisions) == 4
+    with pytest.raises(AccountError, match="cannot evaluate user `carol`"):
+        _without(policies=("DeveloperBoundary",)).who_can_assume("Deploy")
+    complete = Account.from_file(EXPORT).assume_candidates("Deploy")
+    assert complete.unknown == [] and len(complete.decisions) == 5
+
+
 @pytest.mark.parametrize("source", ["/no/such/export.json", {"Nope": []}, [1, 2]])
 def test_unreadable_exports_raise_account_error(source, tmp_path) -> None:
     with pytest.raises(AccountError):

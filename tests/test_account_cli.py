@@ -106,7 +106,6 @@ def _drop_boundary(data) -> None:
 @pytest.mark.parametrize("command", [
     ["can", "{}", "carol", "iam:CreateUser"],
     ["permissions", "{}", "carol", "--service", "iam"],
-    ["who-can-assume", "{}", "Deploy"],
 ])
 def test_a_missing_boundary_is_an_error_naming_the_user_and_the_policy(command, tmp_path, capsys) -> None:
     path = _export(tmp_path, _drop_boundary)
@@ -115,6 +114,19 @@ def test_a_missing_boundary_is_an_error_naming_the_user_and_the_policy(command, 
     assert "cannot evaluate user `carol`: its permissions boundary " \
            "`arn:aws:iam::111122223333:policy/DeveloperBoundary` is not in the export — hint: " in captured.err
     assert captured.out == "" and "Traceback" not in captured.err
+
+
+def test_who_can_assume_answers_the_others_and_marks_who_it_cannot(tmp_path, capsys) -> None:
+    path = _export(tmp_path, _drop_boundary)
+    assert main(["who-can-assume", path, "Deploy", "--context", "aws:MultiFactorAuthPresent=true"]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert "✔ arn:aws:iam::111122223333:user/bob: Allowed: " in captured.out and len(lines) == 5
+    assert lines[-1].startswith("? arn:aws:iam::111122223333:user/contractors/carol: unknown: cannot evaluate user "
+                                "`carol`: its permissions boundary `arn:aws:iam::111122223333:policy/DeveloperBoundary` "
+                                "is not in the export — hint: ")
+    assert "1 of 5 candidates could not be evaluated, so the answer is incomplete" in captured.err
+    assert "Traceback" not in captured.err
 
 
 def test_a_missing_group_is_an_error(tmp_path, capsys) -> None:
@@ -132,12 +144,16 @@ def test_the_export_s_problems_are_printed_as_warnings(tmp_path, capsys) -> None
     path = _export(tmp_path, break_team_prefix)
     warning = f"{path}: warning: group/developers/TeamPrefix.Statement[0].Effect: `Effect` must be `Allow` or `Deny`"
     # alice is in `developers`: iamkit cannot answer for her without the policy, and says why.
-    for command in (["can", path, "alice", "s3:GetObject", REPORT], ["permissions", path, "alice", "--service", "s3"],
-                    ["who-can-assume", path, "Deploy"]):
+    for command in (["can", path, "alice", "s3:GetObject", REPORT], ["permissions", path, "alice", "--service", "s3"]):
         assert main(command) == EXIT_BAD_INPUT, command
         captured = capsys.readouterr()
         assert warning in captured.err and captured.out == "", command
         assert "cannot evaluate user `alice`: iamkit cannot read a policy AWS would consult" in captured.err
+    assert main(["who-can-assume", path, "Deploy"]) == EXIT_BAD_INPUT  # the others answered, alice marked unknown
+    captured = capsys.readouterr()
+    assert warning in captured.err and "✖ arn:aws:iam::111122223333:user/bob: " in captured.out
+    assert "? arn:aws:iam::111122223333:user/alice: unknown: cannot evaluate user `alice`: iamkit cannot read a " \
+           "policy AWS would consult" in captured.out
     # bob is not: his answer stands (the policy is not his, so it is not read for him).
     assert main(["can", path, "bob", "s3:GetObject", REPORT]) == EXIT_OK
 

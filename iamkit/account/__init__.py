@@ -13,7 +13,7 @@
 """
 
 from .entities import Group, InstanceProfile, ManagedPolicy, Role, User
-from .model import Account, AccountError, Session, load_account
+from .model import Account, AccountError, AssumeCandidates, Session, load_account
 
-__all__ = ["Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session", "User",
-           "load_account"]
+__all__ = ["Account", "AccountError", "AssumeCandidates", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session",
+           "User", "load_account"]

@@ -21,7 +21,7 @@ import os
 import pathlib
 import urllib.parse
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from ..engine.decision import Decision
 from ..engine.evaluator import evaluate
@@ -32,8 +32,8 @@ from ..errors import AccountError, Problem, format_path, suggest
 from .entities import Group, Identity, InstanceProfile, ManagedPolicy, Principal, Role, User
 from .export import read_export_file, read_pages
 
-__all__ = ["OUTSIDE_USER", "Account", "AccountError", "Group", "InstanceProfile", "ManagedPolicy", "Role", "Session",
-           "User", "load_account"]
+__all__ = ["OUTSIDE_USER", "Account", "AccountError", "AssumeCandidates", "Group", "InstanceProfile", "ManagedPolicy",
+           "Role", "Session", "User", "load_account"]
 
 OUTSIDE_USER = "any-iam-principal"
 """The name of the stand-in user that asks, for the IAM users and roles of another account a
@@ -404,6 +404,34 @@ class Account:
         policy = _parse_given(session_policy, PolicyKind.SESSION, "session policy") if session_policy else None
         return Session(self, r, session_name, policy)
 
+    def assume_candidates(self, role: str | Role, *, context: Mapping[str, Any] | None = None) -> "AssumeCandidates":
+        """Everyone who might assume the role, each with the Decision that says whether they
+        may, and apart, those iamkit cannot answer for.
+
+        The candidates are those of :meth:`who_can_assume`. A user or role whose own documents
+        the export lacks or iamkit cannot read (a group, a managed policy, a permissions
+        boundary: see :meth:`scenario`) is not guessed at: it is listed in ``unknown`` with
+        the error that says what is missing, and the others are still answered.
+
+        Raises:
+            AccountError: when the role is not in the account, or its trust policy cannot be
+                read: then nobody's answer is known.
+            ScenarioError: when ``context`` holds a value no request can.
+        """
+        r = self._role(role)
+        trust = self.trust_policy(r)
+        decisions: list[tuple[str, Decision]] = []
+        unknown: list[tuple[str, AccountError]] = []
+        for p in self.principals():
+            if p is not r:
+                try:
+                    decisions.append((p.arn, self.evaluate(p, "sts:AssumeRole", r.arn, context=context)))
+                except AccountError as exc:
+                    unknown.append((p.arn, exc))
+        for outsider in sorted(self._named_outsiders(trust)):
+            decisions.append((outsider, evaluate(self._outsider_attempt(outsider, r, trust, context))))
+        return AssumeCandidates(decisions, unknown)
+
     def who_can_assume(self, role: str | Role, *, context: Mapping[str, Any] | None = None,
                        allowed_only: bool = True) -> list[tuple[str, Decision]]:
         """Who may assume the role, each with the Decision that says so.
@@ -425,16 +453,12 @@ class Account:
         Raises:
             AccountError: when the export lacks a document some candidate needs (see
                 :meth:`scenario`): leaving the candidate out could hide one who may assume it.
+                :meth:`assume_candidates` answers for the others and lists those apart.
         """
-        r = self._role(role)
-        trust = self.trust_policy(r)
-        out: list[tuple[str, Decision]] = []
-        for p in self.principals():
-            if p is not r:
-                out.append((p.arn, self.evaluate(p, "sts:AssumeRole", r.arn, context=context)))
-        for outsider in sorted(self._named_outsiders(trust)):
-            out.append((outsider, evaluate(self._outsider_attempt(outsider, r, trust, context))))
-        return [(who, d) for who, d in out if d.allowed or not allowed_only]
+        found = self.assume_candidates(role, context=context)
+        if found.unknown:
+            raise found.unknown[0][1]
+        return [(who, d) for who, d in found.decisions if d.allowed or not allowed_only]
 
     def _outsider_attempt(self, outsider: str, role: Role, trust: Policy | None,
                           context: Mapping[str, Any] | None) -> Scenario:
@@ -470,6 +494,19 @@ class Account:
                     elif ptype == "AWS" and self.account_id not in value and value != "*":
                         names.add(value if value.startswith("arn:") else f"arn:aws:iam::{value}:root")
         return names
+
+
+class AssumeCandidates(NamedTuple):
+    """What :meth:`Account.assume_candidates` found.
+
+    Attributes:
+        decisions: ``(candidate, Decision)`` for everyone iamkit could answer for, allowed or not.
+        unknown: ``(candidate, AccountError)`` for the users and roles it could not: the error
+            names the document that is missing or unreadable.
+    """
+
+    decisions: list[tuple[str, Decision]]
+    unknown: list[tuple[str, AccountError]]
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,13 @@ class TrustExplorer(widgets.VBox):
             (``iamkit-assumers``).
         trust: ``HTML``: the role's trust policy (``iamkit-trust-policy``).
         diagram: ``HTML``: who → role → what it may do (``iamkit-trust-diagram``).
-        status: ``HTML``: context problems and unexpected errors (``iamkit-status``).
+        status: ``HTML``: context problems, the candidates the export cannot answer for, and
+            unexpected errors (``iamkit-status``).
 
     State:
-        decisions: the last ``(candidate, Decision)`` pairs, from ``Account.who_can_assume``.
+        decisions: the last ``(candidate, Decision)`` pairs, from ``Account.assume_candidates``.
+        unknown: the last ``(candidate, AccountError)`` pairs: users and roles whose documents
+            the export lacks, listed in the status and never guessed at.
     """
 
     def __init__(self, account: "Account", role: str | None = None, *, context: Mapping[str, Any] | None = None,
@@ -58,6 +61,7 @@ class TrustExplorer(widgets.VBox):
         self.draw = draw
         self.last_error: Exception | None = None
         self.decisions: list[tuple[str, Decision]] = []
+        self.unknown: list[tuple[str, AccountError]] = []
         names = sorted(account.roles)
         self.role = widgets.Dropdown(options=names, value=role if role is not None else (names[0] if names else None),
                                      description="role")
@@ -93,7 +97,7 @@ class TrustExplorer(widgets.VBox):
             self.status.value = status_html("the account has no roles", ok=False)
             return
         try:
-            decisions = self.account.who_can_assume(role, context=context, allowed_only=False)
+            decisions, unknown = self.account.assume_candidates(role, context=context)
         except ScenarioError as error:  # a context value the request cannot hold: the user's input
             self.status.value = problems_html("the context is not valid; the last valid result stays shown",
                                               error.problems, ok=False)
@@ -114,8 +118,11 @@ class TrustExplorer(widgets.VBox):
         self.suggested.value = ("<p>The policies ask for context keys this attempt does not set: "
                                 + text_html(", ".join(f"`{k}`" for k in missing))
                                 + " — add them as <code>key=value</code> lines.</p>") if missing else ""
-        self.status.value = ""
-        self.decisions = decisions
+        self.status.value = status_html(
+            f"{len(unknown)} of {len(decisions) + len(unknown)} candidates could not be evaluated: the export lacks "
+            "documents AWS would consult, and iamkit does not guess", (f"{who}: {error}" for who, error in unknown),
+            ok=False) if unknown else ""
+        self.decisions, self.unknown = decisions, unknown
 
 
 class AccountExplorer(widgets.VBox):
