@@ -11,8 +11,8 @@ from .cli import main
 def _leave(status: int) -> None:
     """Exit with ``status``, skipping the interpreter's teardown when nothing depends on it.
 
-    The teardown frees every module and cache one object at a time (a twentieth of a 2,000-line
-    batch run) and runs what was registered to run at exit. When nothing was registered (no
+    The teardown frees every module and cache one object at a time (about 6 ms of a 2,000-line
+    batch run's 0.2 s) and runs what was registered to run at exit. When nothing was registered (no
     ``atexit`` callback, no ``weakref.finalize`` such as the sandbox's temporary directory, no
     other thread) and the standard streams flush cleanly, there is nothing left to do but free
     memory, which the operating system does at once. Otherwise the interpreter exits as usual.

@@ -44,7 +44,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_DENIED", "EXIT_FINDINGS", "EXIT_OK", "Account
 EXIT_OK = 0
 EXIT_DENIED = 1  # can, simulate: the request is denied
 EXIT_FINDINGS = 1  # audit and lint: something to fix
-EXIT_BAD_INPUT = 2  # unreadable input or a wrong argument: nothing was evaluated
+EXIT_BAD_INPUT = 2  # unreadable input or a wrong argument; audit, who-can-assume: a part left unanswered
 
 # C0 and C1 controls but newline and tab, bidirectional overrides, and lone surrogates. Kept as text,
 # compiled by re's cache when first used: compiling it takes 0.7 ms, which a batch run never needs.
