@@ -104,7 +104,7 @@ def _who_can_assume(args: argparse.Namespace) -> int:
         say(f"? {who}: unknown: {error}")
     if found.unknown:
         say(f"iamkit: {len(found.unknown)} of {len(found.decisions) + len(found.unknown)} candidates could not be "
-            "evaluated, so the answer is incomplete — hint: export again with every group and managed policy",
+            "evaluated, so the answer is incomplete: each `?` line says which document is missing or unreadable",
             err=True)
         return EXIT_BAD_INPUT
     return EXIT_OK

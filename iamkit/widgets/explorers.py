@@ -119,8 +119,9 @@ class TrustExplorer(widgets.VBox):
                                 + text_html(", ".join(f"`{k}`" for k in missing))
                                 + " — add them as <code>key=value</code> lines.</p>") if missing else ""
         self.status.value = status_html(
-            f"{len(unknown)} of {len(decisions) + len(unknown)} candidates could not be evaluated: the export lacks "
-            "documents AWS would consult, and iamkit does not guess", (f"{who}: {error}" for who, error in unknown),
+            f"{len(unknown)} of {len(decisions) + len(unknown)} candidates could not be evaluated: a document AWS "
+            "would consult is missing from the export or unreadable, and iamkit does not guess",
+            (f"{who}: {error}" for who, error in unknown),
             ok=False) if unknown else ""
         self.decisions, self.unknown = decisions, unknown
 
