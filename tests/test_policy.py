@@ -197,6 +197,33 @@ def test_notprincipal_in_a_trust_policy_warns() -> None:
     assert any("does not accept `NotPrincipal` in a role trust policy" in w.message for w in policy.warnings)
 
 
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html: "The effect
+# of Allow is only supported for the RCPFullAWSAccess policy", and NotAction is not among an RCP's elements.
+RCP_ALLOW_ALL = {**ALLOW_ALL, "Principal": "*"}
+
+
+@pytest.mark.parametrize(("statement", "path", "fragment"), [
+    ({**RCP_ALLOW_ALL, "Action": "s3:GetObject"}, "Statement[0].Effect", "only in its own `RCPFullAWSAccess`"),
+    ({**RCP_ALLOW_ALL, "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}, "Statement[0].Effect",
+     "allows nothing and limits nothing"),
+    ({"Effect": "Deny", "Principal": "*", "NotAction": "s3:GetObject", "Resource": "*"}, "Statement[0].NotAction",
+     "does not accept `NotAction` in a resource control policy"),
+])
+def test_a_resource_control_policy_only_denies(statement: dict, path: str, fragment: str) -> None:
+    (warning,) = parse_policy(doc(statement), "rcp").warnings  # evaluated as written: it changes no decision
+    assert warning.path == path and fragment in warning.message
+    (error,) = validate_policy(doc(statement), "rcp", creating=True)  # Organizations refuses to store it
+    assert error.severity == "error" and error.path == path
+
+
+def test_rcp_full_aws_access_itself_and_denies_are_clean() -> None:
+    for statement in (RCP_ALLOW_ALL, {**RCP_ALLOW_ALL, "Action": ["*"], "Resource": ["*"]},
+                      {**RCP_ALLOW_ALL, "Effect": "Deny", "Action": "s3:*"}):
+        assert validate_policy(doc(statement), "rcp", creating=True) == []
+    # the same Allow is no problem where a policy may grant
+    assert validate_policy(doc({**RCP_ALLOW_ALL, "Action": "s3:GetObject"}), "resource") == []
+
+
 def test_notprincipal_with_allow_warns() -> None:
     policy = parse_policy(doc({**ALLOW_ALL, "NotPrincipal": {"AWS": "111122223333"}}), "resource")
     assert any("anonymous" in w.message for w in policy.warnings)

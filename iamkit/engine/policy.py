@@ -450,6 +450,9 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
         out.add(path, f"statement has no `Principal` — a {kind.label} must say whom it applies to",
                 'add `"Principal": {"AWS": "arn:aws:iam::111122223333:root"}` or the principals you mean')
 
+    if kind is PolicyKind.RCP:
+        _rcp_rules(raw, path, effect, not_action, out, creating)
+
     conditions = _conditions(raw["Condition"], path + ("Condition",), out, creating) if "Condition" in raw else ()
 
     position = out.positions.of(path) if out.positions is not None else None
@@ -470,6 +473,30 @@ def _statement(raw: Any, index: int, path: tuple[str | int, ...], kind: PolicyKi
         column=column,
         document=raw,
     )
+
+
+def _rcp_full_access(raw: Mapping[str, Any]) -> bool:
+    """Whether a statement is AWS's ``RCPFullAWSAccess``: allow every principal every action on every resource."""
+    return (raw.get("Principal") == "*" and raw.get("Action") in ("*", ["*"]) and raw.get("Resource") in ("*", ["*"])
+            and "Condition" not in raw)
+
+
+def _rcp_rules(raw: Mapping[str, Any], path: tuple[str | int, ...], effect: Any, not_action: bool,
+               out: ProblemCollector, creating: bool) -> None:
+    """What Organizations refuses in a resource control policy beyond the principal: ``Allow``
+    anywhere but in its own ``RCPFullAWSAccess``, and ``NotAction``, which is not one of an RCP's
+    elements (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html).
+    Either would teach a wrong rule if it passed in silence: an ``Allow`` in an RCP limits nothing."""
+    severity = "error" if creating else "warning"
+    if effect == "Allow" and not _rcp_full_access(raw):
+        out.add(path + ("Effect",), "AWS accepts `Allow` in a resource control policy only in its own "
+                "`RCPFullAWSAccess`, which every level already carries: this statement allows nothing and limits "
+                "nothing", "an RCP can only deny: write a `Deny` of what must not happen (AWS's examples deny access "
+                "from outside the organization with a condition on `aws:PrincipalOrgID`)", severity=severity)
+    if not_action:
+        out.add(path + ("NotAction",), "AWS does not accept `NotAction` in a resource control policy"
+                + ("" if creating else "; iamkit evaluates it anyway"),
+                "name the actions to deny in `Action`", severity=severity, at_key=True)
 
 
 # The clean path: most documents hold no problem at all, not even a warning. It checks the same
@@ -601,6 +628,8 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
 
     not_action = "NotAction" in raw
     if not_action == ("Action" in raw):  # both, or neither
+        return None
+    if kind is _RCP and (not_action or (effect == "Allow" and not _rcp_full_access(raw))):
         return None
     actions = _clean_strings(raw["NotAction" if not_action else "Action"], _clean_actions, _clean_action)
     if actions is None:
