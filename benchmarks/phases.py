@@ -33,7 +33,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from iamkit import evaluate, load_scenario  # noqa: E402
-from iamkit.cli.simulate import result_line, result_record  # noqa: E402
+from iamkit.cli.simulate import result_line, result_text  # noqa: E402
 from iamkit.engine.evaluator import verdict  # noqa: E402
 from iamkit.engine.reading import load_json  # noqa: E402
 
@@ -73,7 +73,7 @@ def cold_pass(lines: list[str]) -> None:
         built = clock()
         answer = verdict(scenario)
         answered = clock()
-        json.dumps(result_record(answer))
+        result_text(answer)
         written = clock()
         for i, seconds in enumerate((read - start, built - read, answered - built, written - answered)):
             spent[i] += seconds
@@ -105,7 +105,7 @@ def main() -> int:
 
     def encode() -> None:
         for v in answers:
-            json.dumps(result_record(v))
+            result_text(v)
 
     phases = {
         "read JSON (strict decode, checks)": lambda: [load_json(line) for line in lines],

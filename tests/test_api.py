@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 
+import pytest
+
 import iamkit
 from conftest import user_scenario
-from iamkit import Decision, Layer, Outcome, Request, evaluate, load_scenario
+from iamkit import Decision, Layer, Origin, Outcome, Policy, PolicyKind, Problem, Request, Scenario, evaluate, load_scenario
 
+ARN = "arn:aws:iam::111122223333:user/alice"
 ALLOW = {"Sid": "ReadReports", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
          "Condition": {"StringEquals": {"aws:PrincipalTag/team": "finance"}}}
 
@@ -29,6 +33,37 @@ def test_engine_imports_no_view_libraries() -> None:
     views = ("pandas", "graphviz", "ipywidgets", "IPython")
     code = f"import sys, iamkit, iamkit.cli; print(sorted(m for m in {views!r} if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def _policy(name: str) -> Policy:
+    return Policy(PolicyKind.RESOURCE, (), "2012-10-17", f"{name}-id", name, (Problem("$", "a warning"),),
+                  Origin("inline", name, "user/alice"), "{}", {"Statement": []})
+
+
+_SAMPLES = {  # every field given a value unlike its default, each value unlike the others
+    Policy: (PolicyKind.SCP,) + tuple(getattr(_policy("p"), f.name) for f in dataclasses.fields(Policy))[1:],
+    Request: (ARN, "s3:GetObject", "arn:aws:s3:::amzn-s3-demo-bucket/key", "444455556666", {"aws:username": "alice"}),
+    Scenario: (Request(ARN, "s3:GetObject"), (_policy("identity"),), _policy("resource"), _policy("boundary"),
+               _policy("session"), ((_policy("scp"),),), ((_policy("rcp"),),), "scenario-1"),
+}
+
+
+@pytest.mark.parametrize("cls", list(_SAMPLES))
+def test_written_out_initialisers_take_every_field_as_declared(cls: type) -> None:
+    # These dataclasses write their __init__ out (see Policy's): it must take the fields the
+    # class declares, in order and by name, with the declared defaults, as a generated one would.
+    fields, values = dataclasses.fields(cls), _SAMPLES[cls]
+    for made in (cls(*values), cls(**{f.name: v for f, v in zip(fields, values, strict=True)})):
+        assert [getattr(made, f.name) for f in fields] == list(values)
+    required = sum(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
+    bare = cls(*values[:required])
+    for f in fields[required:]:
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        assert getattr(bare, f.name) == default
+    second = fields[1].name
+    assert getattr(dataclasses.replace(bare, **{second: values[1]}), second) == values[1]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(bare, second, values[1])
 
 
 def test_decision_explains_itself_in_text_and_html() -> None:

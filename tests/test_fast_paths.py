@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from test_properties import ACTIONS, COMMON, PRINCIPALS, RESOURCES, scenarios
 
 from conftest import SHARED, load_cases
-from iamkit import Decision, Outcome, PolicySet, Request, Verdict, evaluate, load_scenario
+from iamkit import ConditionResult, Decision, Outcome, PolicySet, Request, StatementTrace, Verdict, evaluate, load_scenario
 from iamkit.cli.simulate import result_line, result_record
 from iamkit.engine.evaluator import Plan, verdict
 from iamkit.engine.matching import action_matcher, arn_matcher, glob_matcher, pieces_matcher
@@ -41,12 +41,24 @@ def check_same(raw: dict[str, Any]) -> None:
     scenario = load_scenario(raw)
     full, fast = evaluate(scenario), verdict(scenario)
     assert answer(fast) == answer(full)
+    # The engine builds these named tuples with tuple.__new__, which no field count checks: whole, each.
+    traces = [*full.trace, *fast.determining]
+    assert len(fast) == len(Verdict._fields)
+    assert all(len(t) == len(StatementTrace._fields) for t in traces)
+    assert all(len(c) == len(ConditionResult._fields) for t in traces for c in t.conditions)
     policies = PolicySet(scenario)
     assert answer(policies.check()) == answer(full) and answer(policies.check()) == answer(full)  # planned, then remembered
     assert fast.allowed is full.allowed
     assert result_record(fast) == result_record(full)
-    line, bad = result_line(1, json.dumps(raw))
-    assert not bad and json.loads(line) == json.loads(json.dumps(result_record(full)))
+    line, bad = result_line(1, json.dumps(raw))  # written out, character for character what json.dumps writes
+    assert not bad and line == json.dumps(result_record(full))
+
+
+def test_a_result_line_escapes_what_json_escapes() -> None:
+    raw = {**DOC_SCENARIOS[0], "id": 'a "quote", a \\ and a / \n\t\x00\x7f é \u2028 😀'}
+    check_same(raw)
+    line, _ = result_line(1, json.dumps(raw))
+    assert line.isascii() and json.loads(line)["id"] == raw["id"]
 
 
 def test_the_documented_scenarios_get_the_full_evaluators_answer() -> None:

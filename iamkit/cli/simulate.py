@@ -11,12 +11,13 @@ import gc
 import io
 import itertools
 import json
+import json.encoder
 import os
 import sys
 from dataclasses import replace
 from typing import IO, Any, Iterator, Sequence
 
-from ..engine.decision import Decision, Verdict, reason
+from ..engine.decision import Decision, StatementTrace, Verdict, reason
 from ..engine.evaluator import evaluate, verdict
 from ..engine.reading import MAX_DOCUMENT_BYTES, load_json
 from ..engine.scenario import load_scenario
@@ -33,8 +34,7 @@ from ..errors import (
 from ._common import input_name, read_document, say, with_lines
 from ._workers import in_workers
 
-__all__ = ["batch", "register", "result_line", "result_record"]
-
+__all__ = ["batch", "register", "result_line", "result_record", "result_text"]
 
 def _error_line(error: str, problems: Sequence[Problem] = (), scenario_id: str | None = None) -> str:
     result: dict[str, Any] = {"id": scenario_id, "decision": None, "reasons": [], "error": error}
@@ -66,7 +66,7 @@ def result_line(number: int, line: str | None) -> tuple[str, bool]:
     except ScenarioError as exc:
         error = f"line {number}: " + "; ".join(str(p) for p in exc.problems)
         return _error_line(error, exc.problems, scenario_id), True
-    return json.dumps(result_record(answer)), False
+    return result_text(answer), False
 
 
 def result_record(decision: Decision | Verdict) -> dict[str, Any]:
@@ -81,6 +81,39 @@ def result_record(decision: Decision | Verdict) -> dict[str, Any]:
         "missingContextKeys": list(decision.missing_context_keys),
         "error": None,
     }
+
+
+# result_text writes a line out itself: json.dumps(result_record(...)) and its generic encoder take
+# about five times as long, compiled (8 us against 1.4 us: a tenth of a whole line).
+_string = json.encoder.encode_basestring_ascii  # a JSON string, as json.dumps writes it; an enum of str is its value
+
+
+def _string_or_null(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+def _number_or_null(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def _reason_text(t: StatementTrace) -> str:
+    st = t.statement
+    origin = "null" if t.origin is None else json.dumps(t.origin.to_dict())
+    return (f'{{"layer": {_string(t.layer)}, "policy": {t.policy}, "level": {_number_or_null(t.level)}, '
+            f'"policyName": {_string_or_null(t.policy_name)}, "origin": {origin}, "statement": {_string(st.path)}, '
+            f'"sid": {_string_or_null(st.sid)}, "effect": {_string(st.effect)}, "line": {_number_or_null(st.line)}, '
+            f'"column": {_number_or_null(st.column)}}}')
+
+
+def result_text(answer: Verdict) -> str:
+    """``json.dumps(result_record(answer))``, character for character (tests/test_fast_paths.py holds
+    the two equal for every scenario it evaluates), written directly."""
+    reasons = ", ".join([_reason_text(t) for t in answer.determining])
+    deciding = "null" if answer.deciding is None else _reason_text(answer.deciding)
+    blocked_by = "null" if answer.blocked_by is None else _string(answer.blocked_by)
+    return (f'{{"id": {_string_or_null(answer.scenario_id)}, "decision": {_string(answer.outcome)}, '
+            f'"reasons": [{reasons}], "deciding": {deciding}, "blockedBy": {blocked_by}, '
+            f'"missingContextKeys": [{", ".join([_string(k) for k in answer.missing_context_keys])}], "error": null}}')
 
 
 def _lines(stdin: IO[str]) -> Iterator[tuple[int, str | None]]:

@@ -480,7 +480,10 @@ class BoundCondition:
             # matching, and an empty string is an empty data set, as the set operators read it
             # (reference_policies_condition_examples-multi-valued-context-keys.html).
             empty = missing or context_values == ("",)
-            return ConditionResult(spec.text, self.key, texts, context_values, empty in self.null, missing)
+            # Built as the tuple it is (calling a NamedTuple class runs its __new__ as Python); the defaults
+            # of its last two fields are written out.
+            return tuple.__new__(ConditionResult, (spec.text, self.key, texts, context_values, empty in self.null,
+                                                   missing, (), ""))
         op = spec.base
         note = ""
         if invalid is not None:
@@ -503,7 +506,8 @@ class BoundCondition:
                 result = False
             else:
                 result = op.negated and invalid is None
-            return ConditionResult(spec.text, self.key, texts, context_values, result, missing, unresolved, note)
+            return tuple.__new__(ConditionResult, (spec.text, self.key, texts, context_values, result, missing,
+                                                   unresolved, note))
 
         compare, negated = op.compare, op.negated
         assert context_values is not None
@@ -522,7 +526,8 @@ class BoundCondition:
             result = False
         if not note and op.family in _CONTEXT_PARSERS:
             note = _context_note(op, context_values)
-        return ConditionResult(spec.text, self.key, texts, context_values, result, False, unresolved, note)
+        return tuple.__new__(ConditionResult, (spec.text, self.key, texts, context_values, result, False, unresolved,
+                                               note))
 
 
 def evaluate_condition(

@@ -24,7 +24,7 @@ import json
 import os
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Iterator, Mapping, NamedTuple
+from typing import Any, Iterator, Mapping
 
 from .conditions import BoundCondition, ConditionResult, policy_value_text
 from .decision import Decision, Layer, Outcome, StatementTrace, Step, Verdict, missing_keys
@@ -204,14 +204,17 @@ def _lookup(request: Request) -> dict[str, Any]:
     return lookup
 
 
-class _Run(NamedTuple):
+class _Run:
     """One request being evaluated, with its parsed parts."""
 
-    request: Request
-    caller: Caller
-    action: str  # the request's action, lowercase
-    lookup: Mapping[str, Any]  # lowercase key -> value
-    has_boundary: bool
+    __slots__ = ("action", "caller", "has_boundary", "lookup", "request")
+
+    def __init__(self, request: Request, caller: Caller, action: str, lookup: Mapping[str, Any], has_boundary: bool):
+        self.request = request
+        self.caller = caller
+        self.action = action  # the request's action, lowercase
+        self.lookup = lookup  # lowercase key -> value
+        self.has_boundary = has_boundary
 
 
 def _run(scenario: Scenario, request: Request | None) -> _Run:
@@ -304,8 +307,10 @@ def _trace(st: Statement, policy: Policy, layer: Layer, index: int, level: int |
                 for result in results:
                     if not result.result:
                         conditions_ok = False
-    return StatementTrace(layer, index, level, policy.name, policy.origin, st, action_ok, action_entry, resource_ok,
-                          resource_entry, how, principal_ok, results, conditions_ok, unresolved, bool(conditions_ok))
+    # Built as the tuple it is: calling a NamedTuple class runs its generated __new__ as Python.
+    return tuple.__new__(StatementTrace, (layer, index, level, policy.name, policy.origin, st, action_ok, action_entry,
+                                          resource_ok, resource_entry, how, principal_ok, results, conditions_ok,
+                                          unresolved, bool(conditions_ok)))
 
 
 def _trace_policy(policy: Policy, layer: Layer, index: int, level: int | None, run: _Run,
@@ -475,7 +480,8 @@ def verdict(scenario: Scenario, *, request: Request | None = None) -> Verdict:
                     matched.append(t)
     outcome, blocked_by, granted_by = _decide(run.request, run.caller, _layers(scenario, rcps, scps, matched), _QUIET)
     determining, deciding = _determining(outcome, granted_by, matched)
-    return Verdict(outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()), scenario.id)
+    return tuple.__new__(Verdict, (outcome, deciding, tuple(determining), blocked_by, tuple(missing.values()),
+                                   scenario.id))  # as StatementTrace is built in _trace
 
 
 def _layers(scenario: Scenario, rcps: bool, scps: bool, matched: list[StatementTrace]) -> _Layers:
@@ -626,8 +632,9 @@ class Plan:
             self.pairs.clear()
             self.remembered = 0
         outcome, blocked_by, determining, deciding = answer
-        return Verdict(outcome, None if deciding is None else matched[deciding],
-                       tuple([matched[i] for i in determining]), blocked_by, tuple(missing.values()), self.scenario.id)
+        return tuple.__new__(Verdict, (outcome, None if deciding is None else matched[deciding],
+                                       tuple([matched[i] for i in determining]), blocked_by, tuple(missing.values()),
+                                       self.scenario.id))  # as StatementTrace is built in _trace
 
     def _pair(self, action: str, resource: str) -> _Pair:
         """The statements that can apply to ``action`` on ``resource``, worked out once."""
@@ -732,14 +739,21 @@ def _all_boxes(steps: list[Step], outcome: Outcome, blocked_by: Layer | None) ->
     return tuple(steps)
 
 
-class _Layers(NamedTuple):
-    rcps: list[list[StatementTrace]]
-    scps: list[list[StatementTrace]]
-    resource: list[StatementTrace] | None
-    resource_policy: Policy | None
-    identity: list[StatementTrace]
-    boundary: list[StatementTrace] | None
-    session: list[StatementTrace] | None
+class _Layers:
+    """The traces of each layer's statements that :func:`_decide` weighs."""
+
+    __slots__ = ("boundary", "identity", "rcps", "resource", "resource_policy", "scps", "session")
+
+    def __init__(self, rcps: list[list[StatementTrace]], scps: list[list[StatementTrace]],
+                 resource: list[StatementTrace] | None, resource_policy: Policy | None, identity: list[StatementTrace],
+                 boundary: list[StatementTrace] | None, session: list[StatementTrace] | None):
+        self.rcps = rcps
+        self.scps = scps
+        self.resource = resource
+        self.resource_policy = resource_policy
+        self.identity = identity
+        self.boundary = boundary
+        self.session = session
 
 
 class _Walk:

@@ -137,7 +137,7 @@ class Origin:
         return {"kind": self.kind, "policy": self.policy, "attachedTo": self.attached_to, "arn": self.arn}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Policy:
     """An immutable, validated policy document.
 
@@ -162,6 +162,22 @@ class Policy:
     origin: Origin | None = None
     source: str | None = field(default=None, repr=False, compare=False)
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # Written out rather than generated: the __init__ a frozen dataclass generates runs as Python,
+    # field by field, where mypyc compiles each object.__setattr__ below into one store (a batch
+    # line builds four or five policies). tests/test_api.py checks it takes the fields as declared.
+    def __init__(self, kind: PolicyKind, statements: tuple[Statement, ...], version: str | None, id: str | None,
+                 name: str | None = None, warnings: tuple[Problem, ...] = (), origin: Origin | None = None,
+                 source: str | None = None, document: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "statements", statements)
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "warnings", warnings)
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "document", {} if document is None else document)
 
     @property
     def substitutes_variables(self) -> bool:

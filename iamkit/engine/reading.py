@@ -17,6 +17,7 @@ when a policy is larger than IAM would accept.
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
 import os
 import re
@@ -164,11 +165,14 @@ def load_json(text: str, *, prefix: Path = (), limit: int = MAX_DOCUMENT_BYTES) 
                                   f"({limit:,})", "split a large input into smaller files")])
     # The common case costs one strict json.loads; only a text it refuses is walked to locate why.
     try:
-        # json.loads(text, **hooks) builds a decoder per call; one built once reads the same.
+        # json.loads(text, **hooks) builds a decoder per call; its scanner, built once, reads the same
+        # (JSONDecoder.decode is this, in Python: white space, the scanner, white space, the end).
         if text.startswith("\ufeff"):  # json.loads refuses a byte order mark: so does the walk below
             raise _Refused
-        document = _STRICT.decode(text)
-    except (json.JSONDecodeError, RecursionError, _Refused):
+        document, end = _SCAN(text, len(text) - len(text.lstrip(_JSON_SPACE)))
+        if text[end:].strip(_JSON_SPACE):  # more after the document
+            raise _Refused
+    except (json.JSONDecodeError, RecursionError, StopIteration, _Refused):  # StopIteration: no document at all
         pass
     else:
         if not (_deeper_than(document, text, MAX_DEPTH) or may_hold_surrogates(text)):
@@ -224,6 +228,8 @@ def _refuse(token: str) -> Any:  # NaN, Infinity
 
 _STRICT = json.JSONDecoder(object_pairs_hook=_object, parse_int=_strict_integer, parse_float=_strict_float,
                            parse_constant=_refuse)
+_SCAN = json.scanner.make_scanner(_STRICT)  # type: ignore[arg-type]  # it reads any decoder's hooks
+_JSON_SPACE = " \t\n\r"  # JSON's white space, and only it
 
 
 def _deeper_than(document: Any, text: str, limit: int) -> bool:

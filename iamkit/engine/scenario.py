@@ -42,7 +42,7 @@ RESOURCE_ARN = re.compile(r"^arn:[^:]+:[^:]*:[^:]*:[^:]*:.+", re.S)
 ContextValue = str | list[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Request:
     """One request: who calls which action on which resource, in which context.
 
@@ -59,6 +59,15 @@ class Request:
     resource: str = "*"
     resource_account: str | None = None
     context: Mapping[str, ContextValue] = field(default_factory=dict)
+
+    # Written out, as Policy's is (see there): one store per field once compiled.
+    def __init__(self, principal: str, action: str, resource: str = "*", resource_account: str | None = None,
+                 context: Mapping[str, ContextValue] | None = None) -> None:
+        object.__setattr__(self, "principal", principal)
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "resource", resource)
+        object.__setattr__(self, "resource_account", resource_account)
+        object.__setattr__(self, "context", {} if context is None else context)
 
     @property
     def caller(self) -> Caller:
@@ -93,7 +102,7 @@ class Request:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Scenario:
     """A request with every policy that applies to it, parsed and validated.
 
@@ -116,6 +125,20 @@ class Scenario:
     scps: tuple[tuple[Policy, ...], ...] = ()
     rcps: tuple[tuple[Policy, ...], ...] = ()
     id: str | None = None
+
+    # Written out, as Policy's is (see there): one store per field once compiled.
+    def __init__(self, request: Request, identity_policies: tuple[Policy, ...] = (),
+                 resource_policy: Policy | None = None, permissions_boundary: Policy | None = None,
+                 session_policy: Policy | None = None, scps: tuple[tuple[Policy, ...], ...] = (),
+                 rcps: tuple[tuple[Policy, ...], ...] = (), id: str | None = None) -> None:
+        object.__setattr__(self, "request", request)
+        object.__setattr__(self, "identity_policies", identity_policies)
+        object.__setattr__(self, "resource_policy", resource_policy)
+        object.__setattr__(self, "permissions_boundary", permissions_boundary)
+        object.__setattr__(self, "session_policy", session_policy)
+        object.__setattr__(self, "scps", scps)
+        object.__setattr__(self, "rcps", rcps)
+        object.__setattr__(self, "id", id)
 
     def __repr__(self) -> str:
         r = self.request
