@@ -8,7 +8,7 @@ that directory ahead of its own in its packages' search paths (:func:`extend`) o
 the build of the sources as they are now: after an edit the checksum differs and iamkit runs as
 plain Python, with the same answers, until the next build. ``IAMKIT_PURE=1`` never uses a build.
 
-Compiled, a 2,000-line batch takes about three-quarters of the plain Python's time (start-up is
+Compiled, a 2,000-line batch takes about two-thirds of the plain Python's time (start-up is
 the same) and a prepared policy set answers about twice as many requests a second
 (``benchmarks/engine.py`` says which kind it measured); the ``native`` test lane checks that both
 kinds give the same answers, line for line.
