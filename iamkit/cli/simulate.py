@@ -36,6 +36,7 @@ from ._workers import in_workers
 
 __all__ = ["batch", "register", "result_line", "result_record", "result_text"]
 
+
 def _error_line(error: str, problems: Sequence[Problem] = (), scenario_id: str | None = None) -> str:
     result: dict[str, Any] = {"id": scenario_id, "decision": None, "reasons": [], "error": error}
     if problems:
