@@ -507,7 +507,6 @@ _TOP_LEVEL_SET = frozenset(TOP_LEVEL)
 # Enum members bound once: reading `PolicyKind.TRUST` costs a class lookup each time.
 _IDENTITY, _RESOURCE, _TRUST, _BOUNDARY, _SESSION, _RCP = (
     PolicyKind.IDENTITY, PolicyKind.RESOURCE, PolicyKind.TRUST, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.RCP)
-_new_tuple = tuple.__new__  # a NamedTuple built without its keyword-taking __new__
 
 
 # What was found clean, so that a value seen before costs one set lookup (at most _KNOWN_LIMIT
@@ -567,7 +566,8 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
             if type(raw) is str:  # the common case: one string, its own policy_value_text()
                 if (typed or "${" in raw) and _condition_value_problems(spec.text, raw):
                     return None
-                result.append(_new_tuple(Condition, (spec, key, (raw,))))
+                # Built as the tuple it is: calling a NamedTuple class runs its generated __new__ as Python.
+                result.append(tuple.__new__(Condition, (spec, key, (raw,))))
                 continue
             values = raw if type(raw) is list else [raw]
             if not values:
@@ -578,7 +578,7 @@ def _clean_conditions(value: Any) -> tuple[Condition, ...] | None:
                 text = policy_value_text(item)
                 if (typed or "${" in text) and _condition_value_problems(spec.text, text):
                     return None
-            result.append(_new_tuple(Condition, (spec, key, tuple(values))))
+            result.append(tuple.__new__(Condition, (spec, key, tuple(values))))
     return tuple(result)
 
 
@@ -672,8 +672,8 @@ def _clean_statement(raw: Any, number: int, path: tuple[str | int, ...], text_pa
 
     position = positions.of(path) if positions is not None else None
     line, column = position if position else (None, None)
-    return _new_tuple(Statement, (number, text_path, sid, effect, actions, not_action, resources, not_resource,
-                                  principal_element, principals, conditions, line, column, raw))
+    return tuple.__new__(Statement, (number, text_path, sid, effect, actions, not_action, resources, not_resource,
+                                     principal_element, principals, conditions, line, column, raw))  # as Condition is
 
 
 def _clean_policy(source: str | Mapping[str, Any], document: Any, kind: PolicyKind, name: str | None,
